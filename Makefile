@@ -1,0 +1,68 @@
+# make demo   - set up, then deploy both envs into the local AWS and show allowed / denied calls
+# make test   - set up, then run every check: lint, types, Terraform fmt/validate, checkov, the test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# checkov pins an older boto3 than ours, so it lives in a virtualenv of its own.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+CHECKOV_VERSION := 3.3.30
+# Two workers pay on two cores: the suite is mostly Terraform subprocesses waiting on each other.
+PYTEST_WORKERS ?= 2
+
+.PHONY: help setup demo test lint typecheck pytest bench fmt clean
+
+help:
+	@echo "make demo    deploy envs/deve + envs/stag into a local AWS and call the API (allowed and denied)"
+	@echo "make test    lint, type-check and run the whole suite"
+	@echo "make bench   run the benchmarks in benchmarks/"
+	@echo "make fmt     format Python and Terraform"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
+	@touch $@
+
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	@touch $@
+
+# Virtualenv + package, then the Terraform CLI config (provider mirror) and a provider check.
+setup: $(STAMP)
+	$(BIN)/xacct terraform-setup
+
+demo: setup
+	$(BIN)/xacct demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	terraform fmt -check -recursive modules envs
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src
+
+pytest: setup $(CHECKOV_STAMP)
+	XACCT_CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(BIN)/pytest -n $(PYTEST_WORKERS) --durations=15
+
+test: lint typecheck pytest
+
+bench: setup
+	$(BIN)/python benchmarks/client_overhead.py
+	$(BIN)/python benchmarks/gateway_cost.py
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	terraform fmt -recursive modules envs
+
+clean:
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

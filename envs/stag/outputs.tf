@@ -1,0 +1,29 @@
+output "consumer_config" {
+  description = "Hand this to consumer teams: region, invoke URL, invoke role ARNs."
+  value       = module.api.consumer_config
+}
+
+output "invoke_role_arns" {
+  description = "Invoke role name => ARN (the consumers' provider_invoke_role_arns)."
+  value       = module.api.invoke_role_arns
+}
+
+output "invoke_url" {
+  description = "URL consumers call."
+  value       = module.api.invoke_url
+}
+
+output "api_id" {
+  description = "Id of the HTTP API."
+  value       = module.api.api_id
+}
+
+output "execution_arn" {
+  description = "execute-api ARN prefix of the API."
+  value       = module.api.execution_arn
+}
+
+output "access_log_group_name" {
+  description = "CloudWatch log group with one JSON line per request."
+  value       = module.api.access_log_group_name
+}

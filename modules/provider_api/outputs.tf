@@ -1,0 +1,45 @@
+output "api_id" {
+  description = "Id of the HTTP API."
+  value       = aws_apigatewayv2_api.this.id
+}
+
+output "api_endpoint" {
+  description = "Default execute-api endpoint (https://<api_id>.execute-api.<region>.amazonaws.com)."
+  value       = aws_apigatewayv2_api.this.api_endpoint
+}
+
+output "execution_arn" {
+  description = "execute-api ARN prefix of the API (arn:aws:execute-api:<region>:<account>:<api_id>)."
+  value       = aws_apigatewayv2_api.this.execution_arn
+}
+
+output "stage_name" {
+  description = "Name of the stage that serves the API."
+  value       = aws_apigatewayv2_stage.this.name
+}
+
+output "invoke_url" {
+  description = "URL consumers call: https://<domain>/ with a custom domain, the stage's execute-api URL otherwise."
+  value       = var.domain == null ? aws_apigatewayv2_stage.this.invoke_url : "https://${var.domain.name}/"
+}
+
+output "invoke_role_arns" {
+  description = "Invoke role name => ARN. Each consumer needs the ARN of its role(s)."
+  value       = { for name, role in aws_iam_role.invoke : name => role.arn }
+}
+
+output "access_log_group_name" {
+  description = "CloudWatch log group of the access log (null when disabled)."
+  value       = var.access_log.enabled ? aws_cloudwatch_log_group.access[0].name : null
+}
+
+output "consumer_config" {
+  description = "Everything a consumer team needs, in one object: paste it to them (it holds no secret; external ids are not included)."
+  value = {
+    region               = data.aws_region.current.name
+    invoke_url           = var.domain == null ? aws_apigatewayv2_stage.this.invoke_url : "https://${var.domain.name}/"
+    invoke_role_arns     = { for name, role in aws_iam_role.invoke : name => role.arn }
+    allowed_routes       = { for name, r in var.invoke_roles : name => r.allowed_routes }
+    external_id_required = { for name, r in var.invoke_roles : name => r.external_id != null }
+  }
+}

@@ -1,0 +1,36 @@
+"""xacct: call an IAM-authorized HTTP API in another AWS account, and prove offline who can.
+
+Consumers need three lines::
+
+    from xacct import ApiClient
+    api = ApiClient(invoke_url, invoke_role_arn, region="ap-northeast-1")
+    print(api.put("/hoge", json={"foo": "bar"}).json())
+"""
+
+from xacct.client import ApiClient, RetryPolicy
+from xacct.credentials import AssumedRole, RoleCredentials
+from xacct.errors import (
+    AssumeRoleDenied,
+    AssumeRoleError,
+    ConfigError,
+    HttpError,
+    InvokeDenied,
+    NoSourceCredentials,
+    XacctError,
+)
+from xacct.signing import IamAuth
+
+__all__ = [
+    "ApiClient",
+    "AssumeRoleDenied",
+    "AssumeRoleError",
+    "AssumedRole",
+    "ConfigError",
+    "HttpError",
+    "IamAuth",
+    "InvokeDenied",
+    "NoSourceCredentials",
+    "RetryPolicy",
+    "RoleCredentials",
+    "XacctError",
+]

@@ -1,0 +1,292 @@
+"""The `xacct` command: call an IAM-authorized API, run the local AWS, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import NoReturn
+from urllib.parse import unquote, urlsplit
+
+import boto3
+import requests
+from botocore.exceptions import BotoCoreError
+
+from xacct.client import ApiClient
+from xacct.errors import HttpError, XacctError
+from xacct.signing import parse_query
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_HTTP_ERROR = 0, 1, 2, 22
+
+CALL_EXAMPLES = """\
+examples:
+  # the seed's call: as the workload (e.g. LambdaRoleDeve's credentials in the environment)
+  xacct call PUT https://server.stag.foo.example.com/hoge -d '{"foo":"bar"}' \\
+      --role-arn arn:aws:iam::111111111111:role/ApiAllowByIamRoleStag --region ap-northeast-1
+
+  # the body from a file or from stdin, an extra header, response headers too
+  xacct call POST https://abc123defg.execute-api.ap-northeast-1.amazonaws.com/items -d @item.json \\
+      -H 'Idempotency-Key: 6f1c' --role-arn arn:aws:iam::111111111111:role/ApiAllowByIamRoleStag -i
+  echo '{"foo":"bar"}' | xacct call PUT https://.../hoge -d @- --role-arn ...
+
+  # against the local AWS of `make demo --keep` (or set XACCT_ENDPOINT_URL)
+  xacct call GET https://<api-id>.execute-api.ap-northeast-1.amazonaws.com/hoge --role-arn ... \\
+      --endpoint-url http://127.0.0.1:4566
+
+exit status: 0 on a 2xx/3xx answer, 22 on an HTTP error (the body is still printed, like
+curl --fail-with-body), 2 on a usage error, 1 when the call could not be made (AssumeRole denied,
+no credentials, connection failure). A one-line reason goes to stderr.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _read_data(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    if value == "@-":
+        return sys.stdin.buffer.read()
+    if value.startswith("@"):
+        with open(value[1:], "rb") as handle:
+            return handle.read()
+    return value.encode("utf-8")
+
+
+def _headers(values: Sequence[str], parser: argparse.ArgumentParser) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for value in values:
+        name, sep, content = value.partition(":")
+        if not sep or not name.strip() or " " in name.strip():
+            parser.error(f"-H {value!r} is not 'Name: value'")
+        headers[name.strip()] = content.strip()
+    return headers
+
+
+def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    parts = urlsplit(args.url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        parser.error(f"URL {args.url!r} must be http(s)://host/path")
+    try:
+        data = _read_data(args.data)
+    except OSError as error:
+        parser.error(f"-d {args.data}: {error.strerror or error}")
+    headers = _headers(args.header, parser)
+    if data is not None and not any(h.lower() == "content-type" for h in headers):
+        try:
+            json.loads(data)
+            headers["Content-Type"] = "application/json"
+        except ValueError:
+            headers["Content-Type"] = "application/octet-stream"
+    try:
+        session = boto3.Session(profile_name=args.profile, region_name=args.region)
+        client = ApiClient(
+            f"{parts.scheme}://{parts.netloc}",
+            args.role_arn,
+            region=args.region,
+            external_id=args.external_id,
+            source_session=session,
+            endpoint_url=args.endpoint_url,
+        )
+        with client:
+            response = client.request(
+                args.method,
+                unquote(parts.path or "/"),
+                data=data,
+                params=parse_query(parts.query, plus_is_space=False),
+                headers=headers,
+            )
+            _print_response(response, args.include)
+            return EXIT_OK
+    except HttpError as error:
+        _print_response(error.response, args.include)
+        print(f"xacct call: {error}".splitlines()[0], file=sys.stderr)
+        return EXIT_HTTP_ERROR
+    except (XacctError, BotoCoreError, requests.RequestException) as error:
+        print(f"xacct call: {error}".splitlines()[0], file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _print_response(response: requests.Response | None, include: bool) -> None:
+    if response is None:
+        return
+    out = sys.stdout.buffer
+    if include:
+        out.write(f"HTTP/1.1 {response.status_code} {response.reason}\r\n".encode())
+        for name, value in response.headers.items():
+            out.write(f"{name}: {value}\r\n".encode())
+        out.write(b"\r\n")
+    out.write(response.content)
+    if response.content and not response.content.endswith(b"\n"):
+        out.write(b"\n")
+    out.flush()
+
+
+def _local_up(args: argparse.Namespace) -> int:
+    from xacct.local import LocalAws
+
+    with LocalAws(args.port, args.host, region=args.region) as aws:
+        url = aws.endpoint_url
+        print(f"Local AWS listening on {url} (Ctrl-C to stop). Accounts are 12-digit access key ids; any secret.")
+        print("\n# Terraform, the AWS CLI and boto3, as the root of account 111111111111:")
+        for name, value in aws.env("111111111111").items():
+            print(f"export {name}={value}")
+        print(f"export TF_CLI_CONFIG_FILE={_cli_config()}")
+        print("\n# xacct call / ApiClient: send execute-api requests here, signed for the real host:")
+        print(f"export XACCT_ENDPOINT_URL={url}")
+        print(
+            "\n# Acting as a workload (a Lambda function running as LambdaRoleDeve): an account's root may assume\n"
+            "# any role of its own account, as the AWS service the role trusts:\n"
+            "#   AWS_ACCESS_KEY_ID=222222222222 aws sts assume-role \\\n"
+            "#       --role-arn arn:aws:iam::222222222222:role/LambdaRoleDeve --role-session-name lambda"
+        )
+        sys.stdout.flush()
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("\nstopped")
+    return EXIT_OK
+
+
+def _cli_config() -> str:
+    from xacct.terraform import write_cli_config
+
+    return str(write_cli_config())
+
+
+def _terraform_setup(_: argparse.Namespace) -> int:
+    from xacct.terraform import find_mirror, terraform_binary, write_cli_config
+
+    binary = terraform_binary()
+    path = write_cli_config()
+    mirror = find_mirror()
+    source = f"the filesystem mirror {mirror}" if mirror else "the Terraform registry (no local mirror found)"
+    print(f"Terraform: {binary}; CLI config {path}; hashicorp/aws from {source}.")
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from xacct.demo import run_demo
+
+    return run_demo(keep=args.keep, region=args.region, port=args.port)
+
+
+BASH_COMPLETION = """\
+_xacct() {
+    local cur prev words cword
+    _init_completion || return
+    if [[ $cword -eq 1 ]]; then
+        COMPREPLY=($(compgen -W "call local demo terraform-setup completion --help" -- "$cur")); return
+    fi
+    case "${words[1]}" in
+        call)
+            case "$prev" in
+                -d|--data) _filedir; return ;;
+                --profile) COMPREPLY=($(compgen -W "$(aws configure list-profiles 2>/dev/null)" -- "$cur")); return ;;
+            esac
+            if [[ $cword -eq 2 ]]; then
+                COMPREPLY=($(compgen -W "GET HEAD OPTIONS POST PUT PATCH DELETE" -- "$cur")); return
+            fi
+            local opts="-d --data -H --header --role-arn --external-id --region --profile --endpoint-url"
+            COMPREPLY=($(compgen -W "$opts -i --include --help" -- "$cur")) ;;
+        local) COMPREPLY=($(compgen -W "up --port --host --region --help" -- "$cur")) ;;
+        demo) COMPREPLY=($(compgen -W "--keep --port --region --help" -- "$cur")) ;;
+        completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")) ;;
+    esac
+}
+complete -F _xacct xacct
+"""
+
+ZSH_COMPLETION = """\
+#compdef xacct
+_xacct() {
+  local -a commands methods
+  commands=(call local demo terraform-setup completion)
+  methods=(GET HEAD OPTIONS POST PUT PATCH DELETE)
+  if (( CURRENT == 2 )); then _describe 'command' commands; return; fi
+  case $words[2] in
+    call)
+      if (( CURRENT == 3 )); then _describe 'method' methods; return; fi
+      _arguments '-d[body, @file or @-]:file:_files' '*-H[header]:header:' '--role-arn[invoke role ARN]:arn:' \\
+        '--external-id[external id]:id:' '--region[region]:region:' '--profile[AWS profile]:profile:' \\
+        '--endpoint-url[send requests here]:url:' '-i[print response headers]' ;;
+    local) _arguments '1:action:(up)' '--port[port]:port:' '--host[host]:host:' '--region[region]:region:' ;;
+    demo) _arguments '--keep[leave running]' '--port[port]:port:' '--region[region]:region:' ;;
+    completion) _arguments '1:shell:(bash zsh)' ;;
+  esac
+}
+compdef _xacct xacct
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="xacct", description="Call an IAM-authorized HTTP API in another AWS account.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    call = sub.add_parser(
+        "call",
+        help="send one signed request through the invoke role",
+        description="Assume the invoke role from the ambient credentials, sign the request with SigV4 for "
+        "execute-api and print the response body.",
+        epilog=CALL_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    call.add_argument("method", type=str.upper, help="HTTP method, e.g. PUT")
+    call.add_argument("url", help="full URL: the API's invoke URL plus path and query")
+    call.add_argument("-d", "--data", help="request body: text, @file, or @- for stdin")
+    call.add_argument("-H", "--header", action="append", default=[], help="extra header 'Name: value' (repeatable)")
+    call.add_argument("--role-arn", required=True, help="the provider's invoke role ARN")
+    call.add_argument("--external-id", help="external id, when the provider requires one")
+    call.add_argument("--region", help="the API's region (default: from an execute-api URL, then the profile)")
+    call.add_argument("--profile", help="AWS profile for the source credentials")
+    call.add_argument("--endpoint-url", help="send the bytes here instead (the local AWS); also $XACCT_ENDPOINT_URL")
+    call.add_argument("-i", "--include", action="store_true", help="print the status line and response headers")
+    call.set_defaults(subparser=call)
+
+    local = sub.add_parser("local", help="run the local AWS")
+    local_sub = local.add_subparsers(dest="local_command", required=True, parser_class=_Parser)
+    up = local_sub.add_parser("up", help="run the local AWS in the foreground until Ctrl-C")
+    up.add_argument("--port", type=int, default=4566, help="port (default 4566; 0 = any free port)")
+    up.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    up.add_argument("--region", default="us-east-1", help="default region for the printed environment")
+
+    demo = sub.add_parser("demo", help="deploy both envs into a local AWS and show allowed and denied calls")
+    demo.add_argument("--keep", action="store_true", help="leave everything running until Ctrl-C")
+    demo.add_argument("--port", type=int, default=0, help="local AWS port (default: any free port)")
+    demo.add_argument("--region", default="ap-northeast-1", help="region of the demo's API")
+
+    sub.add_parser("terraform-setup", help="write the Terraform CLI config (provider mirror) and check Terraform")
+
+    completion = sub.add_parser("completion", help='print a shell completion script: eval "$(xacct completion bash)"')
+    completion.add_argument("shell", choices=["bash", "zsh"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "call":
+            return _call(args, args.subparser)
+        if args.command == "local":
+            return _local_up(args)
+        if args.command == "demo":
+            return _demo(args)
+        if args.command == "terraform-setup":
+            return _terraform_setup(args)
+        print(BASH_COMPLETION if args.shell == "bash" else ZSH_COMPLETION, end="")
+        return EXIT_OK
+    except XacctError as error:
+        print(f"xacct {args.command}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Assumed-role credentials that refresh themselves, on botocore's own machinery.
+
+One sts:AssumeRole serves every request until the refresh window; a long-running worker never sees an
+expired session, not even under role chaining's one-hour cap. Refreshing is thread-safe: in the advisory
+window one thread refreshes while the others keep signing with the still-valid credentials.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import socket
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import boto3
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.utils import parse_timestamp
+
+from xacct.errors import AssumeRoleDenied, AssumeRoleError, ConfigError, NoSourceCredentials, XacctError
+
+ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
+_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+
+
+def check_role_arn(role_arn: str) -> str:
+    if not ROLE_ARN.match(role_arn or ""):
+        raise ConfigError(
+            f"role_arn {role_arn!r} is not an IAM role ARN; expected arn:aws:iam::<12-digit account id>:role/<name>, "
+            "e.g. the provider's invoke_role_arns output"
+        )
+    return role_arn
+
+
+def default_session_name() -> str:
+    """xacct-<Lambda function name or host name>: shows up in the provider's access log (userArn)."""
+    base = os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or socket.gethostname() or "client"
+    return re.sub(r"[^\w+=,.@-]", "-", f"xacct-{base}")[:64]
+
+
+class _NoCache(dict[str, Any]):
+    """The fetcher's cache would hand back credentials we are refreshing because they are about to expire."""
+
+    def __contains__(self, key: object) -> bool:
+        return False
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        return None
+
+
+class RoleCredentials(DeferredRefreshableCredentials):
+    """botocore's refreshable credentials, with refresh windows that scale down for short sessions.
+
+    botocore refreshes 15 minutes (advisory) and 10 minutes (mandatory) before expiry, which would refresh
+    a 15-minute session on every request. Here the windows are min(15 min, lifetime / 4) and
+    min(10 min, lifetime / 6) of the session actually received, so one-hour sessions behave as in botocore.
+    """
+
+    _advisory_refresh_timeout: float
+    _mandatory_refresh_timeout: float
+
+    def __init__(self, fetch: Callable[[], dict[str, Any]]) -> None:
+        self.refresh_count = 0
+        self._fetch = fetch
+        super().__init__(refresh_using=self._fetch_and_scale, method="assume-role")
+
+    def _fetch_and_scale(self) -> dict[str, Any]:
+        data = self._fetch()
+        lifetime = (parse_timestamp(data["expiry_time"]) - datetime.now(timezone.utc)).total_seconds()
+        self._advisory_refresh_timeout = min(15 * 60, max(lifetime, 1) / 4)
+        self._mandatory_refresh_timeout = min(10 * 60, max(lifetime, 1) / 6)
+        self.refresh_count += 1
+        return data
+
+
+class AssumedRole:
+    """Credentials for ``role_arn``, assumed from ``source_session`` (default: the ambient boto3 session)."""
+
+    def __init__(
+        self,
+        role_arn: str,
+        *,
+        region: str,
+        source_session: boto3.Session | None = None,
+        external_id: str | None = None,
+        session_name: str | None = None,
+        duration_seconds: int | None = None,
+    ) -> None:
+        self.role_arn = check_role_arn(role_arn)
+        self.region = region
+        self.external_id = external_id
+        self.session = source_session or boto3.Session()
+        name = session_name or default_session_name()
+        if not _SESSION_NAME.match(name):
+            raise ConfigError(f"session_name {name!r} must be 2-64 characters of letters, digits and +=,.@_-")
+        if external_id is not None and not _EXTERNAL_ID.match(external_id):
+            raise ConfigError(
+                f"external_id of {len(external_id)} characters is invalid: 2-1224 characters of letters, "
+                "digits and +=,.@:/_- expected"
+            )
+        source = self.session.get_credentials()
+        if source is None:
+            raise NoSourceCredentials(
+                "no AWS credentials to assume "
+                f"{role_arn} with: run inside the workload's role (Lambda/ECS), or set AWS_PROFILE / "
+                "AWS_ACCESS_KEY_ID, or pass source_session"
+            )
+        extra: dict[str, Any] = {"RoleSessionName": name}
+        if external_id is not None:
+            extra["ExternalId"] = external_id
+        if duration_seconds is not None:
+            extra["DurationSeconds"] = duration_seconds
+        fetcher = AssumeRoleCredentialFetcher(
+            functools.partial(self.session.client, region_name=region),
+            source,
+            role_arn,
+            extra_args=extra,
+            cache=_NoCache(),
+        )
+        self.credentials = RoleCredentials(fetcher.fetch_credentials)
+
+    def explain(self, exc: Exception) -> XacctError:
+        """Turn what botocore raised while assuming the role into an error the user can act on."""
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            code, message = error.get("Code", ""), error.get("Message", str(exc))
+            if code == "AccessDenied":
+                return AssumeRoleDenied(
+                    caller_arn=self._caller_arn(),
+                    role_arn=self.role_arn,
+                    aws_message=message,
+                    external_id_sent=self.external_id is not None,
+                )
+            return AssumeRoleError(
+                f"AssumeRole of {self.role_arn} failed: {code}: {message}",
+                role_arn=self.role_arn,
+                aws_code=code,
+            )
+        return AssumeRoleError(f"AssumeRole of {self.role_arn} failed: {exc}", role_arn=self.role_arn)
+
+    def _caller_arn(self) -> str | None:
+        try:
+            sts = self.session.client("sts", region_name=self.region)
+            arn: str = sts.get_caller_identity()["Arn"]
+        except (ClientError, BotoCoreError):
+            return None
+        return arn

@@ -1,0 +1,226 @@
+"""`make demo` / `xacct demo`: the whole story on a local AWS, with real Terraform and real HTTP.
+
+1. apply envs/deve into the consumer account and envs/stag into the provider account (temporary copies);
+2. as the consumer workload (LambdaRoleDeve): assume ApiAllowByIamRoleStag, PUT /hoge {"foo": "bar"} -> 200;
+3. another role of the consumer account, not trusted -> AccessDenied at AssumeRole;
+4. an unsigned request -> 403;
+then destroy everything (or, with --keep, leave it running for exploring by hand).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from xacct.client import ApiClient
+from xacct.echo_server import EchoServer
+from xacct.errors import AssumeRoleDenied, XacctError
+from xacct.local import LocalAws
+from xacct.terraform import copy_configuration, runner, write_tfvars
+
+PROVIDER_ACCOUNT = "111111111111"
+CONSUMER_ACCOUNT = "222222222222"
+INVOKE_ROLE = "ApiAllowByIamRoleStag"
+WORKLOAD_ROLE = "LambdaRoleDeve"
+UNTRUSTED_ROLE = "BatchRoleDeve"
+
+Printer = Callable[[str], None]
+
+
+@dataclass
+class Step:
+    title: str
+    expected: str
+    observed: str = ""
+    ok: bool = False
+
+
+class Demo:
+    def __init__(self, aws: LocalAws, server: EchoServer, workdir: Path, out: Printer) -> None:
+        self.aws = aws
+        self.server = server
+        self.workdir = copy_configuration(workdir)
+        self.out = out
+        self.deve = runner(self.workdir / "envs" / "deve", aws.env(CONSUMER_ACCOUNT))
+        self.stag = runner(self.workdir / "envs" / "stag", aws.env(PROVIDER_ACCOUNT))
+        self.outputs: dict[str, Any] = {}
+        self.steps: list[Step] = []
+
+    def deploy(self) -> None:
+        region = self.aws.region
+        invoke_role_arn = f"arn:aws:iam::{PROVIDER_ACCOUNT}:role/{INVOKE_ROLE}"
+        self.out(f"Deploying envs/deve into account {CONSUMER_ACCOUNT} (first: the provider's trust names its role)")
+        write_tfvars(Path(self.deve.tfdir), {"region": region, "provider_invoke_role_arns": [invoke_role_arn]})
+        self.deve.setup()
+        self.deve.apply()
+        consumer_role_arn = self.deve.output()["role_arn"]
+        self.out(f"  workload role: {consumer_role_arn}")
+
+        self.out(f"Deploying envs/stag into account {PROVIDER_ACCOUNT}")
+        write_tfvars(
+            Path(self.stag.tfdir),
+            {
+                "region": region,
+                "api_server_url": self.server.url,
+                "invoke_roles": {INVOKE_ROLE: {"trusted_role_arns": [consumer_role_arn]}},
+            },
+        )
+        self.stag.setup()
+        self.stag.apply()
+        self.outputs = dict(self.stag.output())
+        self.out(f"  invoke URL:   {self.outputs['invoke_url']}")
+        self.out(f"  invoke role:  {self.outputs['invoke_role_arns'][INVOKE_ROLE]}")
+
+    def _client(self, source_role: str) -> ApiClient:
+        workload = self.aws.workload_session(
+            f"arn:aws:iam::{CONSUMER_ACCOUNT}:role/{source_role}", session_name="demo-lambda"
+        )
+        return ApiClient(
+            self.outputs["invoke_url"],
+            self.outputs["invoke_role_arns"][INVOKE_ROLE],
+            source_session=workload,
+            endpoint_url=self.aws.endpoint_url,
+            session_name="demo-lambda",
+        )
+
+    def step_allowed(self) -> Step:
+        step = Step(f"1. {WORKLOAD_ROLE} assumes {INVOKE_ROLE} and calls PUT /hoge", "200 with the caller's identity")
+        with self._client(WORKLOAD_ROLE) as api:
+            response = api.put("/hoge", json={"foo": "bar"})
+        echo = response.json()
+        caller = echo["caller"]
+        step.observed = (
+            f"{response.status_code}; the API server received {echo['method']} {echo['path']} {echo['body']} "
+            f"from account {caller['account_id']} as {caller['arn']}"
+        )
+        step.ok = (
+            response.status_code == 200
+            and json.loads(echo["body"]) == {"foo": "bar"}
+            and caller["account_id"] == PROVIDER_ACCOUNT
+            and f":assumed-role/{INVOKE_ROLE}/" in (caller["arn"] or "")
+        )
+        return step
+
+    def step_untrusted(self) -> Step:
+        step = Step(
+            f"2. {UNTRUSTED_ROLE} (same account, allowed by its own policy, not in the trust policy)",
+            "AccessDenied at AssumeRole",
+        )
+        iam = self.aws.client("iam", CONSUMER_ACCOUNT)
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "batch.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        allow = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Resource": self.outputs["invoke_role_arns"][INVOKE_ROLE],
+                }
+            ],
+        }
+        iam.create_role(RoleName=UNTRUSTED_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+        iam.put_role_policy(RoleName=UNTRUSTED_ROLE, PolicyName="AssumeApiRole", PolicyDocument=json.dumps(allow))
+        try:
+            with self._client(UNTRUSTED_ROLE) as api:
+                response = api.put("/hoge", json={"foo": "bar"})
+            step.observed = f"{response.status_code} (should have been refused)"
+        except AssumeRoleDenied as denied:
+            step.observed = f"AssumeRoleDenied: {denied.aws_message}"
+            step.ok = True
+        finally:
+            iam.delete_role_policy(RoleName=UNTRUSTED_ROLE, PolicyName="AssumeApiRole")
+            iam.delete_role(RoleName=UNTRUSTED_ROLE)
+        return step
+
+    def step_unsigned(self) -> Step:
+        step = Step("3. An unsigned PUT /hoge", "403 Forbidden")
+        host = self.outputs["invoke_url"].split("/")[2]
+        response = requests.put(
+            f"{self.aws.endpoint_url}/hoge", json={"foo": "bar"}, headers={"Host": host}, timeout=10
+        )
+        step.observed = f"{response.status_code} {response.text}"
+        step.ok = response.status_code == 403 and response.json() == {"message": "Forbidden"}
+        return step
+
+    def destroy(self) -> None:
+        self.out("Destroying envs/stag, then envs/deve")
+        for name, env in (("stag", self.stag), ("deve", self.deve)):
+            if (Path(env.tfdir) / "terraform.tfstate").exists():
+                env.destroy()
+            else:
+                self.out(f"  envs/{name} was never applied")
+
+    def explore(self) -> None:
+        workload = self.aws.workload_session(
+            f"arn:aws:iam::{CONSUMER_ACCOUNT}:role/{WORKLOAD_ROLE}", session_name="by-hand"
+        )
+        credentials = workload.get_credentials()
+        assert credentials is not None
+        creds = credentials.get_frozen_credentials()
+        url = self.outputs["invoke_url"].rstrip("/") + "/hoge"
+        exports = {
+            "AWS_ENDPOINT_URL": self.aws.endpoint_url,
+            "XACCT_ENDPOINT_URL": self.aws.endpoint_url,
+            "AWS_ACCESS_KEY_ID": creds.access_key or "",
+            "AWS_SECRET_ACCESS_KEY": creds.secret_key or "",
+            "AWS_SESSION_TOKEN": creds.token or "",
+            "AWS_REGION": self.aws.region,
+        }
+        self.out("\nStill running (--keep). In another shell, as the consumer workload (valid for one hour):\n")
+        for name, value in exports.items():
+            self.out(f"  export {name}={shlex.quote(value)}")
+        role = self.outputs["invoke_role_arns"][INVOKE_ROLE]
+        self.out(f'\n  .venv/bin/xacct call PUT {url} -d \'{{"foo":"bar"}}\' --role-arn {role} -i\n')
+        self.out(f"Terraform working copies: {self.workdir}/envs/{{deve,stag}}. Ctrl-C to destroy and stop.")
+
+
+def run_demo(*, keep: bool = False, region: str = "ap-northeast-1", port: int = 0, out: Printer = print) -> int:
+    started = time.monotonic()
+    with (
+        tempfile.TemporaryDirectory(prefix="xacct-demo-") as tmp,
+        LocalAws(port, region=region) as aws,
+        EchoServer() as server,
+    ):
+        out(f"Local AWS on {aws.endpoint_url} (accounts {CONSUMER_ACCOUNT} consumer, {PROVIDER_ACCOUNT} provider)")
+        out(f"API server (echo) on {server.url}\n")
+        demo = Demo(aws, server, Path(tmp), out)
+        try:
+            demo.deploy()
+            out("")
+            for run in (demo.step_allowed, demo.step_untrusted, demo.step_unsigned):
+                try:
+                    step = run()
+                except (XacctError, requests.RequestException) as error:
+                    step = Step(run.__name__, "see above", f"{type(error).__name__}: {error}")
+                demo.steps.append(step)
+                verdict = "PASS" if step.ok else "FAIL"
+                out(f"{verdict}  {step.title}\n      expected: {step.expected}\n      observed: {step.observed}\n")
+            if keep:
+                demo.explore()
+                try:
+                    while True:
+                        time.sleep(3600)
+                except KeyboardInterrupt:
+                    out("")
+        finally:
+            demo.destroy()
+        passed = sum(step.ok for step in demo.steps)
+        out(f"{passed}/3 outcomes as expected, in {time.monotonic() - started:.0f} s.")
+        return 0 if passed == 3 else 1

@@ -1,0 +1,80 @@
+"""A small API server for the demo and the tests: it answers every request with what it received.
+
+The JSON echo has the method, the path (raw and decoded), the query pairs, the headers, the body, and the
+caller the gateway vouched for (``x-caller-account-id`` / ``x-caller-arn``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote
+
+from xacct.signing import parse_query
+
+
+class _EchoHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "xacct-echo/1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: ARG002  (quiet: stdlib's signature)
+        return None
+
+    def _echo(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        raw_path, _, raw_query = self.path.partition("?")
+        payload = {
+            "method": self.command,
+            "path": unquote(raw_path),
+            "raw_path": raw_path,
+            "query": parse_query(raw_query, plus_is_space=False),
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": body.decode("utf-8", "replace"),
+            "caller": {
+                "account_id": self.headers.get("x-caller-account-id"),
+                "arn": self.headers.get("x-caller-arn"),
+            },
+        }
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _echo
+
+
+class EchoServer:
+    """``with EchoServer() as server: server.url`` - listens on 127.0.0.1, port 0 = a free one."""
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+        self._httpd = ThreadingHTTPServer((host, port), _EchoHandler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="xacct-echo", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> EchoServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> EchoServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,136 @@
+"""Errors a consumer can act on: which role, which ARN, what AWS said, what to change."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import requests
+
+
+class XacctError(Exception):
+    """Base class of every error raised by xacct."""
+
+
+class ConfigError(XacctError, ValueError):
+    """Bad input to the client (URL, role ARN, region, body): nothing was sent."""
+
+
+class NoSourceCredentials(XacctError):
+    """No credentials to call sts:AssumeRole with."""
+
+
+class AssumeRoleError(XacctError):
+    """sts:AssumeRole failed for a reason other than access (validation, throttling, network)."""
+
+    def __init__(self, message: str, *, role_arn: str, aws_code: str | None = None) -> None:
+        super().__init__(message)
+        self.role_arn = role_arn
+        self.aws_code = aws_code
+
+
+def role_arn_of_session(caller_arn: str) -> str | None:
+    """arn:aws:sts::B:assumed-role/Name/session -> arn:aws:iam::B:role/Name (the path is not in the ARN)."""
+    match = re.match(r"^arn:([^:]+):sts::(\d{12}):assumed-role/([^/]+)/", caller_arn)
+    if match is None:
+        return None
+    partition, account, name = match.groups()
+    return f"arn:{partition}:iam::{account}:role/{name}"
+
+
+class AssumeRoleDenied(AssumeRoleError):
+    """sts:AssumeRole was refused: one of the two halves of the cross-account grant is missing."""
+
+    def __init__(
+        self,
+        *,
+        caller_arn: str | None,
+        role_arn: str,
+        aws_message: str,
+        external_id_sent: bool,
+    ) -> None:
+        self.caller_arn = caller_arn
+        self.aws_message = aws_message
+        self.external_id_sent = external_id_sent
+        caller = caller_arn or "the source credentials"
+        principal = (role_arn_of_session(caller_arn) if caller_arn else None) or caller
+        hints = [
+            f"the consumer side: {principal} needs an identity policy allowing sts:AssumeRole on {role_arn} "
+            "(modules/consumer_role: provider_invoke_role_arns)",
+            f"the provider side: the trust policy of {role_arn} must name {principal} "
+            "(modules/provider_api: invoke_roles[...].trusted_role_arns)",
+        ]
+        if not external_id_sent:
+            hints.append("if the provider set an external_id for this role, pass external_id=...")
+        else:
+            hints.append("the external id must equal the provider's invoke_roles[...].external_id")
+        message = (
+            f"AssumeRole denied: {caller} may not assume {role_arn}. AWS said: {aws_message} Check {'; '.join(hints)}."
+        )
+        super().__init__(message, role_arn=role_arn, aws_code="AccessDenied")
+
+
+class HttpError(XacctError, requests.HTTPError):
+    """The API answered with an HTTP error status; .response holds the full response."""
+
+    def __init__(self, message: str, *, response: requests.Response) -> None:
+        super().__init__(message, response=response)
+        self.status_code = response.status_code
+
+
+# The reasons API Gateway gives in a 403 for an IAM-authorized route.
+_DENIAL_REASONS: list[tuple[str, re.Pattern[str]]] = [
+    ("missing_signature", re.compile(r"^Forbidden$")),
+    ("invalid_token", re.compile(r"^The security token included in the request is invalid")),
+    ("expired_token", re.compile(r"^The security token included in the request is expired")),
+    ("signature_mismatch", re.compile(r"^The request signature we calculated does not match")),
+    ("clock_skew", re.compile(r"^Signature (expired|not yet current)")),
+    ("not_authorized", re.compile(r"^User: \S+ is not authorized to perform: execute-api:Invoke")),
+    ("incomplete_signature", re.compile(r"^Authorization header requires|^Credential should be scoped")),
+]
+
+_ADVICE = {
+    "missing_signature": "the request was not signed; sign it with IamAuth (service execute-api).",
+    "invalid_token": "the access key or session token is unknown here; use the assumed role's credentials "
+    "(and its session token) for the API's account.",
+    "expired_token": "the session credentials expired; ApiClient refreshes them, a hand-made signer must too.",
+    "signature_mismatch": "what was sent differs from what was signed (host, path, query, body or "
+    "headers changed after signing), or the secret key is wrong.",
+    "clock_skew": "this machine's clock is more than 5 minutes off; sync it (NTP).",
+    "not_authorized": "the role's policy does not allow execute-api:Invoke on this route: ask the provider to "
+    "add the route to invoke_roles[...].allowed_routes, or call the API in the role's own account.",
+    "incomplete_signature": "the Authorization header is not a SigV4 header for service execute-api in the "
+    "API's region.",
+}
+
+
+def denial_reason(response: requests.Response) -> tuple[str, str] | None:
+    """(reason, AWS message) when a 403 is API Gateway's IAM authorization refusal, else None."""
+    if response.status_code != 403:
+        return None
+    try:
+        body = json.loads(response.content or b"")
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("message"), str):
+        return None
+    message: str = body["message"]
+    for reason, pattern in _DENIAL_REASONS:
+        if pattern.search(message):
+            return reason, message
+    return None
+
+
+class InvokeDenied(HttpError):
+    """API Gateway refused the request at IAM authorization (403)."""
+
+    def __init__(self, *, response: requests.Response, reason: str, aws_message: str) -> None:
+        self.reason = reason
+        self.aws_message = aws_message
+        match = re.search(r"on resource: (\S+)", aws_message)
+        self.resource = match.group(1) if match else None
+        first_line = aws_message.splitlines()[0] if aws_message else ""
+        super().__init__(
+            f"403 from API Gateway ({reason}): {first_line} -> {_ADVICE[reason]}",
+            response=response,
+        )

@@ -1,0 +1,467 @@
+"""The execute-api data plane for HTTP APIs deployed into moto, with IAM authorization enforced.
+
+Requests for ``<api-id>.execute-api.<region>.amazonaws.com`` (by Host header, any port) or for a custom
+domain registered in API Gateway are routed as HTTP APIs route them, authorized (SigV4 checked with
+botocore, credentials and policies looked up in moto, expiry and clock skew) and forwarded to HTTP_PROXY
+integrations with the route's request parameter mapping. Refusals carry AWS's status codes and bodies.
+Throttling settings are stored but not enforced locally.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import urllib3
+from moto.apigatewayv2.models import Api, Integration, Route, Stage, apigatewayv2_backends
+from moto.logs.exceptions import ResourceAlreadyExistsException
+from moto.logs.models import logs_backends
+from werkzeug.wrappers import Request, Response
+
+from xacct.local import sigv4
+from xacct.local.identity import Caller, CallerDirectory, identity_policies, permissions_boundary
+from xacct.local.policy import Decision, identity_decision
+from xacct.local.routing import RouteMatch, select_route
+
+log = logging.getLogger(__name__)
+
+EXECUTE_API_HOST = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+_EXPRESSION = re.compile(
+    r"\$(request\.path(?:\.[A-Za-z0-9_]+)?|request\.header\.[A-Za-z0-9_-]+|request\.querystring\.[A-Za-z0-9_.~-]+"
+    r"|context\.[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*|stageVariables\.[A-Za-z0-9_]+)"
+)
+LOG_STREAM = "local-gateway"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which API and stage a request addresses, and the path within the stage."""
+
+    api: Api
+    account_id: str
+    region: str
+    stage: Stage
+    path: str  # raw (percent-encoded) path within the stage, starting with "/"
+    full_path: str  # raw path as received
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    error_type: str | None = None
+    integration_status: str = "-"
+    integration_error: str = "-"
+
+    @classmethod
+    def message(cls, status: int, message: str, error_type: str | None = None, **detail: str) -> Reply:
+        payload = {"message": message, **detail}
+        headers = {"Content-Type": "application/json"}
+        if error_type:
+            headers["x-amzn-ErrorType"] = error_type
+        return cls(status, json.dumps(payload).encode(), headers, error_type)
+
+
+class Denied(Exception):
+    """An authorization refusal, already shaped as API Gateway's reply."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.body.decode(errors="replace"))
+        self.reply = reply
+
+
+def _forbidden(message: str, error_type: str) -> Denied:
+    return Denied(Reply.message(403, message, error_type))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _raw_target(environ: Mapping[str, Any]) -> tuple[str, str]:
+    """(raw path, raw query) exactly as the client sent them."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if not raw:
+        path = quote(environ.get("PATH_INFO", "/"), safe="/-_.~!$&'()*+,;=:@%")
+        return path, environ.get("QUERY_STRING", "")
+    if "://" in raw:  # absolute-form request target
+        raw = "/" + raw.split("://", 1)[1].partition("/")[2]
+    path, _, query = raw.partition("?")
+    return path or "/", query
+
+
+def execute_api_arn(target: Target, method: str) -> str:
+    return (
+        f"arn:aws:execute-api:{target.region}:{target.account_id}:{target.api.api_id}/"
+        f"{target.stage.name}/{method}/{target.path.lstrip('/')}"
+    )
+
+
+class Gateway:
+    """A WSGI app serving every HTTP API in moto's apigatewayv2 state."""
+
+    def __init__(self, callers: CallerDirectory, *, clock: Callable[[], datetime] = _utcnow) -> None:
+        self.callers = callers
+        self.clock = clock
+        self._http = urllib3.PoolManager(num_pools=32, maxsize=16, retries=False)
+        self._log_lock = threading.Lock()
+
+    # -- which API --------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _backends() -> Iterable[tuple[str, str, Any]]:
+        for account_id, regions in list(apigatewayv2_backends.items()):
+            for region, backend in list(regions.items()):
+                yield account_id, region, backend
+
+    def serves(self, hostname: str) -> bool:
+        if EXECUTE_API_HOST.match(hostname):
+            return True
+        return any(hostname in backend.domain_names for _, _, backend in self._backends())
+
+    def resolve(self, hostname: str, raw_path: str) -> Target | None:
+        match = EXECUTE_API_HOST.match(hostname)
+        if match:
+            for account_id, region, backend in self._backends():
+                api = backend.apis.get(match["api"]) if region == match["region"] else None
+                if api is not None:
+                    return self._stage_target(api, account_id, region, raw_path)
+            return None
+        for account_id, region, backend in self._backends():
+            if hostname not in backend.domain_names:
+                continue
+            mappings = [m for m in backend.api_mappings.values() if m.domain_name == hostname]
+            # The longest matching base path wins; an empty key is the catch-all.
+            for mapping in sorted(mappings, key=lambda m: len(m.api_mapping_key or ""), reverse=True):
+                key = (mapping.api_mapping_key or "").strip("/")
+                if key and not (raw_path == f"/{key}" or raw_path.startswith(f"/{key}/")):
+                    continue
+                api = backend.apis.get(mapping.api_id)
+                stage = api.stages.get(mapping.stage) if api is not None else None
+                if api is None or stage is None:
+                    return None
+                path = raw_path[len(key) + 1 :] if key else raw_path
+                return Target(api, account_id, region, stage, path or "/", raw_path)
+        return None
+
+    @staticmethod
+    def _stage_target(api: Api, account_id: str, region: str, raw_path: str) -> Target | None:
+        if "$default" in api.stages:
+            return Target(api, account_id, region, api.stages["$default"], raw_path, raw_path)
+        first, _, rest = raw_path.lstrip("/").partition("/")
+        stage = api.stages.get(first)
+        if stage is None:
+            return None
+        return Target(api, account_id, region, stage, "/" + rest, raw_path)
+
+    # -- authorization -----------------------------------------------------------------------------------
+
+    def authenticate(
+        self,
+        target: Target,
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Caller:
+        """The verified caller of a SigV4-signed request (headers keyed lower-case), or Denied with AWS's 403."""
+        authorization = headers.get("authorization")
+        if not authorization:
+            raise _forbidden("Forbidden", "MissingAuthenticationTokenException")
+        try:
+            signed = sigv4.parse(authorization, headers)
+            sigv4.check_scope(signed, service="execute-api", region=target.region)
+        except sigv4.SignatureProblem as problem:
+            raise _forbidden(problem.message, problem.kind) from None
+        caller = self.callers.find(signed.access_key)
+        token = headers.get("x-amz-security-token")
+        # Root keys (any secret) are the local control plane's convention; they cannot sign data-plane calls.
+        if caller is None or caller.secret_key is None or token != caller.session_token:
+            raise _forbidden("The security token included in the request is invalid.", "UnrecognizedClientException")
+        if caller.expiration is not None and caller.expiration <= self.clock().replace(tzinfo=None):
+            raise _forbidden("The security token included in the request is expired", "ExpiredTokenException")
+        try:
+            sigv4.check_clock(signed, self.clock())
+        except sigv4.SignatureProblem as problem:
+            raise _forbidden(problem.message, problem.kind) from None
+        verification = sigv4.verify(
+            signed,
+            secret_key=caller.secret_key,
+            session_token=caller.session_token,
+            method=method,
+            raw_path=raw_path,
+            raw_query=raw_query,
+            headers=headers,
+            body=body,
+        )
+        if not verification.ok:
+            raise _forbidden(sigv4.mismatch_message(verification), "InvalidSignatureException")
+        return caller
+
+    @staticmethod
+    def authorize(caller: Caller, target: Target, method: str) -> None:
+        """execute-api:Invoke on the request's ARN, from the caller's policies in the API's own account."""
+        resource = execute_api_arn(target, method)
+        # HTTP APIs have no resource policy: only principals of the API's account can be granted access.
+        decision = Decision.IMPLICIT_DENY
+        if caller.account_id == target.account_id:
+            decision = identity_decision(
+                identity_policies(caller),
+                permissions_boundary(caller),
+                caller.session_policy,
+                "execute-api:Invoke",
+                resource,
+            )
+        if decision is not Decision.ALLOW:
+            raise _forbidden(
+                f"User: {caller.arn} is not authorized to perform: execute-api:Invoke on resource: {resource}",
+                "AccessDeniedException",
+            )
+
+    # -- integration --------------------------------------------------------------------------------------
+
+    def _forward(
+        self,
+        integration: Integration,
+        match: RouteMatch[Route],
+        request: Request,
+        target: Target,
+        raw_query: str,
+        context: dict[str, str],
+        body: bytes,
+    ) -> Reply:
+        uri = integration.integration_uri or ""
+        for name, value in match.path_params.items():
+            uri = uri.replace("{" + name + "}", value)
+        parts = urlsplit(uri)
+        path = parts.path or "/"
+        query = [tuple(p.split("=", 1)) if "=" in p else (p, "") for p in raw_query.split("&") if p]
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+
+        def expand(template: str) -> str:
+            def value(m: re.Match[str]) -> str:
+                name = m.group(1)
+                if name == "request.path":
+                    return target.path
+                if name.startswith("request.path."):
+                    return match.path_params.get(name[len("request.path.") :], "")
+                if name.startswith("request.header."):
+                    return request.headers.get(name[len("request.header.") :], "")
+                if name.startswith("request.querystring."):
+                    wanted = name[len("request.querystring.") :]
+                    return next((v for k, v in query if k == wanted), "")
+                if name.startswith("stageVariables."):
+                    return str((target.stage.stage_variables or {}).get(name[len("stageVariables.") :], ""))
+                return context.get(name[len("context.") :], "")
+
+            return _EXPRESSION.sub(value, template)
+
+        for key, template in sorted((integration.request_parameters or {}).items()):
+            operation, _, where = key.partition(":")
+            if where == "path" and operation == "overwrite":
+                path = expand(template) or "/"
+            elif where.startswith("header."):
+                name = where[len("header.") :]
+                existing = next((k for k in headers if k.lower() == name.lower()), None)
+                if operation == "remove":
+                    headers.pop(existing or name, None)
+                elif operation == "append" and existing:
+                    headers[existing] = f"{headers[existing]},{expand(template)}"
+                else:
+                    headers.pop(existing or name, None)
+                    headers[name] = expand(template)
+            elif where.startswith("querystring."):
+                name = where[len("querystring.") :]
+                if operation in ("overwrite", "remove"):
+                    query = [(k, v) for k, v in query if k != name]
+                if operation in ("overwrite", "append"):
+                    query.append((name, quote(expand(template), safe="-_.~")))
+        headers["X-Forwarded-For"] = context["identity.sourceIp"]
+        headers["X-Amzn-Trace-Id"] = f"Root=1-{int(time.time()):08x}-{context['requestId'].replace('-', '')[:24]}"
+        method = request.method if integration.integration_method in (None, "ANY") else integration.integration_method
+        url = f"{parts.scheme}://{parts.netloc}{path}" + ("?" + "&".join(f"{k}={v}" for k, v in query) if query else "")
+        timeout = (integration.timeout_in_millis or 30000) / 1000
+        started = time.perf_counter()
+        try:
+            upstream = self._http.request(
+                method,
+                url,
+                body=body or None,
+                headers=headers,
+                timeout=urllib3.Timeout(connect=min(timeout, 10), read=timeout),
+                redirect=False,
+                retries=False,
+                preload_content=True,
+            )
+        except urllib3.exceptions.NewConnectionError as error:
+            reply = Reply.message(
+                503,
+                "Service Unavailable",
+                detail=f"the integration {parts.scheme}://{parts.netloc} refused the connection (is the API server "
+                f"running?): {error.__class__.__name__}",
+            )
+            reply.integration_error = "connection refused"
+            return reply
+        except urllib3.exceptions.TimeoutError:
+            reply = Reply.message(
+                504,
+                "Endpoint request timed out",
+                detail=f"the integration did not answer within its timeout of {integration.timeout_in_millis} ms",
+            )
+            reply.integration_error = "timeout"
+            return reply
+        except urllib3.exceptions.HTTPError as error:
+            reply = Reply.message(502, "Internal Server Error", detail=f"integration error: {error}")
+            reply.integration_error = str(error)
+            return reply
+        finally:
+            context["integrationLatency"] = str(int((time.perf_counter() - started) * 1000))
+        out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
+        reply = Reply(upstream.status, upstream.data, out_headers)
+        reply.integration_status = str(upstream.status)
+        return reply
+
+    # -- the request ------------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        started = time.perf_counter()
+        request = Request(environ)
+        now = self.clock()
+        raw_path, raw_query = _raw_target(environ)
+        hostname = request.host.rsplit(":", 1)[0].lower() if request.host else ""
+        request_id = str(uuid.uuid4())
+        context: dict[str, str] = {
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "domainName": hostname,
+            "domainPrefix": hostname.split(".")[0],
+            "httpMethod": request.method,
+            "path": raw_path,
+            "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": str(int(now.timestamp() * 1000)),
+            "identity.sourceIp": environ.get("REMOTE_ADDR", "127.0.0.1"),
+            "identity.userAgent": request.headers.get("User-Agent", ""),
+        }
+        target = self.resolve(hostname, raw_path)
+        reply = self._handle(request, target, raw_path, raw_query, context)
+        context["status"] = str(reply.status)
+        context["responseLength"] = str(len(reply.body))
+        context["responseLatency"] = str(int((time.perf_counter() - started) * 1000))
+        context["integrationStatus"] = reply.integration_status
+        context["integrationErrorMessage"] = reply.integration_error
+        if reply.error_type and reply.status >= 400:
+            context["error.message"] = json.loads(reply.body).get("message", "")
+        if target is not None:
+            self._access_log(target, context)
+        headers = {**reply.headers, "apigw-requestid": request_id}
+        response = Response(reply.body, status=reply.status, headers=headers)
+        return response(environ, start_response)
+
+    def _handle(
+        self, request: Request, target: Target | None, raw_path: str, raw_query: str, context: dict[str, str]
+    ) -> Reply:
+        if target is None:
+            return Reply.message(404, "Not Found")
+        api = target.api
+        context.update(apiId=api.api_id, accountId=target.account_id, stage=target.stage.name)
+        match = select_route(api.routes.values(), request.method, target.path)
+        if match is None:
+            return Reply.message(404, "Not Found")
+        route = match.route
+        context["routeKey"] = route.route_key
+        body = request.get_data(cache=True)
+        if route.authorization_type == "AWS_IAM":
+            try:
+                headers = {name.lower(): value for name, value in request.headers.items()}
+                caller = self.authenticate(target, request.method, raw_path, raw_query, headers, body)
+                context.update(
+                    {
+                        "identity.accountId": caller.account_id,
+                        "identity.caller": caller.principal_id,
+                        "identity.user": caller.principal_id,
+                        "identity.userArn": caller.arn,
+                        "identity.accessKey": caller.access_key,
+                    }
+                )
+                self.authorize(caller, target, request.method)
+            except Denied as denied:
+                return denied.reply
+        elif route.authorization_type not in (None, "NONE"):
+            return Reply.message(
+                501,
+                "Not Implemented",
+                detail=f"authorization type {route.authorization_type} is not emulated by the local AWS",
+            )
+        integration_id = (route.target or "").partition("/")[2]
+        integration = api.integrations.get(integration_id)
+        if integration is None:
+            return Reply.message(500, "Internal Server Error", detail=f"route {route.route_key} has no integration")
+        if integration.integration_type == "AWS_PROXY":
+            return Reply.message(
+                502,
+                "Internal Server Error",
+                detail="Lambda (AWS_PROXY) integrations are not executed by the local AWS; "
+                f"{integration.integration_uri} was not invoked. Use an HTTP_PROXY integration to run end to end.",
+            )
+        if integration.integration_type != "HTTP_PROXY":
+            return Reply.message(
+                502,
+                "Internal Server Error",
+                detail=f"{integration.integration_type} integrations are not emulated by the local AWS",
+            )
+        return self._forward(integration, match, request, target, raw_query, context, body)
+
+    # -- access log ---------------------------------------------------------------------------------------
+
+    def _access_log(self, target: Target, context: dict[str, str]) -> None:
+        settings = target.stage.access_log_settings or {}
+        destination, template = settings.get("destinationArn"), settings.get("format")
+        if not destination or not template:
+            return
+        match = re.match(r"^arn:[^:]+:logs:([^:]+):(\d{12}):log-group:([^:]+)", destination)
+        if match is None:
+            return
+
+        def value(m: re.Match[str]) -> str:
+            name = m.group(1)
+            text = context.get(name[len("context.") :], "-") if name.startswith("context.") else "-"
+            return json.dumps(text or "-")[1:-1]
+
+        line = _EXPRESSION.sub(value, template)
+        region, account_id, group = match.groups()
+        backend = logs_backends[account_id][region]
+        try:
+            with self._log_lock:
+                with contextlib.suppress(ResourceAlreadyExistsException):
+                    backend.create_log_stream(group, LOG_STREAM)
+                backend.put_log_events(group, LOG_STREAM, [{"timestamp": int(time.time() * 1000), "message": line}])
+        except Exception as error:  # an access log failure never fails the request, as in AWS
+            log.warning("access log to %s failed: %s", destination, error)

@@ -1,0 +1,164 @@
+"""Who is calling: access keys resolved against moto's IAM and STS state, plus the account-root convention.
+
+An access key id that is a 12-digit number is that account's root credentials (any secret). Anything else is
+looked up in moto: session keys from sts:AssumeRole, then IAM users' keys.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from moto.iam.exceptions import NotFoundException
+from moto.iam.models import IAMBackend, ManagedPolicy, Role, iam_backends
+from moto.sts.models import AssumedRole, sts_backends
+
+PARTITION = "aws"
+_ROOT_KEY = re.compile(r"^\d{12}$")
+
+
+def is_root_key(access_key: str) -> bool:
+    return bool(_ROOT_KEY.match(access_key))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A principal making a request."""
+
+    kind: str  # "root" | "session" | "user"
+    account_id: str
+    arn: str  # as AWS reports the caller (sts assumed-role ARN, user ARN, account root)
+    principal_arn: str  # what policies name: the role ARN (with path), the user ARN, the account root
+    principal_id: str  # AROA...:session, AIDA..., or the account id
+    access_key: str
+    secret_key: str | None = None  # None for root keys: any secret is accepted
+    session_token: str | None = None
+    expiration: datetime | None = None  # naive UTC, as moto keeps it
+    role_name: str | None = None
+    user_name: str | None = None
+    session_policy: str | None = None
+
+
+def iam(account_id: str) -> IAMBackend:
+    backend: IAMBackend = iam_backends[account_id][PARTITION]
+    return backend
+
+
+def root_caller(account_id: str) -> Caller:
+    return Caller(
+        kind="root",
+        account_id=account_id,
+        arn=f"arn:aws:iam::{account_id}:root",
+        principal_arn=f"arn:aws:iam::{account_id}:root",
+        principal_id=account_id,
+        access_key=account_id,
+    )
+
+
+class CallerDirectory:
+    """Finds callers by access key id. Sessions never change once issued, so found ones are cached."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Caller] = {}
+        self._lock = threading.Lock()
+
+    def find(self, access_key: str) -> Caller | None:
+        if is_root_key(access_key):
+            return root_caller(access_key)
+        cached = self._sessions.get(access_key)
+        if cached is not None:
+            return cached
+        caller = self._find_session(access_key) or self._find_user(access_key)
+        if caller is not None and caller.kind == "session":
+            with self._lock:
+                self._sessions[access_key] = caller
+        return caller
+
+    def forget(self) -> None:
+        with self._lock:
+            self._sessions.clear()
+
+    @staticmethod
+    def _find_session(access_key: str) -> Caller | None:
+        for account_id, backends in list(sts_backends.items()):
+            session: AssumedRole
+            for session in list(backends[PARTITION].assumed_roles):
+                if session.access_key_id != access_key:
+                    continue
+                role_name = session.role_arn.split("/")[-1]
+                try:
+                    role_id = iam(account_id).get_role_by_arn(session.role_arn).id
+                except NotFoundException:  # the role was deleted after the session was issued
+                    role_id = "AROA" + "0" * 17
+                return Caller(
+                    kind="session",
+                    account_id=account_id,
+                    arn=session.arn,
+                    principal_arn=session.role_arn,
+                    principal_id=f"{role_id}:{session.session_name}",
+                    access_key=access_key,
+                    secret_key=session.secret_access_key,
+                    session_token=session.session_token,
+                    expiration=session.expiration,
+                    role_name=role_name,
+                    session_policy=session.policy or None,
+                )
+        return None
+
+    @staticmethod
+    def _find_user(access_key: str) -> Caller | None:
+        for account_id in list(iam_backends.keys()):
+            backend = iam(account_id)
+            user = backend.get_user_from_access_key_id(access_key)
+            if user is None:
+                continue
+            secret = next(k.secret_access_key for k in user.access_keys if k.access_key_id == access_key)
+            return Caller(
+                kind="user",
+                account_id=account_id,
+                arn=user.arn,
+                principal_arn=user.arn,
+                principal_id=user.id,
+                access_key=access_key,
+                secret_key=secret,
+                user_name=user.name,
+            )
+        return None
+
+
+def _document(policy: ManagedPolicy) -> str:
+    for version in policy.versions:
+        if version.is_default:
+            return str(version.document)
+    return '{"Statement": []}'
+
+
+def identity_policies(caller: Caller) -> list[str]:
+    """Inline and attached policy documents of the caller's role or user (and the user's groups)."""
+    backend = iam(caller.account_id)
+    if caller.kind == "session" and caller.role_name:
+        role: Role = backend.get_role(caller.role_name)
+        return [*role.policies.values(), *(_document(p) for p in role.managed_policies.values())]
+    if caller.kind == "user" and caller.user_name:
+        user = backend.get_user(caller.user_name)
+        documents = [*user.policies.values(), *(_document(p) for p in user.managed_policies.values())]
+        for group in backend.get_groups_for_user(caller.user_name):
+            documents += [*group.policies.values(), *(_document(p) for p in group.managed_policies.values())]
+        return documents
+    return []
+
+
+def permissions_boundary(caller: Caller) -> str | None:
+    """The document of the caller's role's permissions boundary, if it has one."""
+    if caller.kind != "session" or not caller.role_name:
+        return None
+    backend = iam(caller.account_id)
+    arn = backend.get_role(caller.role_name).permissions_boundary_arn
+    if not arn:
+        return None
+    try:
+        return _document(backend.get_policy(arn))
+    except NotFoundException:  # a boundary that names a missing policy allows nothing
+        return '{"Statement": []}'

@@ -1,0 +1,350 @@
+"""LocalAws: several simulated AWS accounts behind one loopback port, enforcing what moto does not.
+
+One port serves everything. Requests whose Host is ``<api-id>.execute-api.<region>.amazonaws.com`` (any
+port) or a custom domain registered in API Gateway go to the gateway; everything else is an AWS API call for
+moto, after our layer has had its say (account-root keys, sts:AssumeRole, apigatewayv2 UpdateStage).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import boto3
+import requests
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from xacct.local import sigv4
+from xacct.local.gateway import Gateway, _raw_target
+from xacct.local.identity import Caller, CallerDirectory, is_root_key
+from xacct.local.stages import STAGE_PATH, update_stage
+from xacct.local.sts import AssumeRoleGuard, AssumeRoleRecord, StsRefusal, caller_identity_xml
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REGION = "us-east-1"
+ROOT_SECRET = "local-root-secret"  # noqa: S105  (not a secret: any secret is accepted for a root key)
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
+
+StartResponse = Callable[..., Any]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _QuietHandler(MotoRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug("%s %s %s", self.requestline, code, size)
+
+
+def _reply(start_response: StartResponse, status: int, body: bytes, content_type: str) -> Iterable[bytes]:
+    reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}.get(status, "Error")
+    start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class ControlPlane:
+    """WSGI middleware in front of moto's server app."""
+
+    def __init__(
+        self,
+        callers: CallerDirectory,
+        guard: AssumeRoleGuard,
+        clock: Callable[[], datetime],
+        session_ttl_seconds: int | None,
+    ) -> None:
+        self.callers = callers
+        self.guard = guard
+        self.clock = clock
+        self.session_ttl_seconds = session_ttl_seconds
+        self.moto = DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        # The account comes from the access key, never from a header the client chose.
+        environ.pop("HTTP_X_MOTO_ACCOUNT_ID", None)
+        authorization = environ.get("HTTP_AUTHORIZATION", "")
+        access_key = sigv4.access_key_of(authorization)
+        if access_key and is_root_key(access_key):
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = access_key
+        scope = _SCOPE.search(authorization)
+        service = scope["service"] if scope else None
+        method = environ.get("REQUEST_METHOD", "GET")
+
+        if service == "sts" and method == "POST":
+            body = self._read_body(environ)
+            params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            action = params.get("Action")
+            if action == "AssumeRole":
+                return self._assume_role(environ, start_response, access_key, body, params)
+            if action == "GetCallerIdentity" and access_key and is_root_key(access_key):
+                caller = self.callers.find(access_key)
+                assert caller is not None
+                return _reply(start_response, 200, caller_identity_xml(caller), "text/xml")
+
+        if service == "apigateway" and method == "PATCH" and scope is not None:
+            match = STAGE_PATH.match(environ.get("PATH_INFO", ""))
+            if match is not None:
+                account = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or self._account_of(access_key)
+                status, headers, payload = update_stage(
+                    account, scope["region"], match["api_id"], match["stage"], self._read_body(environ)
+                )
+                start_response(f"{status} OK" if status == 200 else f"{status} Error", list(headers.items()))
+                return [payload]
+        return self._moto(environ, start_response)
+
+    def _moto(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        result: Iterable[bytes] = self.moto(environ, start_response)
+        return result
+
+    def _account_of(self, access_key: str | None) -> str:
+        caller = self.callers.find(access_key) if access_key else None
+        return caller.account_id if caller is not None else "123456789012"
+
+    @staticmethod
+    def _read_body(environ: dict[str, Any]) -> bytes:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body: bytes = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        return body
+
+    def _authenticate(self, environ: dict[str, Any], access_key: str | None, body: bytes) -> Caller:
+        invalid = StsRefusal(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
+        caller = self.callers.find(access_key) if access_key else None
+        if caller is None:
+            raise invalid
+        if caller.kind == "root":
+            return caller
+        headers = {name.lower(): value for name, value in EnvironHeaders(environ).items()}
+        if headers.get("x-amz-security-token") != caller.session_token:
+            raise invalid
+        if caller.expiration is not None and caller.expiration <= self.clock().replace(tzinfo=None):
+            raise StsRefusal(400, "ExpiredToken", "The security token included in the request is expired")
+        assert caller.secret_key is not None
+        try:
+            signed = sigv4.parse(environ.get("HTTP_AUTHORIZATION", ""), headers)
+        except sigv4.SignatureProblem as problem:
+            raise StsRefusal(400, "IncompleteSignature", problem.message) from None
+        raw_path, raw_query = _raw_target(environ)
+        verification = sigv4.verify(
+            signed,
+            secret_key=caller.secret_key,
+            session_token=caller.session_token,
+            method=environ.get("REQUEST_METHOD", "POST"),
+            raw_path=raw_path,
+            raw_query=raw_query,
+            headers=headers,
+            body=body,
+        )
+        if not verification.ok:
+            raise StsRefusal(
+                403,
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided. Check your AWS "
+                "Secret Access Key and signing method. Consult the service documentation for details.",
+            )
+        return caller
+
+    def _assume_role(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        access_key: str | None,
+        body: bytes,
+        params: dict[str, str],
+    ) -> Iterable[bytes]:
+        try:
+            caller = self._authenticate(environ, access_key, body)
+            self.guard.check(caller, params)
+        except StsRefusal as refusal:
+            return _reply(start_response, refusal.status, refusal.xml(), "text/xml")
+        if self.session_ttl_seconds is not None:
+            # Test knob: moto issues the session for exactly this long (it does not validate the value).
+            params["DurationSeconds"] = str(self.session_ttl_seconds)
+            body = urlencode(params).encode()
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ["wsgi.input"] = io.BytesIO(body)
+        return self._moto(environ, start_response)
+
+
+class Dispatcher:
+    """The app on the port: the gateway for execute-api hosts and custom domains, the control plane otherwise."""
+
+    def __init__(self, gateway: Gateway, control_plane: ControlPlane) -> None:
+        self.gateway = gateway
+        self.control_plane = control_plane
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        host = environ.get("HTTP_HOST", "")
+        hostname = host.rsplit(":", 1)[0].lower() if not host.startswith("[") else host
+        if hostname and not hostname[0].isdigit() and hostname != "localhost" and self.gateway.serves(hostname):
+            return self.gateway(environ, start_response)
+        return self.control_plane(environ, start_response)
+
+
+@dataclass(frozen=True)
+class AccountCredentials:
+    """Root credentials of a local account: the access key id is the account id."""
+
+    account_id: str
+    access_key_id: str
+    secret_access_key: str
+
+
+class _LocalSession(boto3.Session):
+    """A boto3 session whose clients talk to the local AWS unless told otherwise."""
+
+    def __init__(self, endpoint_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.endpoint_url = endpoint_url
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("endpoint_url", self.endpoint_url)
+        return super().client(*args, **kwargs)
+
+
+class LocalAws:
+    """The local AWS as a context manager: ``with LocalAws() as aws: aws.client("iam", "111111111111")``.
+
+    ``port=0`` picks a free port. ``session_ttl_seconds`` (tests only) makes STS issue sessions that expire
+    after that many seconds whatever DurationSeconds asked for, to exercise credential refresh quickly.
+    moto's state is per process: two LocalAws in one process share their accounts.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        region: str = DEFAULT_REGION,
+        session_ttl_seconds: int | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.host = host
+        self.region = region
+        self._requested_port = port
+        self.callers = CallerDirectory()
+        self.guard = AssumeRoleGuard(clock=clock)
+        self.gateway = Gateway(self.callers, clock=clock)
+        self.control_plane = ControlPlane(self.callers, self.guard, clock, session_ttl_seconds)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+
+    def start(self) -> LocalAws:
+        # AWS managed policies (e.g. AWSLambdaBasicExecutionRole) exist in every account, as in AWS.
+        os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        self._server = make_server(
+            self.host,
+            self._requested_port,
+            Dispatcher(self.gateway, self.control_plane),
+            threaded=True,
+            request_handler=_QuietHandler,
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="xacct-local-aws", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> LocalAws:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget every account's resources (moto's reset) and every recorded decision."""
+        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
+        self.callers.forget()
+        self.guard.records.clear()
+
+    # -- addresses and credentials ----------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("LocalAws is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def credentials_for(self, account_id: str) -> AccountCredentials:
+        if not is_root_key(account_id):
+            raise ValueError(f"account id {account_id!r} must be 12 digits")
+        return AccountCredentials(account_id, account_id, ROOT_SECRET)
+
+    def env(self, account_id: str, region: str | None = None) -> dict[str, str]:
+        """Environment for a process (Terraform, the AWS CLI) acting as ``account_id``'s root."""
+        creds = self.credentials_for(account_id)
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": creds.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
+            "AWS_REGION": region or self.region,
+            "AWS_DEFAULT_REGION": region or self.region,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            # Emulator gaps answer 5xx; don't let the AWS provider retry them for minutes.
+            "AWS_MAX_ATTEMPTS": "2",
+        }
+
+    def session(self, account_id: str, region: str | None = None) -> boto3.Session:
+        """A boto3 session as ``account_id``'s root whose clients talk to the local AWS."""
+        creds = self.credentials_for(account_id)
+        return _LocalSession(
+            self.endpoint_url,
+            aws_access_key_id=creds.access_key_id,
+            aws_secret_access_key=creds.secret_access_key,
+            region_name=region or self.region,
+        )
+
+    def client(self, service: str, account_id: str, region: str | None = None) -> Any:
+        session: Any = self.session(account_id, region)  # boto3-stubs types client() per literal service name
+        return session.client(service)
+
+    def workload_session(
+        self, role_arn: str, *, session_name: str = "workload", region: str | None = None
+    ) -> boto3.Session:
+        """Credentials of a workload running as ``role_arn`` - a Lambda function's, say.
+
+        The account's root assumes the role, acting as the AWS service the role trusts.
+        """
+        account_id = role_arn.split(":")[4]
+        sts = self.client("sts", account_id, region)
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        return _LocalSession(
+            self.endpoint_url,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=region or self.region,
+        )
+
+    @property
+    def assume_role_records(self) -> list[AssumeRoleRecord]:
+        return list(self.guard.records)
+
+    def execute_api_host(self, api_id: str, region: str | None = None) -> str:
+        return f"{api_id}.execute-api.{region or self.region}.amazonaws.com"

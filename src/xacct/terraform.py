@@ -1,0 +1,158 @@
+"""Running Terraform the project's way, for the demo and the tests.
+
+- A CLI config of our own: a filesystem mirror for hashicorp/aws when one is found ($TF_PROVIDER_MIRROR, then
+  the machine's known location), a normal registry install with a plugin cache otherwise.
+- Work on copies: modules/ and envs/ are copied into a temporary folder before ``init`` (tftest's setup
+  deletes .terraform, the lock file and state in the folder it is given).
+- The local AWS is chosen purely by environment (endpoint, credentials); the .tf files never know.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import tftest  # type: ignore[import-untyped]  # no type information published
+
+from xacct.errors import XacctError
+
+MIRROR_ENV = "TF_PROVIDER_MIRROR"
+KNOWN_MIRRORS = ("/opt/tf-plugins", "/usr/share/terraform/plugins", "~/.terraform.d/plugins")
+AWS_PROVIDER = Path("registry.terraform.io/hashicorp/aws")
+MIN_TERRAFORM = (1, 10)
+_COPY_IGNORE = shutil.ignore_patterns(
+    ".terraform", ".terraform.lock.hcl", "*.tfstate", "*.tfstate.*", "terraform.tfvars"
+)
+
+
+class TerraformSetupError(XacctError):
+    """Terraform or its AWS provider is not usable here; the message says what to install or set."""
+
+
+def project_root() -> Path:
+    """The checkout holding modules/ and envs/ ($XACCT_PROJECT_ROOT, the editable install's, or the cwd)."""
+    candidates = [os.environ.get("XACCT_PROJECT_ROOT"), Path(__file__).resolve().parents[2], Path.cwd()]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "modules" / "provider_api").is_dir():
+            return Path(candidate)
+    raise TerraformSetupError(
+        "cannot find the project's modules/ and envs/: run from a checkout of the repository or set XACCT_PROJECT_ROOT"
+    )
+
+
+def cache_dir() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = base / "xacct"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def find_mirror() -> Path | None:
+    """A filesystem mirror that holds hashicorp/aws, or None (then Terraform installs from the registry)."""
+    configured = os.environ.get(MIRROR_ENV)
+    if configured:
+        mirror = Path(configured).expanduser()
+        if not (mirror / AWS_PROVIDER).is_dir():
+            raise TerraformSetupError(f"{MIRROR_ENV}={configured} has no {AWS_PROVIDER}/ (a registry-layout mirror)")
+        return mirror
+    for candidate in KNOWN_MIRRORS:
+        mirror = Path(candidate).expanduser()
+        if (mirror / AWS_PROVIDER).is_dir():
+            return mirror
+    return None
+
+
+def write_cli_config(path: Path | None = None) -> Path:
+    """Write the Terraform CLI config (provider installation) and return its path."""
+    path = path or cache_dir() / "terraform.rc"
+    mirror = find_mirror()
+    if mirror is not None:
+        text = f"""# Written by xacct: hashicorp/aws from the filesystem mirror, anything else from its registry.
+provider_installation {{
+  filesystem_mirror {{
+    path    = {json.dumps(str(mirror))}
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }}
+  direct {{
+    exclude = ["registry.terraform.io/hashicorp/aws"]
+  }}
+}}
+"""
+    else:
+        plugins = cache_dir() / "plugin-cache"
+        plugins.mkdir(parents=True, exist_ok=True)
+        text = f"""# Written by xacct: no provider mirror found, so providers come from the registry, cached here.
+plugin_cache_dir = {json.dumps(str(plugins))}
+"""
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+def terraform_binary() -> str:
+    binary = shutil.which("terraform")
+    if binary is None:
+        raise TerraformSetupError(
+            "terraform is not on PATH: install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install)"
+        )
+    out = subprocess.run([binary, "version", "-json"], capture_output=True, text=True, check=False).stdout
+    version = json.loads(out or "{}").get("terraform_version", "0.0")
+    parts = tuple(int(p) for p in re.findall(r"\d+", version)[:2])
+    if parts < MIN_TERRAFORM:
+        raise TerraformSetupError(f"Terraform {version} is too old: >= {'.'.join(map(str, MIN_TERRAFORM))} is needed")
+    return binary
+
+
+def environment(extra: Mapping[str, str] | None = None, *, cli_config: Path | None = None) -> dict[str, str]:
+    """Environment for a Terraform process: our CLI config, no prompts, no checkpoint calls, plus ``extra``."""
+    env = {
+        "TF_CLI_CONFIG_FILE": str(cli_config or write_cli_config()),
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+        "CHECKPOINT_DISABLE": "1",
+    }
+    env.update(extra or {})
+    return env
+
+
+def copy_configuration(destination: Path, root: Path | None = None) -> Path:
+    """Copy modules/ and envs/ (no state, no .terraform) so that ../../modules paths still resolve."""
+    root = root or project_root()
+    for folder in ("modules", "envs"):
+        shutil.copytree(root / folder, destination / folder, ignore=_COPY_IGNORE, dirs_exist_ok=True)
+    return destination
+
+
+def write_tfvars(folder: Path, values: Mapping[str, Any], name: str = "xacct.auto.tfvars.json") -> Path:
+    path = folder / name
+    path.write_text(json.dumps(values, indent=2))
+    return path
+
+
+# Ambient credential settings that would override explicit keys given in the environment.
+_AMBIENT_AWS = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+)
+
+
+def runner(folder: Path, env: Mapping[str, str]) -> tftest.TerraformTest:
+    """A tftest runner for ``folder`` (a copy: see copy_configuration) with ``env`` on top of ours.
+
+    When ``env`` carries explicit keys, ambient profile and session settings are dropped so they cannot win.
+    """
+    tf = tftest.TerraformTest(str(folder), binary=terraform_binary(), env=environment(env))
+    if "AWS_ACCESS_KEY_ID" in env:
+        for name in _AMBIENT_AWS:
+            if name not in env:
+                tf.env.pop(name, None)
+    return tf
