@@ -27,6 +27,7 @@ locals {
 }
 
 resource "aws_cloudwatch_log_group" "access" {
+  #checkov:skip=CKV_AWS_338:Retention is the caller's choice (access_log.retention_in_days, 30 days by default as the product specifies); set 365+ where audit rules require a year.
   count = var.access_log.enabled ? 1 : 0
 
   name              = local.log_group_name

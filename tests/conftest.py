@@ -1,0 +1,66 @@
+"""Session fixtures: one local AWS per test process, Terraform copies of the tree, accounts, an API server."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from xacct import terraform as tfrun
+from xacct.echo_server import EchoServer
+from xacct.local import LocalAws
+
+from helpers import REGION, ROOT, Workspace
+
+PROVIDER = "111111111111"
+CONSUMER = "222222222222"
+_accounts = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def local_aws() -> Iterator[LocalAws]:
+    """moto in server mode on 127.0.0.1 (ephemeral port), plus our enforcement layer."""
+    with LocalAws(region=REGION) as aws:
+        yield aws
+
+
+@pytest.fixture
+def new_account() -> Callable[[], str]:
+    """Fresh account ids, so that tests sharing the session's local AWS never see each other's resources."""
+    return lambda: f"9{os.getpid() % 1000:03d}{next(_accounts):08d}"
+
+
+@pytest.fixture(scope="session")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of modules/ and envs/ for plans (never the repository's own folders)."""
+    return tfrun.copy_configuration(tmp_path_factory.mktemp("tree"), ROOT)
+
+
+@pytest.fixture(scope="session")
+def workspaces(tree: Path, local_aws: LocalAws) -> Callable[[str, str], Workspace]:
+    """workspaces("modules/provider_api", account) -> an initialised Workspace, one per (folder, account)."""
+    cache: dict[tuple[str, str], Workspace] = {}
+
+    def get(folder: str, account: str = PROVIDER) -> Workspace:
+        key = (folder, account)
+        if key not in cache:
+            cache[key] = Workspace(tree / folder, local_aws.env(account)).init()
+        return cache[key]
+
+    return get
+
+
+@pytest.fixture
+def fresh_tree(tmp_path: Path) -> Path:
+    """A private copy of the tree, for tests that apply (each gets its own state)."""
+    return tfrun.copy_configuration(tmp_path / "tree", ROOT)
+
+
+@pytest.fixture(scope="session")
+def echo() -> Iterator[EchoServer]:
+    """The API server of the story: echoes what it received, including the caller headers."""
+    with EchoServer() as server:
+        yield server

@@ -1,0 +1,230 @@
+"""What several tests share: running Terraform on copies, reading plans, and the scenario checks.
+
+Scenarios live in tests/scenarios/<target>/<name>.json as {"vars": ..., "expect": ...}; the check_* functions
+below are the only code that interprets "expect", so every scenario is checked the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import tftest
+
+from xacct import terraform as tfrun
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+REGION = "ap-northeast-1"
+
+
+def scenario_names(target: str) -> list[str]:
+    return sorted(p.stem for p in (SCENARIOS / target).glob("*.json"))
+
+
+def load_scenario(target: str, name: str) -> dict[str, Any]:
+    scenario: dict[str, Any] = json.loads((SCENARIOS / target / f"{name}.json").read_text())
+    return scenario
+
+
+def terraform_errors(text: str) -> str:
+    """Terraform's diagnostics as one line: no colour, no box drawing, wrapped lines joined."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    lines = (line.strip().strip("│╷╵").strip() for line in text.splitlines())
+    return re.sub(r"\s+", " ", " ".join(line for line in lines if line))
+
+
+class Workspace:
+    """One Terraform root (a module or an env) inside a copy of the tree, acting as one local account."""
+
+    def __init__(self, folder: Path, env: Mapping[str, str]) -> None:
+        self.folder = folder
+        self.tf = tfrun.runner(folder, env)
+        self._initialised = False
+        self._vars_counter = 0
+
+    def init(self) -> Workspace:
+        if not self._initialised:
+            self.tf.setup(cleanup_on_exit=False)
+            self._initialised = True
+        return self
+
+    def var_file(self, values: Mapping[str, Any]) -> str:
+        self._vars_counter += 1
+        path = self.folder / f"case-{self._vars_counter}.tfvars.json"
+        path.write_text(json.dumps(values))
+        return str(path)
+
+    def plan(self, values: Mapping[str, Any]) -> Any:
+        self.init()
+        return self.tf.plan(output=True, tf_var_file=self.var_file(values), lock=False)
+
+    def plan_error(self, values: Mapping[str, Any]) -> str:
+        """The plan must fail: return its diagnostics as one line."""
+        self.init()
+        var_file = self.var_file(values)
+        result = self.tf.execute_command("plan", "-no-color", "-input=false", "-lock=false", f"-var-file={var_file}")
+        raise AssertionError(f"plan succeeded but should have failed:\n{result.out}")
+
+    def apply(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        self.init()
+        tfrun.write_tfvars(self.folder, values)
+        self.tf.apply()
+        return {name: value for name, value in self.tf.output().items()}
+
+    def plan_exit_code(self) -> tuple[int, str]:
+        """`terraform plan -detailed-exitcode` with the applied variables: 0 = no changes, 2 = changes."""
+        result = self.tf.execute_command("plan", "-detailed-exitcode", "-no-color", "-input=false")
+        return result.retcode, result.out
+
+    def destroy(self) -> None:
+        self.tf.destroy()
+
+
+def expect_plan_failure(workspace: Workspace, values: Mapping[str, Any]) -> str:
+    try:
+        workspace.plan_error(values)
+    except tftest.TerraformTestError as error:
+        return terraform_errors(" ".join(str(a) for a in error.args))
+    raise AssertionError("unreachable")
+
+
+def planned(plan: Any) -> dict[str, dict[str, Any]]:
+    """address (module prefix dropped) -> planned values of every resource the plan creates."""
+    resources: dict[str, dict[str, Any]] = {}
+    for change in plan["resource_changes"]:
+        if change["mode"] != "managed" or "create" not in change["change"]["actions"]:
+            continue
+        address = re.sub(r"^(module\.[a-z_]+\.)+", "", change["address"])
+        resources[address] = change["change"]["after"]
+    return resources
+
+
+def planned_outputs(plan: Any) -> dict[str, Any]:
+    return {name: change.get("after") for name, change in plan.get("output_changes", {}).items()}
+
+
+# -- policy documents and waiting ---------------------------------------------------------------------------
+
+
+def trust(*principals: str, service: bool = False) -> str:
+    principal: dict[str, Any] = {"Service": "lambda.amazonaws.com"} if service else {"AWS": list(principals)}
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}],
+        }
+    )
+
+
+def allow(action: str, *resources: str, effect: str = "Allow") -> str:
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": effect, "Action": action, "Resource": list(resources)}]}
+    )
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+# -- scenario checks ----------------------------------------------------------------------------------------
+
+
+def check_provider_api(plan: Any, expect: Mapping[str, Any]) -> None:
+    resources = planned(plan)
+    assert sorted(resources) == sorted(expect["resources"])
+
+    for name, want in expect["invoke_roles"].items():
+        role = resources[f'aws_iam_role.invoke["{name}"]']
+        trust = json.loads(role["assume_role_policy"])
+        (statement,) = trust["Statement"]
+        assert statement["Principal"] == {"AWS": want["principals"]}, name
+        assert statement["Action"] == "sts:AssumeRole"
+        assert statement["Effect"] == "Allow"
+        if want.get("external_id") is None:
+            assert "Condition" not in statement
+        else:
+            assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": want["external_id"]}}
+        assert role["max_session_duration"] == want.get("max_session_duration", 3600)
+
+    routes = {k: v for k, v in resources.items() if k.startswith("aws_apigatewayv2_route.")}
+    assert sorted(r["route_key"] for r in routes.values()) == sorted(expect["routes"])
+    assert {r["authorization_type"] for r in routes.values()} == {"AWS_IAM"}
+
+    integration = resources["aws_apigatewayv2_integration.this"]
+    for key, value in expect["integration"].items():
+        assert integration[key] == value, key
+
+    stage = resources["aws_apigatewayv2_stage.this"]
+    assert stage["name"] == expect["stage"]["name"]
+    assert stage["auto_deploy"] is True
+    (route_settings,) = stage["default_route_settings"]
+    assert route_settings["throttling_burst_limit"] == expect["stage"]["burst_limit"]
+    assert route_settings["throttling_rate_limit"] == expect["stage"]["rate_limit"]
+    if expect.get("access_log") is None:
+        assert stage["access_log_settings"] == []
+    else:
+        (log_settings,) = stage["access_log_settings"]
+        fields = json.loads(log_settings["format"])
+        for field, variable in expect["access_log"]["fields"].items():
+            assert fields[field] == variable, field
+        group = resources["aws_cloudwatch_log_group.access[0]"]
+        assert group["name"] == expect["access_log"]["group"]
+        assert group["retention_in_days"] == expect["access_log"]["retention_in_days"]
+
+    if "lambda_permission" in expect:
+        permission = resources["aws_lambda_permission.api[0]"]
+        for key, value in expect["lambda_permission"].items():
+            assert permission[key] == value, key
+
+    if "domain" in expect:
+        domain = resources["aws_apigatewayv2_domain_name.this[0]"]
+        assert domain["domain_name"] == expect["domain"]["name"]
+        (config,) = domain["domain_name_configuration"]
+        assert config["certificate_arn"] == expect["domain"]["certificate_arn"]
+        assert config["security_policy"] == "TLS_1_2"
+        record = resources["aws_route53_record.this[0]"]
+        assert (record["zone_id"], record["name"], record["type"]) == (
+            expect["domain"]["route53_zone_id"],
+            expect["domain"]["name"],
+            "A",
+        )
+
+    outputs = planned_outputs(plan)
+    for name, value in expect.get("outputs", {}).items():
+        assert outputs[name] == value, name
+    config = outputs["consumer_config"]
+    for key, value in expect.get("consumer_config", {}).items():
+        assert config[key] == value, key
+
+
+def check_consumer_role(plan: Any, expect: Mapping[str, Any]) -> None:
+    resources = planned(plan)
+    assert sorted(resources) == sorted(expect["resources"])
+    if "trusted_services" in expect:
+        trust = json.loads(resources["aws_iam_role.this[0]"]["assume_role_policy"])
+        (statement,) = trust["Statement"]
+        assert statement["Principal"] == {"Service": expect["trusted_services"]}
+        assert statement["Action"] == "sts:AssumeRole"
+    if "permissions_boundary" in expect:
+        assert resources["aws_iam_role.this[0]"]["permissions_boundary"] == expect["permissions_boundary"]
+    policy = resources["aws_iam_role_policy.assume_provider_roles"]
+    assert policy["role"] == expect["role_name"]
+    document = json.loads(policy["policy"])
+    (statement,) = document["Statement"]
+    assert statement == {
+        "Sid": "AssumeProviderInvokeRolesOnly",
+        "Effect": "Allow",
+        "Action": "sts:AssumeRole",
+        "Resource": expect["assume_role_arns"],
+    }
+    attached = sorted(v["policy_arn"] for k, v in resources.items() if k.startswith("aws_iam_role_policy_attachment."))
+    assert attached == sorted(expect.get("managed_policy_arns", []))

@@ -1,0 +1,141 @@
+"""Apply checks: envs/deve into 222222222222, then envs/stag into 111111111111, read back with boto3.
+
+Ends as every apply test here ends: the second plan is empty, and destroy leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xacct.echo_server import EchoServer
+from xacct.local import LocalAws
+
+from conftest import CONSUMER, PROVIDER
+from helpers import REGION, Workspace
+
+INVOKE_ROLE = "ApiAllowByIamRoleStag"
+INVOKE_ROLE_ARN = f"arn:aws:iam::{PROVIDER}:role/{INVOKE_ROLE}"
+CONSUMER_ROLE_ARN = f"arn:aws:iam::{CONSUMER}:role/LambdaRoleDeve"
+
+pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("apply")]
+
+
+def snapshot(aws: LocalAws) -> dict[str, Any]:
+    """Everything the envs could leave behind, in both accounts."""
+    state: dict[str, Any] = {}
+    for account in (PROVIDER, CONSUMER):
+        iam = aws.client("iam", account)
+        state[f"{account}/roles"] = sorted(r["RoleName"] for r in iam.list_roles()["Roles"])
+        state[f"{account}/apis"] = sorted(a["ApiId"] for a in aws.client("apigatewayv2", account).get_apis()["Items"])
+        groups = aws.client("logs", account).describe_log_groups()["logGroups"]
+        state[f"{account}/log groups"] = sorted(g["logGroupName"] for g in groups)
+    return state
+
+
+def test_deve_then_stag_apply_read_back_converge_and_destroy(
+    local_aws: LocalAws, fresh_tree: Path, echo: EchoServer
+) -> None:
+    deve = Workspace(fresh_tree / "envs" / "deve", local_aws.env(CONSUMER))
+    stag = Workspace(fresh_tree / "envs" / "stag", local_aws.env(PROVIDER))
+    iam_b, iam_a = local_aws.client("iam", CONSUMER), local_aws.client("iam", PROVIDER)
+    gateway = local_aws.client("apigatewayv2", PROVIDER)
+    before = snapshot(local_aws)
+
+    # 1. The consumer first: its role must exist before the provider's trust policy can name it.
+    deve_vars = {"region": REGION, "provider_invoke_role_arns": [INVOKE_ROLE_ARN]}
+    assert deve.apply(deve_vars)["role_arn"] == CONSUMER_ROLE_ARN
+    consumer_trust = iam_b.get_role(RoleName="LambdaRoleDeve")["Role"]["AssumeRolePolicyDocument"]
+    assert consumer_trust["Statement"] == [
+        {
+            "Sid": "WorkloadServices",
+            "Effect": "Allow",
+            "Principal": {"Service": ["lambda.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+    assume = iam_b.get_role_policy(RoleName="LambdaRoleDeve", PolicyName="AssumeProviderInvokeRoles")
+    assert assume["PolicyDocument"]["Statement"] == [
+        {
+            "Sid": "AssumeProviderInvokeRolesOnly",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": [INVOKE_ROLE_ARN],
+        }
+    ]
+    attached = iam_b.list_attached_role_policies(RoleName="LambdaRoleDeve")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
+
+    # 2. The provider.
+    stag_vars = {
+        "region": REGION,
+        "api_server_url": echo.url,
+        "invoke_roles": {INVOKE_ROLE: {"trusted_role_arns": [CONSUMER_ROLE_ARN]}},
+    }
+    outputs = stag.apply(stag_vars)
+    api_id = outputs["api_id"]
+    invoke_trust = iam_a.get_role(RoleName=INVOKE_ROLE)["Role"]["AssumeRolePolicyDocument"]
+    assert invoke_trust == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AssumeFromNamedConsumerRoles",
+                "Effect": "Allow",
+                "Principal": {"AWS": [CONSUMER_ROLE_ARN]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    invoke_policy = iam_a.get_role_policy(RoleName=INVOKE_ROLE, PolicyName="InvokeApi")["PolicyDocument"]
+    assert invoke_policy["Statement"] == [
+        {
+            "Sid": "InvokeThisApiOnly",
+            "Effect": "Allow",
+            "Action": "execute-api:Invoke",
+            "Resource": [f"arn:aws:execute-api:{REGION}:{PROVIDER}:{api_id}/$default/*/*"],
+        }
+    ]
+    assert iam_a.list_role_policies(RoleName=INVOKE_ROLE)["PolicyNames"] == ["InvokeApi"]
+    assert iam_a.list_attached_role_policies(RoleName=INVOKE_ROLE)["AttachedPolicies"] == []
+
+    routes = gateway.get_routes(ApiId=api_id)["Items"]
+    assert [(r["RouteKey"], r["AuthorizationType"]) for r in routes] == [("ANY /{proxy+}", "AWS_IAM")]
+    (integration,) = gateway.get_integrations(ApiId=api_id)["Items"]
+    assert integration["IntegrationUri"] == echo.url
+    assert integration["RequestParameters"]["overwrite:header.x-caller-arn"] == "$context.identity.userArn"
+    stage = gateway.get_stage(ApiId=api_id, StageName="$default")
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 100
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 50
+    log_format = json.loads(stage["AccessLogSettings"]["Format"])
+    assert log_format["userArn"] == "$context.identity.userArn"
+    assert log_format["accountId"] == "$context.identity.accountId"
+    (group,) = local_aws.client("logs", PROVIDER).describe_log_groups(logGroupNamePrefix="/aws/apigateway/")[
+        "logGroups"
+    ]
+    assert (group["logGroupName"], group["retentionInDays"]) == ("/aws/apigateway/server-stag/access", 30)
+    assert outputs["invoke_url"] == f"https://{api_id}.execute-api.{REGION}.amazonaws.com/"
+    assert outputs["invoke_role_arns"] == {INVOKE_ROLE: INVOKE_ROLE_ARN}
+    assert outputs["consumer_config"]["invoke_role_arns"] == {INVOKE_ROLE: INVOKE_ROLE_ARN}
+
+    # 3. Nothing left to do: the second plan of each env is empty.
+    for name, workspace in (("deve", deve), ("stag", stag)):
+        code, out = workspace.plan_exit_code()
+        assert code == 0, f"envs/{name} second plan is not empty:\n{out}"
+
+    # 4. Changing a stage setting converges (UpdateStage, which moto lacks, is filled by the local AWS).
+    stag.apply({**stag_vars, "throttling": {"burst_limit": 10, "rate_limit": 5}})
+    stage = gateway.get_stage(ApiId=api_id, StageName="$default")
+    assert (
+        stage["DefaultRouteSettings"]["ThrottlingBurstLimit"],
+        stage["DefaultRouteSettings"]["ThrottlingRateLimit"],
+    ) == (10, 5)
+    code, out = stag.plan_exit_code()
+    assert code == 0, f"envs/stag does not converge after a stage change:\n{out}"
+
+    # 5. Destroy, provider first; nothing is left in either account.
+    stag.destroy()
+    deve.destroy()
+    assert snapshot(local_aws) == before
