@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import boto3
+import botocore.loaders
+import botocore.session
 import requests
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.datastructures import EnvironHeaders
@@ -72,12 +74,14 @@ class ControlPlane:
         self.moto = DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        # The account comes from the access key, never from a header the client chose.
+        # The account comes from the access key, never from a header the client chose. Telling moto the
+        # account also spares it a search that builds an IAM backend in every partition of every account.
         environ.pop("HTTP_X_MOTO_ACCOUNT_ID", None)
         authorization = environ.get("HTTP_AUTHORIZATION", "")
         access_key = sigv4.access_key_of(authorization)
-        if access_key and is_root_key(access_key):
-            environ["HTTP_X_MOTO_ACCOUNT_ID"] = access_key
+        known = self.callers.find(access_key) if access_key else None
+        if known is not None:
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = known.account_id
         scope = _SCOPE.search(authorization)
         service = scope["service"] if scope else None
         method = environ.get("REQUEST_METHOD", "GET")
@@ -88,15 +92,13 @@ class ControlPlane:
             action = params.get("Action")
             if action == "AssumeRole":
                 return self._assume_role(environ, start_response, access_key, body, params)
-            if action == "GetCallerIdentity" and access_key and is_root_key(access_key):
-                caller = self.callers.find(access_key)
-                assert caller is not None
-                return _reply(start_response, 200, caller_identity_xml(caller), "text/xml")
+            if action == "GetCallerIdentity" and known is not None and known.kind == "root":
+                return _reply(start_response, 200, caller_identity_xml(known), "text/xml")
 
         if service == "apigateway" and method == "PATCH" and scope is not None:
             match = STAGE_PATH.match(environ.get("PATH_INFO", ""))
             if match is not None:
-                account = environ.get("HTTP_X_MOTO_ACCOUNT_ID") or self._account_of(access_key)
+                account = known.account_id if known is not None else "123456789012"
                 status, headers, payload = update_stage(
                     account, scope["region"], match["api_id"], match["stage"], self._read_body(environ)
                 )
@@ -107,10 +109,6 @@ class ControlPlane:
     def _moto(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         result: Iterable[bytes] = self.moto(environ, start_response)
         return result
-
-    def _account_of(self, access_key: str | None) -> str:
-        caller = self.callers.find(access_key) if access_key else None
-        return caller.account_id if caller is not None else "123456789012"
 
     @staticmethod
     def _read_body(environ: dict[str, Any]) -> bytes:
@@ -202,11 +200,16 @@ class AccountCredentials:
     secret_access_key: str
 
 
+_LOADER = botocore.loaders.create_loader()  # service models, parsed once for every session below
+
+
 class _LocalSession(boto3.Session):
     """A boto3 session whose clients talk to the local AWS unless told otherwise."""
 
     def __init__(self, endpoint_url: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _LOADER)
+        super().__init__(botocore_session=core, **kwargs)
         self.endpoint_url = endpoint_url
 
     def client(self, *args: Any, **kwargs: Any) -> Any:
@@ -240,6 +243,8 @@ class LocalAws:
         self.control_plane = ControlPlane(self.callers, self.guard, clock, session_ttl_seconds)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._clients_lock = threading.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -264,6 +269,7 @@ class LocalAws:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = self._thread = None
+        self._clients.clear()
 
     def __enter__(self) -> LocalAws:
         return self.start()
@@ -321,8 +327,13 @@ class LocalAws:
         )
 
     def client(self, service: str, account_id: str, region: str | None = None) -> Any:
-        session: Any = self.session(account_id, region)  # boto3-stubs types client() per literal service name
-        return session.client(service)
+        """A boto3 client as ``account_id``'s root (cached: clients are thread-safe, and slow to create)."""
+        key = (service, account_id, region or self.region)
+        with self._clients_lock:
+            if key not in self._clients:
+                session: Any = self.session(account_id, region)  # boto3-stubs types client() per literal name
+                self._clients[key] = session.client(service)
+            return self._clients[key]
 
     def workload_session(
         self, role_arn: str, *, session_name: str = "workload", region: str | None = None

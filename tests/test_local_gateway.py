@@ -1,0 +1,312 @@
+"""The local execute-api data plane: routing, IAM authorization failures, integrations, access log, UpdateStage."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import botocore.auth
+import pytest
+import requests
+from helpers import REGION, ApiStack, botocore_signed, build_api
+
+from xacct.echo_server import EchoServer
+from xacct.local import LocalAws
+from xacct.local.routing import select_route
+
+# -- route selection (pure) ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class R:
+    route_key: str
+
+
+ROUTES = [
+    R("GET /pets"),
+    R("ANY /pets"),
+    R("GET /pets/{id}"),
+    R("GET /pets/dog"),
+    R("GET /pets/{id}/toys/{toy}"),
+    R("GET /pets/{id}/toys/ball"),
+    R("ANY /{proxy+}"),
+    R("ANY /pets/{proxy+}"),
+    R("$default"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "route", "params"),
+    [
+        ("GET", "/pets", "GET /pets", {}),  # exact, method-specific beats ANY
+        ("POST", "/pets", "ANY /pets", {}),
+        ("GET", "/pets/dog", "GET /pets/dog", {}),  # exact beats {param}
+        ("GET", "/pets/7", "GET /pets/{id}", {"id": "7"}),
+        ("GET", "/pets/7/toys/ball", "GET /pets/{id}/toys/ball", {"id": "7"}),  # literal beats {param}
+        ("GET", "/pets/7/toys/bone", "GET /pets/{id}/toys/{toy}", {"id": "7", "toy": "bone"}),
+        ("PUT", "/pets/7", "ANY /pets/{proxy+}", {"proxy": "7"}),  # the longest greedy prefix
+        ("GET", "/pets/7/a/b", "ANY /pets/{proxy+}", {"proxy": "7/a/b"}),
+        ("GET", "/hoge/fuga", "ANY /{proxy+}", {"proxy": "hoge/fuga"}),
+        ("GET", "/", "$default", {}),  # {proxy+} needs at least one segment
+    ],
+)
+def test_route_selection(method: str, path: str, route: str, params: dict[str, str]) -> None:
+    match = select_route(ROUTES, method, path)
+    assert match is not None
+    assert (match.route.route_key, match.path_params) == (route, params)
+
+
+def test_no_route_and_no_default_is_none() -> None:
+    assert select_route([R("GET /pets")], "DELETE", "/pets") is None
+    assert select_route([R("GET /pets/{id}")], "GET", "/pets/") is None
+
+
+# -- a deployed API ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stack(local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str]) -> ApiStack:
+    return build_api(local_aws, new_account(), new_account(), echo.url, access_log=True)
+
+
+def send(
+    aws: LocalAws, host: str, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> requests.Response:
+    return requests.request(
+        method, f"{aws.endpoint_url}{path}", headers={"Host": host, **(headers or {})}, data=body, timeout=30
+    )
+
+
+def message(response: requests.Response) -> str:
+    text: str = response.json()["message"]
+    return text
+
+
+def test_signed_request_reaches_the_server_with_the_verified_caller(local_aws: LocalAws, stack: ApiStack) -> None:
+    creds = stack.invoke_credentials()
+    spoof = {"x-caller-arn": "arn:aws:sts::999999999999:assumed-role/Admin/me", "x-caller-account-id": "999999999999"}
+    headers = botocore_signed("PUT", stack.host, "/hoge", creds, body=b'{"foo":"bar"}', headers=spoof)
+    response = send(local_aws, stack.host, "PUT", "/hoge", headers, b'{"foo":"bar"}')
+    assert response.status_code == 200, response.text
+    echo = response.json()
+    assert (echo["method"], echo["path"], echo["body"]) == ("PUT", "/hoge", '{"foo":"bar"}')
+    # The identity mapping overwrites whatever the client claimed.
+    assert echo["caller"] == {
+        "account_id": stack.provider,
+        "arn": f"arn:aws:sts::{stack.provider}:assumed-role/ApiInvoke/test-session",
+    }
+    assert response.headers["apigw-requestid"]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        ("no-auth", "Forbidden"),
+        ("bearer", "Authorization header requires 'Credential' parameter."),
+        ("service", "Credential should be scoped to correct service: 'execute-api'. "),
+        ("region", "Credential should be scoped to a valid region, not 'us-west-2'. "),
+        ("unknown-key", "The security token included in the request is invalid."),
+        ("root-key", "The security token included in the request is invalid."),
+        ("no-token", "The security token included in the request is invalid."),
+        ("query", "The request signature we calculated does not match the signature you provided."),
+        ("header", "The request signature we calculated does not match the signature you provided."),
+        ("wrong-secret", "The request signature we calculated does not match the signature you provided."),
+    ],
+)
+def test_authentication_failures_answer_as_api_gateway(
+    local_aws: LocalAws, stack: ApiStack, tamper: str, expected: str
+) -> None:
+    creds = stack.invoke_credentials()
+    sign: dict[str, Any] = {"headers": {"x-team": "orders"}}
+    path = "/hoge?a=1"
+    if tamper == "service":
+        sign["service"] = "lambda"
+    if tamper == "region":
+        sign["region"] = "us-west-2"
+    if tamper == "unknown-key":
+        creds = {**creds, "key": "ASIAXXXXXXXXXXXXXXXX"}
+    if tamper == "root-key":
+        creds = {"key": stack.provider, "secret": "anything", "token": None}
+    if tamper == "wrong-secret":
+        creds = {**creds, "secret": "not-the-secret"}
+    headers = botocore_signed("GET", stack.host, path, creds, **sign)
+    if tamper == "no-auth":
+        headers = {}
+    if tamper == "bearer":
+        headers["Authorization"] = "Bearer abc"
+    if tamper == "no-token":
+        headers.pop("X-Amz-Security-Token")
+    if tamper == "query":
+        path = "/hoge?a=2"
+    if tamper == "header":
+        headers["x-team"] = "payments"
+    response = send(local_aws, stack.host, "GET", path, headers)
+    assert response.status_code == 403
+    assert message(response).startswith(expected), message(response)
+    if tamper in ("query", "header", "wrong-secret"):
+        assert "The Canonical String for this request should have been" in message(response)
+
+
+def test_clock_skew_over_five_minutes_is_refused(
+    local_aws: LocalAws, stack: ApiStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creds = stack.invoke_credentials()
+    real_now = botocore.auth.get_current_datetime
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: real_now() - timedelta(minutes=6))
+    headers = botocore_signed("GET", stack.host, "/hoge", creds)
+    monkeypatch.undo()
+    response = send(local_aws, stack.host, "GET", "/hoge", headers)
+    assert response.status_code == 403
+    assert message(response).startswith("Signature expired: ")
+    assert "- 5 min.)" in message(response)
+
+
+def test_unknown_api_and_unknown_route_are_404(local_aws: LocalAws, stack: ApiStack) -> None:
+    unknown = send(local_aws, f"zzzzzzzz.execute-api.{REGION}.amazonaws.com", "GET", "/hoge")
+    assert (unknown.status_code, unknown.json()) == (404, {"message": "Not Found"})
+    response = send(local_aws, stack.host, "GET", "/")  # {proxy+} needs a segment and there is no $default
+    assert (response.status_code, response.json()) == (404, {"message": "Not Found"})
+
+
+def test_not_authorized_on_the_route(local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str]) -> None:
+    stack = build_api(
+        local_aws, new_account(), new_account(), echo.url, routes=("ANY /{proxy+}",), resources=("GET/items/*",)
+    )
+    creds = stack.invoke_credentials()
+    allowed = send(local_aws, stack.host, "GET", "/items/7", botocore_signed("GET", stack.host, "/items/7", creds))
+    assert allowed.status_code == 200
+    refused = send(
+        local_aws, stack.host, "DELETE", "/items/7", botocore_signed("DELETE", stack.host, "/items/7", creds)
+    )
+    assert refused.status_code == 403
+    assert message(refused) == (
+        f"User: arn:aws:sts::{stack.provider}:assumed-role/ApiInvoke/test-session is not authorized to perform: "
+        f"execute-api:Invoke on resource: arn:aws:execute-api:{REGION}:{stack.provider}:{stack.api_id}/$default/DELETE/items/7"
+    )
+
+
+def test_access_log_records_who_called(local_aws: LocalAws, stack: ApiStack) -> None:
+    creds = stack.invoke_credentials()
+    send(local_aws, stack.host, "GET", "/hoge", botocore_signed("GET", stack.host, "/hoge", creds))
+    send(local_aws, stack.host, "GET", "/hoge")  # unsigned: logged too, without an identity
+    logs = local_aws.client("logs", stack.provider)
+    events = logs.get_log_events(logGroupName=f"/aws/apigateway/{stack.api_id}", logStreamName="local-gateway")[
+        "events"
+    ]
+    signed, unsigned = (json.loads(e["message"]) for e in events[-2:])
+    assert signed["accountId"] == stack.provider
+    assert signed["userArn"] == f"arn:aws:sts::{stack.provider}:assumed-role/ApiInvoke/test-session"
+    assert signed["caller"].endswith(":test-session")
+    assert (signed["routeKey"], signed["status"], signed["sourceIp"]) == ("ANY /{proxy+}", "200", "127.0.0.1")
+    assert (unsigned["status"], unsigned["userArn"]) == ("403", "-")
+
+
+# -- integrations --------------------------------------------------------------------------------------------
+
+
+class _Slow(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        time.sleep(1.0)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def slow_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _signed_get(aws: LocalAws, stack: ApiStack, path: str = "/hoge") -> requests.Response:
+    return send(aws, stack.host, "GET", path, botocore_signed("GET", stack.host, path, stack.invoke_credentials()))
+
+
+def test_server_down_is_a_clear_503(local_aws: LocalAws, new_account: Callable[[], str]) -> None:
+    stack = build_api(local_aws, new_account(), new_account(), f"http://127.0.0.1:{_closed_port()}")
+    response = _signed_get(local_aws, stack)
+    assert response.status_code == 503
+    assert response.json()["message"] == "Service Unavailable"
+    assert "refused the connection" in response.json()["detail"]
+
+
+def test_integration_timeout_is_504(local_aws: LocalAws, slow_server: str, new_account: Callable[[], str]) -> None:
+    stack = build_api(local_aws, new_account(), new_account(), slow_server, timeout_ms=200)
+    response = _signed_get(local_aws, stack)
+    assert response.status_code == 504
+    assert response.json()["message"] == "Endpoint request timed out"
+    assert "200 ms" in response.json()["detail"]
+
+
+def test_lambda_integrations_are_a_clear_502(local_aws: LocalAws, new_account: Callable[[], str]) -> None:
+    provider = new_account()
+    function = f"arn:aws:lambda:{REGION}:{provider}:function:hoge"
+    stack = build_api(local_aws, provider, new_account(), function, integration_type="AWS_PROXY")
+    response = _signed_get(local_aws, stack)
+    assert response.status_code == 502
+    assert "not executed by the local AWS" in response.json()["detail"]
+    assert function in response.json()["detail"]
+
+
+def test_path_templates_and_base_paths(local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str]) -> None:
+    proxied = build_api(local_aws, new_account(), new_account(), f"{echo.url}/base/{{proxy}}", request_parameters={})
+    assert _signed_get(local_aws, proxied, "/a/b").json()["path"] == "/base/a/b"
+    based = build_api(
+        local_aws,
+        new_account(),
+        new_account(),
+        f"{echo.url}/v1",
+        request_parameters={"overwrite:path": "/v1$request.path"},
+    )
+    assert _signed_get(local_aws, based, "/a/b").json()["path"] == "/v1/a/b"
+
+
+def test_named_stage_and_custom_domain(local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str]) -> None:
+    stack = build_api(local_aws, new_account(), new_account(), echo.url, stage="v1")
+    response = _signed_get(local_aws, stack, "/v1/hoge")
+    assert (response.status_code, response.json()["path"]) == (200, "/hoge")
+    assert _signed_get(local_aws, stack, "/hoge").status_code == 404  # no such stage
+
+    gateway = local_aws.client("apigatewayv2", stack.provider)
+    domain = f"server-{stack.provider}.stag.foo.example.com"
+    gateway.create_domain_name(
+        DomainName=domain,
+        DomainNameConfigurations=[{"CertificateArn": f"arn:aws:acm:{REGION}:{stack.provider}:certificate/x"}],
+    )
+    gateway.create_api_mapping(DomainName=domain, ApiId=stack.api_id, Stage="v1", ApiMappingKey="orders")
+    creds = stack.invoke_credentials()
+    response = send(local_aws, domain, "GET", "/orders/hoge", botocore_signed("GET", domain, "/orders/hoge", creds))
+    assert (response.status_code, response.json()["path"]) == (200, "/hoge")
+    assert send(local_aws, domain, "GET", "/other/hoge").status_code == 404
+
+
+def test_update_stage_fills_motos_gap(local_aws: LocalAws, stack: ApiStack) -> None:
+    gateway = local_aws.client("apigatewayv2", stack.provider)
+    updated = gateway.update_stage(
+        ApiId=stack.api_id,
+        StageName="$default",
+        DefaultRouteSettings={"ThrottlingBurstLimit": 7, "ThrottlingRateLimit": 3.0},
+        Description="tightened",
+    )
+    assert updated["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 7
+    stage = gateway.get_stage(ApiId=stack.api_id, StageName="$default")
+    assert (stage["DefaultRouteSettings"]["ThrottlingRateLimit"], stage["Description"]) == (3.0, "tightened")
+    with pytest.raises(gateway.exceptions.NotFoundException):
+        gateway.update_stage(ApiId=stack.api_id, StageName="nope", Description="x")

@@ -1,0 +1,88 @@
+"""The local AWS's policy evaluation: moto's matcher, with AWS's semantics where moto's are too permissive."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from xacct.local.policy import Decision, evaluate, identity_decision
+
+API = "arn:aws:execute-api:ap-northeast-1:111111111111:abcdefgh"
+
+
+def doc(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def stmt(effect: str = "Allow", action: str | list[str] = "execute-api:Invoke", **rest: Any) -> dict[str, Any]:
+    return {"Effect": effect, "Action": action, **rest}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "resource", "decision"),
+    [
+        (f"{API}/$default/*/*", f"{API}/$default/GET/hoge", Decision.ALLOW),
+        (f"{API}/$default/GET/hoge", f"{API}/$default/GET/hoge", Decision.ALLOW),
+        (f"{API}/$default/*/*", f"{API}/v1/GET/hoge", Decision.IMPLICIT_DENY),
+        (f"{API}/$default/GET/items/*", f"{API}/$default/GET/items/7", Decision.ALLOW),
+        (f"{API}/$default/GET/items/*", f"{API}/$default/PUT/items/7", Decision.IMPLICIT_DENY),
+        # "." and "+" are literal in ARNs, not regex operators
+        ("arn:aws:execute-api:ap-northeast-1:111111111111:a.c/*", f"{API}/$default/GET/x", Decision.IMPLICIT_DENY),
+        (f"{API}/$default/GET/a+b", f"{API}/$default/GET/aab", Decision.IMPLICIT_DENY),
+        # ? is one character
+        (f"{API}/$default/GET/item?", f"{API}/$default/GET/items", Decision.ALLOW),
+        (f"{API}/$default/GET/item?", f"{API}/$default/GET/item", Decision.IMPLICIT_DENY),
+    ],
+)
+def test_resource_wildcards_are_iam_wildcards(pattern: str, resource: str, decision: Decision) -> None:
+    assert evaluate([doc(stmt(Resource=pattern))], "execute-api:Invoke", resource) is decision
+
+
+def test_explicit_deny_wins_across_documents() -> None:
+    documents = [doc(stmt(Resource="*")), doc(stmt("Deny", Resource=f"{API}/*/DELETE/*"))]
+    assert evaluate(documents, "execute-api:Invoke", f"{API}/$default/GET/x") is Decision.ALLOW
+    assert evaluate(documents, "execute-api:Invoke", f"{API}/$default/DELETE/x") is Decision.EXPLICIT_DENY
+
+
+def test_actions_match_case_insensitively_and_by_wildcard() -> None:
+    assert evaluate([doc(stmt(action="Execute-API:*", Resource="*"))], "execute-api:Invoke", API) is Decision.ALLOW
+    assert evaluate([doc(stmt(action="sts:*", Resource="*"))], "execute-api:Invoke", API) is Decision.IMPLICIT_DENY
+
+
+def test_not_action_and_not_resource() -> None:
+    not_action = doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})
+    assert evaluate([not_action], "execute-api:Invoke", API) is Decision.ALLOW
+    assert evaluate([not_action], "iam:CreateRole", API) is Decision.IMPLICIT_DENY
+    not_resource = doc({"Effect": "Allow", "Action": "execute-api:Invoke", "NotResource": f"{API}/*/DELETE/*"})
+    assert evaluate([not_resource], "execute-api:Invoke", f"{API}/$default/DELETE/x") is Decision.IMPLICIT_DENY
+
+
+def test_a_condition_key_missing_from_the_request_fails_string_equals() -> None:
+    with_external_id = doc(stmt(action="sts:AssumeRole", Condition={"StringEquals": {"sts:ExternalId": "abc"}}))
+    assert evaluate([with_external_id], "sts:AssumeRole", "r", {}) is Decision.IMPLICIT_DENY
+    assert evaluate([with_external_id], "sts:AssumeRole", "r", {"sts:ExternalId": "xyz"}) is Decision.IMPLICIT_DENY
+    assert evaluate([with_external_id], "sts:AssumeRole", "r", {"sts:externalid": "abc"}) is Decision.ALLOW
+
+
+def test_conditions_moto_cannot_evaluate_fail_closed() -> None:
+    condition = {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/Ops*"}}
+    assert evaluate([doc(stmt(Resource="*", Condition=condition))], "execute-api:Invoke", API) is Decision.IMPLICIT_DENY
+    documents = [doc(stmt(Resource="*")), doc(stmt("Deny", Resource="*", Condition=condition))]
+    assert evaluate(documents, "execute-api:Invoke", API) is Decision.EXPLICIT_DENY
+
+
+def test_boundary_and_session_policy_limit_identity_policies() -> None:
+    identity = [doc(stmt(Resource="*"))]
+    boundary = doc(stmt(Resource=f"{API}/*/GET/*"))
+    assert identity_decision(identity, boundary, None, "execute-api:Invoke", f"{API}/$default/GET/x") is Decision.ALLOW
+    assert (
+        identity_decision(identity, boundary, None, "execute-api:Invoke", f"{API}/$default/PUT/x")
+        is Decision.IMPLICIT_DENY
+    )
+    session = doc(stmt(Resource=f"{API}/*/PUT/*"))
+    assert (
+        identity_decision(identity, None, session, "execute-api:Invoke", f"{API}/$default/GET/x")
+        is Decision.IMPLICIT_DENY
+    )

@@ -1,0 +1,193 @@
+"""Cross-account sts:AssumeRole as AWS decides it: identity policy AND trust policy, explicit deny wins."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from helpers import REGION, allow, trust
+
+from xacct.local import LocalAws
+from xacct.local.sts import MAX_SESSION_MESSAGE, ROLE_CHAINING_MESSAGE
+
+
+def role(aws: LocalAws, account: str, name: str, trust_doc: str, *policies: str) -> str:
+    iam = aws.client("iam", account)
+    arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_doc, MaxSessionDuration=3600)["Role"][
+        "Arn"
+    ]
+    for index, policy in enumerate(policies):
+        iam.put_role_policy(RoleName=name, PolicyName=f"p{index}", PolicyDocument=policy)
+    return arn
+
+
+def assume(session: boto3.Session, role_arn: str, **extra: object) -> dict[str, str]:
+    creds: dict[str, str] = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="test", **extra)[
+        "Credentials"
+    ]
+    return creds
+
+
+def refused(session: boto3.Session, role_arn: str, **extra: object) -> tuple[str, str]:
+    with pytest.raises(ClientError) as caught:
+        assume(session, role_arn, **extra)
+    error = caught.value.response["Error"]
+    return error["Code"], error["Message"]
+
+
+@pytest.fixture
+def accounts(new_account: Callable[[], str]) -> tuple[str, str]:
+    return new_account(), new_account()
+
+
+def test_cross_account_needs_both_halves(local_aws: LocalAws, accounts: tuple[str, str]) -> None:
+    provider, consumer = accounts
+    invoke_arn = f"arn:aws:iam::{provider}:role/Invoke"
+    both = role(local_aws, consumer, "Both", trust(service=True), allow("sts:AssumeRole", invoke_arn))
+    trust_only = role(local_aws, consumer, "TrustOnly", trust(service=True))
+    identity_only = role(local_aws, consumer, "IdentityOnly", trust(service=True), allow("sts:AssumeRole", invoke_arn))
+    role(local_aws, provider, "Invoke", trust(both, trust_only))
+
+    assert assume(local_aws.workload_session(both), invoke_arn)["AccessKeyId"]
+    for caller in (trust_only, identity_only):
+        session_arn = caller.replace(":iam::", ":sts::").replace(":role/", ":assumed-role/") + "/workload"
+        assert refused(local_aws.workload_session(caller), invoke_arn) == (
+            "AccessDenied",
+            f"User: {session_arn} is not authorized to perform: sts:AssumeRole on resource: {invoke_arn}",
+        )
+
+
+def test_same_account_trust_naming_the_role_is_enough(local_aws: LocalAws, new_account: Callable[[], str]) -> None:
+    account = new_account()
+    caller = role(local_aws, account, "Caller", trust(service=True))
+    target = role(local_aws, account, "Target", trust(caller))
+    assert assume(local_aws.workload_session(caller), target)
+
+
+def test_account_principal_delegates_to_the_accounts_policies(local_aws: LocalAws, accounts: tuple[str, str]) -> None:
+    provider, consumer = accounts
+    target = f"arn:aws:iam::{provider}:role/Delegated"
+    role(local_aws, provider, "Delegated", trust(f"arn:aws:iam::{consumer}:root"))
+    permitted = role(local_aws, consumer, "Permitted", trust(service=True), allow("sts:AssumeRole", target))
+    unpermitted = role(local_aws, consumer, "Unpermitted", trust(service=True))
+    assert assume(local_aws.workload_session(permitted), target)
+    assert refused(local_aws.workload_session(unpermitted), target)[0] == "AccessDenied"
+
+
+def test_explicit_deny_wins(local_aws: LocalAws, accounts: tuple[str, str]) -> None:
+    provider, consumer = accounts
+    target = f"arn:aws:iam::{provider}:role/Target"
+    denied_by_identity = role(
+        local_aws,
+        consumer,
+        "DeniedByIdentity",
+        trust(service=True),
+        allow("sts:AssumeRole", "*"),
+        allow("sts:AssumeRole", target, effect="Deny"),
+    )
+    denied_by_trust = role(local_aws, consumer, "DeniedByTrust", trust(service=True), allow("sts:AssumeRole", target))
+    trust_doc = json.loads(trust(denied_by_identity, denied_by_trust))
+    trust_doc["Statement"].append({"Effect": "Deny", "Principal": {"AWS": denied_by_trust}, "Action": "sts:AssumeRole"})
+    role(local_aws, provider, "Target", json.dumps(trust_doc))
+    assert refused(local_aws.workload_session(denied_by_identity), target)[0] == "AccessDenied"
+    assert refused(local_aws.workload_session(denied_by_trust), target)[0] == "AccessDenied"
+
+
+def test_external_id_condition(local_aws: LocalAws, accounts: tuple[str, str]) -> None:
+    provider, consumer = accounts
+    target = f"arn:aws:iam::{provider}:role/Partner"
+    caller = role(local_aws, consumer, "Caller", trust(service=True), allow("sts:AssumeRole", target))
+    trust_doc = json.loads(trust(caller))
+    trust_doc["Statement"][0]["Condition"] = {"StringEquals": {"sts:ExternalId": "ext-123"}}
+    role(local_aws, provider, "Partner", json.dumps(trust_doc))
+    session = local_aws.workload_session(caller)
+    assert refused(session, target)[0] == "AccessDenied"
+    assert refused(session, target, ExternalId="ext-999")[0] == "AccessDenied"
+    assert assume(session, target, ExternalId="ext-123")
+
+
+def test_session_length_limits(local_aws: LocalAws, accounts: tuple[str, str]) -> None:
+    provider, consumer = accounts
+    target = f"arn:aws:iam::{provider}:role/Target"
+    caller = role(local_aws, consumer, "Caller", trust(service=True), allow("sts:AssumeRole", target))
+    role(local_aws, provider, "Target", trust(caller))
+    # Role chaining (a role session assuming a role) is capped at one hour, whatever the role allows.
+    assert refused(local_aws.workload_session(caller), target, DurationSeconds=7200) == (
+        "ValidationError",
+        ROLE_CHAINING_MESSAGE,
+    )
+    # And no session may outlast the role's MaxSessionDuration (3600 here).
+    with pytest.raises(ClientError) as caught:
+        local_aws.client("sts", consumer).assume_role(RoleArn=caller, RoleSessionName="x2", DurationSeconds=7200)
+    assert caught.value.response["Error"]["Message"] == MAX_SESSION_MESSAGE
+
+
+def test_a_role_that_does_not_exist_is_access_denied(local_aws: LocalAws, accounts: tuple[str, str]) -> None:
+    provider, consumer = accounts
+    caller = role(local_aws, consumer, "Caller", trust(service=True), allow("sts:AssumeRole", "*"))
+    assert refused(local_aws.workload_session(caller), f"arn:aws:iam::{provider}:role/Nope")[0] == "AccessDenied"
+
+
+def test_account_root_assumes_its_own_roles_only(local_aws: LocalAws, accounts: tuple[str, str]) -> None:
+    provider, consumer = accounts
+    own = role(local_aws, consumer, "Workload", trust(service=True))
+    foreign = role(local_aws, provider, "Foreign", trust(own))
+    root = local_aws.session(consumer)
+    assert assume(root, own)  # acting as the service the role trusts
+    assert refused(root, foreign)[0] == "AccessDenied"
+    assert root.client("sts").get_caller_identity()["Arn"] == f"arn:aws:iam::{consumer}:root"
+
+
+def test_bad_session_credentials_are_refused(local_aws: LocalAws, accounts: tuple[str, str]) -> None:
+    _, consumer = accounts
+    caller = role(local_aws, consumer, "Caller", trust(service=True), allow("sts:AssumeRole", "*"))
+    target = role(local_aws, consumer, "Target", trust(caller))
+    good = local_aws.workload_session(caller).get_credentials()
+    assert good is not None
+    frozen = good.get_frozen_credentials()
+
+    def session(key: str, secret: str, token: str | None) -> boto3.Session:
+        return local_aws.session(consumer).__class__(
+            local_aws.endpoint_url,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            region_name=REGION,
+        )
+
+    assert refused(session("ASIAUNKNOWNKEY000000", "x", "t"), target)[0] == "InvalidClientTokenId"
+    assert refused(session(frozen.access_key, frozen.secret_key, "not-the-token"), target)[0] == "InvalidClientTokenId"
+    assert refused(session(frozen.access_key, "wrong-secret", frozen.token), target)[0] == "SignatureDoesNotMatch"
+    assert assume(session(frozen.access_key, frozen.secret_key, frozen.token), target)
+
+
+@pytest.fixture
+def short_sessions(local_aws: LocalAws) -> Iterator[LocalAws]:
+    """A second front door onto the same accounts whose STS issues 2-second sessions."""
+    with LocalAws(region=REGION, session_ttl_seconds=2) as aws:
+        yield aws
+
+
+def test_expired_session_credentials_are_refused(
+    local_aws: LocalAws, short_sessions: LocalAws, accounts: tuple[str, str]
+) -> None:
+    _, consumer = accounts
+    caller = role(local_aws, consumer, "Caller", trust(service=True), allow("sts:AssumeRole", "*"))
+    target = role(local_aws, consumer, "Target", trust(caller))
+    expiring = short_sessions.workload_session(caller)
+    time.sleep(2.5)
+    assert refused(expiring, target) == ("ExpiredToken", "The security token included in the request is expired")
+
+
+def test_decisions_are_recorded(local_aws: LocalAws, accounts: tuple[str, str]) -> None:
+    provider, consumer = accounts
+    target = f"arn:aws:iam::{provider}:role/Missing"
+    caller = role(local_aws, consumer, "Caller", trust(service=True))
+    refused(local_aws.workload_session(caller), target)
+    last = local_aws.assume_role_records[-1]
+    assert (last.role_arn, last.allowed) == (target, False)
+    assert last.caller_arn.endswith(":assumed-role/Caller/workload")
