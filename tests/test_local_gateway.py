@@ -15,11 +15,12 @@ from typing import Any
 import botocore.auth
 import pytest
 import requests
-from helpers import REGION, ApiStack, botocore_signed, build_api
 
 from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
 from xacct.local.routing import select_route
+
+from helpers import REGION, ApiStack, botocore_signed, build_api
 
 # -- route selection (pure) ----------------------------------------------------------------------------------
 
@@ -186,9 +187,10 @@ def test_not_authorized_on_the_route(local_aws: LocalAws, echo: EchoServer, new_
         local_aws, stack.host, "DELETE", "/items/7", botocore_signed("DELETE", stack.host, "/items/7", creds)
     )
     assert refused.status_code == 403
+    resource = f"arn:aws:execute-api:{REGION}:{stack.provider}:{stack.api_id}/$default/DELETE/items/7"
     assert message(refused) == (
         f"User: arn:aws:sts::{stack.provider}:assumed-role/ApiInvoke/test-session is not authorized to perform: "
-        f"execute-api:Invoke on resource: arn:aws:execute-api:{REGION}:{stack.provider}:{stack.api_id}/$default/DELETE/items/7"
+        f"execute-api:Invoke on resource: {resource}"
     )
 
 
@@ -217,7 +219,7 @@ class _Slow(BaseHTTPRequestHandler):
         self.send_response(200)
         self.end_headers()
 
-    def log_message(self, *args: Any) -> None:
+    def log_message(self, *args: Any) -> None:  # noqa: ARG002  (quiet)
         return None
 
 

@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterator
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from helpers import REGION, allow, trust
 
 from xacct.local import LocalAws
 from xacct.local.sts import MAX_SESSION_MESSAGE, ROLE_CHAINING_MESSAGE
+
+from helpers import REGION, allow, trust
 
 
 def role(aws: LocalAws, account: str, name: str, trust_doc: str, *policies: str) -> str:
