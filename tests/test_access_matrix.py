@@ -1,0 +1,465 @@
+"""The access matrix: only the named roles of the named accounts can call the API.
+
+Everything here goes through real Terraform applies of envs/deve and envs/stag and real HTTP. The same tests run
+against real AWS accounts when XACCT_LIVE_PROVIDER_PROFILE and XACCT_LIVE_CONSUMER_PROFILE name AWS CLI profiles
+(optional: XACCT_LIVE_THIRD_PROFILE, XACCT_LIVE_REGION, XACCT_LIVE_API_SERVER_URL); otherwise "live" is skipped.
+
+Deployed (provider account P, consumer account C, third account T):
+- envs/deve in C and in T: LambdaRoleDeve, allowed to assume P's three invoke roles;
+- envs/stag in P, routes ANY /{proxy+} and GET /items/{id}, invoke roles
+  ApiAllowByIamRoleStag (trusts C's LambdaRoleDeve, every route), ApiReadItemsRoleStag (GET /items/{id} only),
+  ApiPartnerRoleStag (external id);
+- a second envs/stag in P: another API whose own invoke role is OtherApiRoleStag;
+- outside Terraform: C's OtherRoleDeve and P's ProviderAppRole, each allowed by its own policy to assume
+  ApiAllowByIamRoleStag, but not named in its trust policy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from xacct import ApiClient, AssumeRoleDenied, IamAuth, InvokeDenied
+from xacct import terraform as tfrun
+from xacct.echo_server import EchoServer
+from xacct.local import LocalAws
+from xacct.signing import parse_query
+
+from helpers import REGION, ROOT, Workspace, allow, botocore_signed, trust
+
+pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("matrix")]
+
+ALL = "ApiAllowByIamRoleStag"
+READ_ITEMS = "ApiReadItemsRoleStag"
+PARTNER = "ApiPartnerRoleStag"
+OTHER_API = "OtherApiRoleStag"
+EXTERNAL_ID = "xacct-partner-7f3a9c"
+_ids = itertools.count(1)
+
+LIVE_PROVIDER = os.environ.get("XACCT_LIVE_PROVIDER_PROFILE")
+LIVE_CONSUMER = os.environ.get("XACCT_LIVE_CONSUMER_PROFILE")
+
+
+# -- worlds: where the accounts are --------------------------------------------------------------------------
+
+
+class World:
+    """Accounts to deploy into and ways to act in them."""
+
+    name: str
+    provider: str
+    consumer: str
+    third: str | None
+    endpoint_url: str | None
+    api_server_url: str
+    can_issue_short_sessions: bool
+
+    def env(self, account: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    def iam(self, account: str) -> Any:
+        raise NotImplementedError
+
+    def make_actable(self, role_arn: str) -> None:
+        """Let the test act as ``role_arn`` (a workload role): nothing to do locally."""
+
+    def act_as(self, role_arn: str) -> boto3.Session:
+        raise NotImplementedError
+
+
+class LocalWorld(World):
+    def __init__(self, aws: LocalAws, echo: EchoServer) -> None:
+        self.aws = aws
+        self.name = "local"
+        base = 880000000000 + (os.getpid() % 1000) * 1000 + next(_ids) * 10
+        self.provider, self.consumer, self.third = (str(base + i) for i in (1, 2, 3))
+        self.endpoint_url = aws.endpoint_url
+        self.api_server_url = echo.url
+        self.can_issue_short_sessions = True
+
+    def env(self, account: str) -> dict[str, str]:
+        return self.aws.env(account)
+
+    def iam(self, account: str) -> Any:
+        return self.aws.client("iam", account)
+
+    def act_as(self, role_arn: str) -> boto3.Session:
+        # The account's root assumes the role as the service it trusts: "the Lambda function".
+        return self.aws.workload_session(role_arn, session_name="matrix")
+
+
+class LiveWorld(World):  # pragma: no cover - needs real accounts
+    def __init__(self) -> None:
+        assert LIVE_PROVIDER
+        assert LIVE_CONSUMER
+        self.name = "live"
+        region = os.environ.get("XACCT_LIVE_REGION", REGION)
+        self.profiles = {"provider": LIVE_PROVIDER, "consumer": LIVE_CONSUMER}
+        third = os.environ.get("XACCT_LIVE_THIRD_PROFILE")
+        if third:
+            self.profiles["third"] = third
+        self.sessions = {k: boto3.Session(profile_name=p, region_name=region) for k, p in self.profiles.items()}
+        ids = {k: s.client("sts").get_caller_identity() for k, s in self.sessions.items()}
+        self.by_account = {ids[k]["Account"]: k for k in ids}
+        self.provider, self.consumer = ids["provider"]["Account"], ids["consumer"]["Account"]
+        self.third = ids["third"]["Account"] if "third" in ids else None
+        self.me = {k: v["Arn"] for k, v in ids.items()}
+        self.endpoint_url = None
+        self.api_server_url = os.environ.get("XACCT_LIVE_API_SERVER_URL", "https://httpbin.org/anything")
+        self.can_issue_short_sessions = False
+
+    def env(self, account: str) -> dict[str, str]:
+        return {"AWS_PROFILE": self.profiles[self.by_account[account]], "AWS_REGION": REGION}
+
+    def iam(self, account: str) -> Any:
+        return self.sessions[self.by_account[account]].client("iam")
+
+    def make_actable(self, role_arn: str) -> None:
+        account = role_arn.split(":")[4]
+        me = self.me[self.by_account[account]]
+        if ":assumed-role/" in me:  # a role session: trust the role itself
+            me = me.replace(":sts::", ":iam::").replace(":assumed-role/", ":role/").rsplit("/", 1)[0]
+        iam = self.iam(account)
+        name = role_arn.rsplit("/", 1)[1]
+        document = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+        document["Statement"].append({"Effect": "Allow", "Principal": {"AWS": me}, "Action": "sts:AssumeRole"})
+        iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(document))
+
+    def act_as(self, role_arn: str) -> boto3.Session:
+        sts = self.sessions[self.by_account[role_arn.split(":")[4]]].client("sts")
+        for attempt in range(30):  # IAM changes take a few seconds to reach STS
+            try:
+                creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="matrix")["Credentials"]
+                break
+            except ClientError:
+                if attempt == 29:
+                    raise
+                time.sleep(2)
+        return boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=REGION,
+        )
+
+
+# -- the deployment ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Deployment:
+    world: World
+    api_url: str
+    other_api_url: str
+    invoke: dict[str, str]  # invoke role name -> ARN
+    roles: dict[str, str] = field(default_factory=dict)  # actor name -> role ARN
+
+    @property
+    def host(self) -> str:
+        return self.api_url.split("/")[2]
+
+    def act_as(self, actor: str) -> boto3.Session:
+        return self.world.act_as(self.roles[actor])
+
+    def client(self, actor: str, invoke_role: str = ALL, **kwargs: Any) -> ApiClient:
+        return ApiClient(
+            kwargs.pop("url", self.api_url),
+            self.invoke[invoke_role],
+            source_session=self.act_as(actor),
+            endpoint_url=self.world.endpoint_url,
+            region=REGION,
+            **kwargs,
+        )
+
+    def invoke_credentials(self, actor: str = "workload", invoke_role: str = ALL, **extra: str) -> dict[str, str]:
+        """Invoke role credentials via botocore's STS client only (the independent path)."""
+        sts = self.act_as(actor).client("sts")
+        creds = sts.assume_role(RoleArn=self.invoke[invoke_role], RoleSessionName="matrix-indep", **extra)[
+            "Credentials"
+        ]
+        return {"key": creds["AccessKeyId"], "secret": creds["SecretAccessKey"], "token": creds["SessionToken"]}
+
+    def raw(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b"", url: str | None = None
+    ) -> requests.Response:
+        """Send exactly these bytes (already signed, or not) to the API."""
+        base = url or self.api_url
+        host = base.split("/")[2]
+        target = (self.world.endpoint_url or f"https://{host}") + path
+        return requests.request(method, target, headers={**headers, "Host": host}, data=body, timeout=30)
+
+
+def _worlds() -> list[Any]:
+    live = pytest.param(
+        "live",
+        marks=pytest.mark.skipif(
+            not (LIVE_PROVIDER and LIVE_CONSUMER),
+            reason="live mode: set XACCT_LIVE_PROVIDER_PROFILE and XACCT_LIVE_CONSUMER_PROFILE to AWS CLI profiles "
+            "of a provider and a consumer account",
+        ),
+    )
+    return ["local", live]
+
+
+@pytest.fixture(scope="module", params=_worlds())
+def deployment(
+    request: pytest.FixtureRequest, local_aws: LocalAws, echo: EchoServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    world: World = LocalWorld(local_aws, echo) if request.param == "local" else LiveWorld()
+    invoke = {name: f"arn:aws:iam::{world.provider}:role/{name}" for name in (ALL, READ_ITEMS, PARTNER)}
+    workload = f"arn:aws:iam::{world.consumer}:role/LambdaRoleDeve"
+    applied: list[Workspace] = []
+    extra_roles: list[tuple[str, str]] = []
+
+    def workspace(folder: str, account: str) -> Workspace:
+        tree = tfrun.copy_configuration(tmp_path_factory.mktemp("matrix"), ROOT)
+        return Workspace(tree / folder, world.env(account))
+
+    try:
+        consumer_accounts = [world.consumer] + ([world.third] if world.third else [])
+        for account in consumer_accounts:
+            deve = workspace("envs/deve", account)
+            applied.append(deve)
+            deve.apply({"region": REGION, "provider_invoke_role_arns": sorted(invoke.values())})
+        stag = workspace("envs/stag", world.provider)
+        applied.append(stag)
+        routes = ["ANY /{proxy+}", "GET /items/{id}"]
+        outputs = stag.apply(
+            {
+                "region": REGION,
+                "api_server_url": world.api_server_url,
+                "routes": routes,
+                "invoke_roles": {
+                    ALL: {"trusted_role_arns": [workload]},
+                    READ_ITEMS: {"trusted_role_arns": [workload], "allowed_routes": ["GET /items/{id}"]},
+                    PARTNER: {"trusted_role_arns": [workload], "external_id": EXTERNAL_ID},
+                },
+            }
+        )
+        assert outputs["invoke_role_arns"] == invoke
+        other = workspace("envs/stag", world.provider)
+        applied.append(other)
+        other_outputs = other.apply(
+            {
+                "region": REGION,
+                "name": "other-stag",
+                "api_server_url": world.api_server_url,
+                "invoke_roles": {OTHER_API: {"trusted_role_arns": [workload]}},
+            }
+        )
+
+        deployment = Deployment(world, outputs["invoke_url"], other_outputs["invoke_url"], invoke)
+        deployment.roles["workload"] = workload
+        if world.third:
+            deployment.roles["third"] = f"arn:aws:iam::{world.third}:role/LambdaRoleDeve"
+        for actor, account, name in (
+            ("untrusted", world.consumer, "OtherRoleDeve"),
+            ("provider-app", world.provider, "ProviderAppRole"),
+        ):
+            iam = world.iam(account)
+            arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust(service=True))["Role"]["Arn"]
+            iam.put_role_policy(
+                RoleName=name, PolicyName="AssumeInvokeRole", PolicyDocument=allow("sts:AssumeRole", invoke[ALL])
+            )
+            extra_roles.append((account, name))
+            deployment.roles[actor] = arn
+        for arn in deployment.roles.values():
+            world.make_actable(arn)
+        yield deployment
+    finally:
+        for account, name in extra_roles:
+            iam = world.iam(account)
+            iam.delete_role_policy(RoleName=name, PolicyName="AssumeInvokeRole")
+            iam.delete_role(RoleName=name)
+        for workspace_ in reversed(applied):
+            if (workspace_.folder / "terraform.tfstate").exists():
+                workspace_.destroy()
+
+
+def _caller(response: requests.Response) -> dict[str, str]:
+    """The verified caller as the API server saw it (our echo server, or httpbin in live mode)."""
+    headers = {k.lower(): v for k, v in response.json()["headers"].items()}
+    return {"account_id": headers["x-caller-account-id"], "arn": headers["x-caller-arn"]}
+
+
+def _message(response: requests.Response) -> str:
+    text: str = response.json()["message"]
+    return text
+
+
+# -- allowed -------------------------------------------------------------------------------------------------
+
+
+def test_the_trusted_role_is_allowed(deployment: Deployment) -> None:
+    with deployment.client("workload", session_name="lambda-hoge") as api:
+        response = api.put("/hoge", json={"foo": "bar"})
+    assert response.status_code == 200
+    assert _caller(response) == {
+        "account_id": deployment.world.provider,
+        "arn": f"arn:aws:sts::{deployment.world.provider}:assumed-role/{ALL}/lambda-hoge",
+    }
+
+
+# -- refused at AssumeRole -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("actor", ["untrusted", "third", "provider-app"])
+def test_roles_not_named_in_the_trust_policy_are_refused_at_assume_role(deployment: Deployment, actor: str) -> None:
+    if actor not in deployment.roles:
+        pytest.skip("live mode without XACCT_LIVE_THIRD_PROFILE has no third account")
+    with pytest.raises(AssumeRoleDenied) as denied, deployment.client(actor) as api:
+        api.get("/hoge")
+    role_name = deployment.roles[actor].rsplit("/", 1)[1]
+    assert f":assumed-role/{role_name}/matrix is not authorized to perform: sts:AssumeRole" in denied.value.aws_message
+    assert deployment.invoke[ALL] in str(denied.value)
+
+
+def test_the_external_id_role_needs_the_external_id(deployment: Deployment) -> None:
+    with pytest.raises(AssumeRoleDenied), deployment.client("workload", PARTNER) as api:
+        api.get("/hoge")
+    with pytest.raises(AssumeRoleDenied), deployment.client("workload", PARTNER, external_id="xacct-wrong-id") as api:
+        api.get("/hoge")
+    with deployment.client("workload", PARTNER, external_id=EXTERNAL_ID) as api:
+        assert api.get("/hoge").status_code == 200
+
+
+# -- refused at the gateway ----------------------------------------------------------------------------------
+
+
+def test_the_consumer_role_calling_with_its_own_credentials_is_refused(deployment: Deployment) -> None:
+    """Skipping AssumeRole: the consumer's own role has no say over another account's HTTP API."""
+    workload = deployment.act_as("workload").get_credentials()
+    assert workload is not None
+    session = requests.Session()
+    response = session.get(
+        (deployment.world.endpoint_url or f"https://{deployment.host}") + "/hoge",
+        headers={"Host": deployment.host},
+        auth=IamAuth(workload, REGION),
+        timeout=30,
+    )
+    assert response.status_code == 403
+    assert _message(response).startswith(f"User: arn:aws:sts::{deployment.world.consumer}:assumed-role/LambdaRoleDeve/")
+    assert "is not authorized to perform: execute-api:Invoke on resource: " in _message(response)
+
+
+@pytest.mark.parametrize("tamper", ["body", "path"])
+def test_requests_changed_after_signing_are_refused(deployment: Deployment, tamper: str) -> None:
+    creds = deployment.invoke_credentials()
+    headers = botocore_signed("PUT", deployment.host, "/hoge", creds, body=b'{"foo":"bar"}')
+    body = b'{"foo":"baz"}' if tamper == "body" else b'{"foo":"bar"}'
+    path = "/fuga" if tamper == "path" else "/hoge"
+    response = deployment.raw("PUT", path, headers, body)
+    assert response.status_code == 403
+    assert _message(response).startswith("The request signature we calculated does not match")
+
+
+def test_unsigned_requests_are_refused(deployment: Deployment) -> None:
+    response = deployment.raw("PUT", "/hoge", {"Content-Type": "application/json"}, b'{"foo":"bar"}')
+    assert (response.status_code, response.json()) == (403, {"message": "Forbidden"})
+
+
+def test_unknown_access_keys_are_refused(deployment: Deployment) -> None:
+    fake = {"key": "ASIAQQQQQQQQQQQQQQQQ", "secret": "not-a-real-secret", "token": "not-a-real-token"}
+    response = deployment.raw("GET", "/hoge", botocore_signed("GET", deployment.host, "/hoge", fake))
+    assert (response.status_code, _message(response)) == (403, "The security token included in the request is invalid.")
+
+
+def test_expired_credentials_are_refused(deployment: Deployment) -> None:
+    if not deployment.world.can_issue_short_sessions:
+        pytest.skip("live mode: AWS sessions last at least 15 minutes")
+    with LocalAws(region=REGION, session_ttl_seconds=2) as short:  # another front door onto the same accounts
+        workload = short.workload_session(deployment.roles["workload"], region=REGION)
+        creds = workload.client("sts").assume_role(RoleArn=deployment.invoke[ALL], RoleSessionName="short")[
+            "Credentials"
+        ]
+    time.sleep(2.5)
+    expired = {"key": creds["AccessKeyId"], "secret": creds["SecretAccessKey"], "token": creds["SessionToken"]}
+    response = deployment.raw("GET", "/hoge", botocore_signed("GET", deployment.host, "/hoge", expired))
+    assert (response.status_code, _message(response)) == (403, "The security token included in the request is expired")
+
+
+def test_a_route_limited_role_gets_its_route_only(deployment: Deployment) -> None:
+    with deployment.client("workload", READ_ITEMS) as api:
+        assert api.get("/items/42").status_code == 200
+        for method, path in (("PUT", "/hoge"), ("GET", "/hoge"), ("DELETE", "/items/42")):
+            with pytest.raises(InvokeDenied) as denied:
+                api.request(method, path)
+            assert denied.value.reason == "not_authorized"
+            assert denied.value.resource is not None
+            assert denied.value.resource.endswith(f"/$default/{method}{path}")
+
+
+def test_the_invoke_role_cannot_invoke_another_api_of_the_account(deployment: Deployment) -> None:
+    with deployment.client("workload", url=deployment.other_api_url) as api, pytest.raises(InvokeDenied) as denied:
+        api.get("/hoge")
+    assert denied.value.reason == "not_authorized"
+    other_api_id = deployment.other_api_url.split("/")[2].split(".")[0]
+    assert f":{other_api_id}/$default/GET/hoge" in (denied.value.resource or "")
+
+
+# -- an independent signer gets the same answers -------------------------------------------------------------
+
+Outcome = tuple[int, str]
+
+
+def _via_client(deployment: Deployment, method: str, path: str, invoke_role: str, url: str | None) -> Outcome:
+    path, _, query = path.partition("?")
+    try:
+        with deployment.client("workload", invoke_role, **({"url": url} if url else {})) as api:
+            response = api.request(
+                method,
+                path,
+                params=parse_query(query, plus_is_space=False),
+                data=b'{"k":"v"}' if method == "PUT" else None,
+            )
+    except InvokeDenied as denied:
+        response = denied.response
+    body = response.json()
+    return response.status_code, body.get("message", body.get("method", ""))
+
+
+def _via_botocore(deployment: Deployment, method: str, path: str, invoke_role: str, url: str | None) -> Outcome:
+    base = url or deployment.api_url
+    host = base.split("/")[2]
+    creds = deployment.invoke_credentials(invoke_role=invoke_role)
+    body = b'{"k":"v"}' if method == "PUT" else b""
+    response = deployment.raw(method, path, botocore_signed(method, host, path, creds, body=body), body, url=base)
+    payload = response.json()
+    return response.status_code, payload.get("message", payload.get("method", ""))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "invoke_role", "other_api", "status"),
+    [
+        ("PUT", "/hoge", ALL, False, 200),
+        ("GET", "/items/7?view=full&lang=ja", READ_ITEMS, False, 200),
+        ("PUT", "/hoge", READ_ITEMS, False, 403),
+        ("GET", "/hoge", ALL, True, 403),
+    ],
+)
+def test_an_independent_signer_gets_the_same_answers(
+    deployment: Deployment, method: str, path: str, invoke_role: str, other_api: bool, status: int
+) -> None:
+    url = deployment.other_api_url if other_api else None
+    ours = _via_client(deployment, method, path, invoke_role, url)
+    theirs = _via_botocore(deployment, method, path, invoke_role, url)
+    assert ours[0] == theirs[0] == status
+    # Same verdict, down to the resource ARN (the session names differ, so compare from "perform:" on).
+    assert ours[1].partition("perform:")[2] == theirs[1].partition("perform:")[2]
+
+
+def test_decisions_at_assume_role_are_recorded_locally(deployment: Deployment, local_aws: LocalAws) -> None:
+    if deployment.world.name != "local":
+        pytest.skip("the local AWS's own records")
+    refusals = [r for r in local_aws.assume_role_records if r.role_arn == deployment.invoke[ALL] and not r.allowed]
+    assert refusals, "the refused AssumeRole calls above were recorded"
