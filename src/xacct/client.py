@@ -93,7 +93,9 @@ class ApiClient:
     ``base_url`` is the API's URL (https://<api-id>.execute-api.<region>.amazonaws.com or a custom domain,
     with an optional base path). ``region`` defaults to the execute-api host's region, then the source
     session's. ``endpoint_url`` (or $XACCT_ENDPOINT_URL) sends the bytes elsewhere - the local AWS - while
-    the signature stays for the real host. Errors raise: ``InvokeDenied`` for API Gateway's IAM 403s,
+    the signature stays for the real host. Proxy and CA settings come from the environment when a thread first
+    uses the client (requests re-reads them per request; on a hot path that is a third of the cost).
+    Errors raise: ``InvokeDenied`` for API Gateway's IAM 403s,
     ``HttpError`` for other statuses >= 400, ``AssumeRoleDenied`` when the role cannot be assumed.
     """
 
@@ -154,17 +156,21 @@ class ApiClient:
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
+    def _session(self) -> tuple[requests.Session, dict[str, Any]]:
+        """This thread's session, and its send settings (proxies, CA bundle from the environment, read once)."""
+        found: tuple[requests.Session, dict[str, Any]] | None = getattr(self._local, "session", None)
+        if found is None:
             session = requests.Session()
             adapter = HTTPAdapter(max_retries=0, pool_maxsize=4)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
-            self._local.session = session
+            settings: dict[str, Any] = dict(
+                session.merge_environment_settings(self._origin + "/", {}, None, None, None)
+            )
+            found = self._local.session = (session, settings)
             with self._lock:
                 self._sessions.append(session)
-        return session
+        return found
 
     def close(self) -> None:
         with self._lock:
@@ -231,8 +237,7 @@ class ApiClient:
         base_headers["Host"] = self.host
         url = self._origin + wire_path + (f"?{query}" if query else "")
         retry_allowed = method in IDEMPOTENT_METHODS or "idempotency-key" in base_headers
-        session = self._session()
-        settings = session.merge_environment_settings(url, {}, None, None, None)
+        session, settings = self._session()
 
         attempt = 0
         while True:

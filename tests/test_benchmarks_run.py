@@ -1,0 +1,32 @@
+"""The benchmarks keep working (run with a few requests). Their figures are reported, never asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from helpers import ROOT
+
+
+@pytest.mark.parametrize(
+    ("script", "keys"),
+    [
+        ("client_overhead.py", {"variants", "sign_us", "target_met"}),
+        ("gateway_cost.py", {"gateway_to_direct_ratio", "authorization_decisions_per_second"}),
+    ],
+)
+def test_benchmark_runs(script: str, keys: set[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    saved = result.stdout.strip().splitlines()[-1].removeprefix("results: ")
+    with open(saved) as handle:
+        assert keys <= set(json.load(handle))

@@ -1,0 +1,430 @@
+"""The consumer client against the local AWS's gateway (which checks every signature with botocore)."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from botocore.credentials import Credentials
+
+from xacct import (
+    ApiClient,
+    AssumeRoleDenied,
+    ConfigError,
+    HttpError,
+    IamAuth,
+    InvokeDenied,
+    NoSourceCredentials,
+    RetryPolicy,
+)
+from xacct.echo_server import EchoServer
+from xacct.errors import denial_reason
+from xacct.local import LocalAws
+
+from helpers import REGION, ApiStack, allow, build_api, trust
+
+
+@pytest.fixture
+def stack(local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str]) -> ApiStack:
+    return build_api(local_aws, new_account(), new_account(), echo.url)
+
+
+# -- what is signed is what is sent --------------------------------------------------------------------------
+
+PATHS = [
+    "/hoge",
+    "/with space/and more",
+    "/ünïcödé/日本語",
+    "/plus+sign",
+    "/equals=sign",
+    "/percent%20literal",
+    "/reserved!$&'()*,;:@",
+    "/trailing/",
+    "/tilde~dot.dash-under_",
+]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_paths_arrive_as_given(stack: ApiStack, path: str) -> None:
+    with stack.client() as api:
+        echo = api.get(path).json()
+    assert echo["path"] == path
+
+
+QUERIES: list[Any] = [
+    {"q": "a b"},
+    {"q": "a+b"},
+    {"q": "x=y&z"},
+    {"k": ["2", "1", "2"]},
+    {"empty": ""},
+    {"ü": "日本", "z": "1", "a": "2"},
+    [("dup", "b"), ("dup", "a"), ("other", "%")],
+]
+
+
+@pytest.mark.parametrize("params", QUERIES, ids=[json.dumps(q, ensure_ascii=True) for q in QUERIES])
+def test_query_strings_arrive_as_given(stack: ApiStack, params: Any) -> None:
+    with stack.client() as api:
+        echo = api.get("/search", params=params).json()
+    items = params.items() if isinstance(params, dict) else params
+    expected = sorted((k, v) for k, vs in items for v in (vs if isinstance(vs, list) else [vs]))
+    assert sorted(tuple(pair) for pair in echo["query"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "body", "content_type"),
+    [
+        ({"json": {"foo": "bar", "n": [1, 2]}}, '{"foo":"bar","n":[1,2]}', "application/json"),
+        ({"data": b"\x00raw bytes"}, "\x00raw bytes", None),
+        ({"data": "日本語 text"}, "日本語 text", "text/plain; charset=utf-8"),
+        ({"data": {"a": "1 2", "b": "+"}}, "a=1+2&b=%2B", "application/x-www-form-urlencoded"),
+        ({"data": io.BytesIO(b"from a file")}, "from a file", None),
+    ],
+)
+def test_bodies_arrive_as_given(stack: ApiStack, kwargs: dict[str, Any], body: str, content_type: str | None) -> None:
+    with stack.client() as api:
+        echo = api.post("/hoge", **kwargs).json()
+    assert echo["body"] == body
+    assert echo["headers"].get("content-type") == content_type
+
+
+def test_iam_auth_works_with_plain_requests(local_aws: LocalAws, stack: ApiStack) -> None:
+    """IamAuth on its own: any requests call, params encoded by requests itself."""
+    creds = stack.invoke_credentials()
+    auth = IamAuth(Credentials(creds["key"], creds["secret"], creds["token"]), REGION)
+    with requests.Session() as session:
+        response = session.put(
+            f"{local_aws.endpoint_url}/hoge",
+            params={"q": "a b+c", "k": ["1", "2"]},
+            json={"foo": "bar"},
+            headers={"Host": stack.host, "X-Team": "orders"},
+            auth=auth,
+            timeout=10,
+        )
+    assert response.status_code == 200, response.text
+    echo = response.json()
+    assert sorted(map(tuple, echo["query"])) == [("k", "1"), ("k", "2"), ("q", "a b+c")]
+    assert echo["headers"]["x-team"] == "orders"
+    assert "x-team" in echo["headers"]["authorization"]  # caller-chosen headers are signed
+
+
+def test_region_comes_from_the_execute_api_host(stack: ApiStack) -> None:
+    client = ApiClient(
+        "https://abc123.execute-api.eu-west-3.amazonaws.com/v1", stack.invoke_role_arn, source_session=stack.workload()
+    )
+    assert client.region == "eu-west-3"
+
+
+def test_endpoint_from_the_environment(stack: ApiStack, local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XACCT_ENDPOINT_URL", local_aws.endpoint_url)
+    with ApiClient(stack.base_url, stack.invoke_role_arn, source_session=stack.workload()) as api:
+        assert api.endpoint_url == local_aws.endpoint_url
+        assert api.get("/hoge").status_code == 200
+
+
+# -- credentials: one AssumeRole per lifetime, refreshed before expiry, under concurrent use --------------------
+
+
+def test_one_assume_role_serves_many_requests(local_aws: LocalAws, stack: ApiStack) -> None:
+    before = len(local_aws.assume_role_records)
+    with stack.client() as api:
+        for _ in range(25):
+            api.get("/hoge")
+        assert api.role.credentials.refresh_count == 1
+    calls = [r for r in local_aws.assume_role_records[before:] if r.role_arn == stack.invoke_role_arn]
+    assert len(calls) == 1
+
+
+def test_credentials_refresh_before_expiry_under_concurrent_use(local_aws: LocalAws, stack: ApiStack) -> None:
+    """6-second sessions, 8 threads for 10 s: every request accepted (none sent expired), one AssumeRole per refresh."""
+    ttl, threads, run_for = 6, 8, 10.0
+    workload = stack.workload().get_credentials()
+    assert workload is not None
+    frozen = workload.get_frozen_credentials()
+    with LocalAws(region=REGION, session_ttl_seconds=ttl) as short:  # a front door whose STS issues 6 s sessions
+        source = short.session(stack.consumer).__class__(
+            short.endpoint_url,
+            aws_access_key_id=frozen.access_key,
+            aws_secret_access_key=frozen.secret_key,
+            aws_session_token=frozen.token,
+            region_name=REGION,
+        )
+        api = ApiClient(stack.base_url, stack.invoke_role_arn, source_session=source, endpoint_url=short.endpoint_url)
+        statuses: list[int] = []
+        keys: list[str] = []
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+        deadline = time.monotonic() + run_for
+
+        def work() -> None:
+            try:
+                while time.monotonic() < deadline:
+                    response = api.get("/hoge")
+                    key = re.search(r"Credential=([^/]+)/", response.json()["headers"]["authorization"])
+                    assert key is not None
+                    with lock:
+                        statuses.append(response.status_code)
+                        keys.append(key.group(1))
+            except BaseException as error:  # reported below, with the statuses
+                errors.append(error)
+
+        workers = [threading.Thread(target=work) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        api.close()
+        records = [r for r in short.assume_role_records if r.role_arn == stack.invoke_role_arn and r.allowed]
+
+    assert errors == []
+    assert len(statuses) > 100
+    assert set(statuses) == {200}
+    distinct = list(dict.fromkeys(keys))
+    # One AssumeRole per refresh, and every refreshed session was used.
+    assert len(records) == api.role.credentials.refresh_count == len(distinct)
+    # Refreshed while still valid: with 6 s sessions refreshed at 1.5 s before expiry, about every 4.5 s.
+    assert 2 <= len(distinct) <= math.ceil(run_for / (ttl - ttl / 4)) + 1
+
+
+# -- retries ------------------------------------------------------------------------------------------------
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """Answers each path with the next status of its script (then 200), recording every attempt."""
+
+    protocol_version = "HTTP/1.1"
+    scripts: dict[str, list[int]]
+    attempts: list[dict[str, str]]
+    retry_after: str | None = None
+    delay: float = 0.0
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self.attempts.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+        time.sleep(self.delay)
+        script = self.scripts.get(self.path.split("?")[0], [])
+        status = script.pop(0) if script else 200
+        body = b'{"error":"scripted"}' if status >= 400 else b'{"ok":true}'
+        self.send_response(status)
+        if status in (429, 503) and self.retry_after is not None:
+            self.send_header("Retry-After", self.retry_after)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = _answer
+
+    def log_message(self, *args: Any) -> None:  # noqa: ARG002  (quiet)
+        return None
+
+
+@pytest.fixture
+def scripted() -> Iterator[type[_Scripted]]:
+    handler = type("Handler", (_Scripted,), {"scripts": {}, "attempts": [], "retry_after": None, "delay": 0.0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    handler.url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
+    yield handler
+    server.shutdown()
+
+
+def _client(stack: ApiStack, endpoint: str, **kwargs: Any) -> ApiClient:
+    kwargs.setdefault("retries", RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05))
+    return stack.client(endpoint_url=endpoint, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "script", "attempts", "final"),
+    [
+        ("GET", {}, [503, 503], 3, 200),
+        ("GET", {}, [503, 503, 503], 3, 503),
+        ("PUT", {}, [502], 2, 200),
+        ("DELETE", {}, [504], 2, 200),
+        ("GET", {}, [429], 2, 200),
+        ("GET", {}, [500], 1, 500),
+        ("GET", {}, [404], 1, 404),
+        ("POST", {}, [503], 1, 503),
+        ("POST", {"Idempotency-Key": "k-1"}, [503, 429], 3, 200),
+        ("PATCH", {}, [502], 1, 502),
+        ("PATCH", {"Idempotency-Key": "k-2"}, [502], 2, 200),
+    ],
+)
+def test_retries_by_method_and_status(
+    stack: ApiStack,
+    scripted: type[_Scripted],
+    method: str,
+    headers: dict[str, str],
+    script: list[int],
+    attempts: int,
+    final: int,
+) -> None:
+    scripted.scripts["/r"] = list(script)
+    with _client(stack, scripted.url) as api:  # type: ignore[attr-defined]
+        if final == 200:
+            assert api.request(method, "/r", headers=headers).status_code == 200
+        else:
+            with pytest.raises(HttpError) as error:
+                api.request(method, "/r", headers=headers)
+            assert error.value.status_code == final
+            assert not isinstance(error.value, InvokeDenied)
+    assert len(scripted.attempts) == attempts
+    assert all(a["authorization"].startswith("AWS4-HMAC-SHA256 Credential=") for a in scripted.attempts)
+
+
+def test_every_attempt_is_signed_afresh(stack: ApiStack, scripted: type[_Scripted]) -> None:
+    scripted.scripts["/r"] = [503]
+    scripted.retry_after = "1.1"  # honoured: the retry goes out in the next second, with a new signature
+    with _client(stack, scripted.url, retries=RetryPolicy(max_attempts=2, max_delay=2)) as api:  # type: ignore[attr-defined]
+        assert api.get("/r").status_code == 200
+    first, second = scripted.attempts
+    assert first["x-amz-date"] != second["x-amz-date"]
+    assert first["authorization"] != second["authorization"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_post_that_never_reached_the_server_is_retried(stack: ApiStack) -> None:
+    sleeps: list[float] = []
+    with _client(stack, f"http://127.0.0.1:{_closed_port()}") as api:
+        api.sleep = sleeps.append
+        with pytest.raises(requests.ConnectionError):
+            api.post("/hoge", json={"foo": "bar"})
+    assert len(sleeps) == 2  # three attempts
+
+
+@pytest.mark.parametrize(("method", "attempts"), [("GET", 3), ("POST", 1)])
+def test_read_timeouts_are_retried_for_idempotent_methods_only(
+    stack: ApiStack, scripted: type[_Scripted], method: str, attempts: int
+) -> None:
+    scripted.delay = 0.5
+    with _client(stack, scripted.url, timeout=(2.0, 0.1)) as api, pytest.raises(requests.Timeout):  # type: ignore[attr-defined]
+        api.request(method, "/slow")
+    time.sleep(0.6)  # let the server finish recording the last attempt
+    assert len(scripted.attempts) == attempts
+
+
+# -- errors a user can act on ---------------------------------------------------------------------------------
+
+
+def test_assume_role_denied_names_both_halves(local_aws: LocalAws, stack: ApiStack) -> None:
+    iam = local_aws.client("iam", stack.consumer)
+    iam.create_role(RoleName="NotTrusted", AssumeRolePolicyDocument=trust(service=True))
+    iam.put_role_policy(RoleName="NotTrusted", PolicyName="a", PolicyDocument=allow("sts:AssumeRole", "*"))
+    workload = local_aws.workload_session(f"arn:aws:iam::{stack.consumer}:role/NotTrusted")
+    with pytest.raises(AssumeRoleDenied) as denied, stack.client(source_session=workload) as api:
+        api.get("/hoge")
+    message = str(denied.value)
+    assert denied.value.caller_arn == f"arn:aws:sts::{stack.consumer}:assumed-role/NotTrusted/workload"
+    assert f"may not assume {stack.invoke_role_arn}" in message
+    assert (
+        f"the trust policy of {stack.invoke_role_arn} must name arn:aws:iam::{stack.consumer}:role/NotTrusted"
+        in message
+    )
+    assert "provider_invoke_role_arns" in message
+    assert "trusted_role_arns" in message
+    assert "is not authorized to perform: sts:AssumeRole" in denied.value.aws_message
+
+
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [
+        ("unsigned", "missing_signature"),
+        ("unknown-key", "invalid_token"),
+        ("wrong-secret", "signature_mismatch"),
+        ("other-route", "not_authorized"),
+    ],
+)
+def test_invoke_denied_says_why(
+    local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str], how: str, reason: str
+) -> None:
+    stack = build_api(local_aws, new_account(), new_account(), echo.url, resources=("GET/allowed",))
+    creds = stack.invoke_credentials()
+    secret = "wrong" if how == "wrong-secret" else creds["secret"]
+    key = "ASIAZZZZZZZZZZZZZZZZ" if how == "unknown-key" else creds["key"]
+    auth = IamAuth(Credentials(key, secret, creds["token"]), REGION)
+    response = requests.get(
+        f"{local_aws.endpoint_url}/denied",
+        headers={"Host": stack.host},
+        auth=None if how == "unsigned" else auth,
+        timeout=10,
+    )
+    found = denial_reason(response)
+    assert found is not None
+    assert found[0] == reason
+    error = InvokeDenied(response=response, reason=found[0], aws_message=found[1])
+    assert str(error).startswith(f"403 from API Gateway ({reason}): ")
+    assert "->" in str(error)
+    if reason == "not_authorized":
+        assert error.resource is not None
+        assert error.resource.endswith(f":{stack.api_id}/$default/GET/denied")
+
+
+def test_other_errors_are_plain_http_errors(stack: ApiStack, scripted: type[_Scripted]) -> None:
+    scripted.scripts["/forbidden-by-the-app"] = [403]
+    with _client(stack, scripted.url) as api, pytest.raises(HttpError) as error:  # type: ignore[attr-defined]
+        api.get("/forbidden-by-the-app")
+    assert not isinstance(error.value, InvokeDenied)  # the API server's own 403 is not IAM's
+    assert error.value.response.json() == {"error": "scripted"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"base_url": "ftp://server.example.com"}, "must be http(s)://host"),
+        ({"role_arn": "arn:aws:iam::111111111111:user/api"}, "is not an IAM role ARN"),
+        ({"base_url": "https://server.stag.foo.example.com", "source_session": "no-region"}, "pass region="),
+        ({"session_name": "x"}, "session_name 'x' must be 2-64 characters"),
+        ({"external_id": "e" * 1300}, "external_id of 1300 characters is invalid"),
+        ({"endpoint_url": "localhost:4566"}, "endpoint_url 'localhost:4566' must be http(s)://host:port"),
+    ],
+)
+def test_bad_client_input_is_a_config_error(stack: ApiStack, kwargs: dict[str, Any], fragment: str) -> None:
+    arguments: dict[str, Any] = {"base_url": stack.base_url, "role_arn": stack.invoke_role_arn}
+    arguments["source_session"] = stack.workload()
+    arguments.update(kwargs)
+    if arguments["source_session"] == "no-region":
+        arguments["source_session"] = boto3.Session(aws_access_key_id="x", aws_secret_access_key="y")
+    with pytest.raises(ConfigError) as error:
+        ApiClient(arguments.pop("base_url"), arguments.pop("role_arn"), **arguments)
+    assert fragment in str(error.value)
+
+
+def test_bad_request_input_is_a_config_error(stack: ApiStack) -> None:
+    with stack.client() as api:
+        with pytest.raises(ConfigError, match="must start with '/'"):
+            api.get("hoge")
+        with pytest.raises(ConfigError, match="either json= or data="):
+            api.post("/hoge", json={}, data=b"")
+        with pytest.raises(ConfigError, match="not a method name"):
+            api.request("GET /x", "/hoge")
+
+
+def test_no_source_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(NoSourceCredentials, match="no AWS credentials to assume"):
+        ApiClient(
+            "https://abc.execute-api.ap-northeast-1.amazonaws.com",
+            "arn:aws:iam::111111111111:role/ApiAllowByIamRoleStag",
+            source_session=boto3.Session(region_name=REGION),
+        )
