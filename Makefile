@@ -38,8 +38,9 @@ $(CHECKOV_STAMP):
 setup: $(STAMP)
 	$(BIN)/xacct terraform-setup
 
+# make demo ARGS=--keep leaves everything running for exploring by hand.
 demo: setup
-	$(BIN)/xacct demo
+	$(BIN)/xacct demo $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
