@@ -256,8 +256,8 @@ variable "domain" {
   }
 
   validation {
-    condition     = var.domain == null || try(var.domain.route53_zone_id, null) == null || can(regex("^Z[A-Z0-9]{1,32}$", try(var.domain.route53_zone_id, "")))
-    error_message = "domain.route53_zone_id must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ; got \"${coalesce(try(var.domain.route53_zone_id, null), "null")}\"."
+    condition     = var.domain == null || try(var.domain.route53_zone_id, null) == null || can(regex("^[A-Z0-9]{1,32}$", try(var.domain.route53_zone_id, "")))
+    error_message = "domain.route53_zone_id must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ (not the zone's name); got \"${coalesce(try(var.domain.route53_zone_id, null), "null")}\"."
   }
 }
 

@@ -29,9 +29,9 @@ from werkzeug.datastructures import EnvironHeaders
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from xacct.local import sigv4
+from xacct.local.apigateway_gaps import DOMAIN_PATH, STAGE_PATH, complete_domain_names, update_stage
 from xacct.local.gateway import Gateway, _raw_target
 from xacct.local.identity import Caller, CallerDirectory, is_root_key
-from xacct.local.stages import STAGE_PATH, update_stage
 from xacct.local.sts import AssumeRoleGuard, AssumeRoleRecord, StsRefusal, caller_identity_xml
 
 log = logging.getLogger(__name__)
@@ -102,15 +102,17 @@ class ControlPlane:
             if action == "GetCallerIdentity" and known is not None and known.kind == "root":
                 return _reply(start_response, 200, caller_identity_xml(known), "text/xml")
 
-        if service == "apigateway" and method == "PATCH" and scope is not None:
-            match = STAGE_PATH.match(environ.get("PATH_INFO", ""))
-            if match is not None:
-                account = known.account_id if known is not None else "123456789012"
+        if service == "apigateway" and scope is not None and known is not None:
+            path = environ.get("PATH_INFO", "")
+            match = STAGE_PATH.match(path)
+            if method == "PATCH" and match is not None:
                 status, headers, payload = update_stage(
-                    account, scope["region"], match["api_id"], match["stage"], self._read_body(environ)
+                    known.account_id, scope["region"], match["api_id"], match["stage"], self._read_body(environ)
                 )
                 start_response(f"{status} OK" if status == 200 else f"{status} Error", list(headers.items()))
                 return [payload]
+            if DOMAIN_PATH.match(path):
+                complete_domain_names(known.account_id, scope["region"])
         return self._moto(environ, start_response)
 
     def _moto(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

@@ -1,10 +1,15 @@
-"""apigatewayv2 UpdateStage, which moto lacks (it answers 500 and the AWS provider retries for minutes).
+"""apigatewayv2 control-plane calls that moto lacks or answers in part, and that the modules need.
 
-Without it, changing a stage setting (throttling, access logs) and re-applying never converges.
+- UpdateStage: moto answers 500 and the AWS provider retries for minutes; without it, changing a stage
+  setting (throttling, access logs) and re-applying never converges.
+- Custom domains: moto never reports a domain AVAILABLE (the provider waits for that forever), gives it no
+  regional target (an alias record has nothing to point at), and reports an empty mutual-TLS block nobody set
+  (a perpetual diff).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import datetime
@@ -49,3 +54,20 @@ def update_stage(
             setattr(stage, attribute, changes[member])
     stage.updated = datetime.now()
     return 200, {"Content-Type": "application/json"}, json.dumps(stage.to_json()).encode()
+
+
+DOMAIN_PATH = re.compile(r"^/v2/domainnames(/|$)")
+
+
+def complete_domain_names(account_id: str, region: str) -> None:
+    """Give moto's custom domains what AWS reports once a domain is ready: status and regional target."""
+    for domain in list(apigatewayv2_backends[account_id][region].domain_names.values()):
+        if not domain.mutual_tls_authentication:
+            domain.mutual_tls_authentication = None  # type: ignore[assignment]  # AWS omits it; moto says {}
+        digest = hashlib.sha1(f"{account_id}/{region}/{domain.domain_name}".encode()).hexdigest()  # noqa: S324
+        for configuration in domain.domain_name_configurations:
+            configuration.setdefault("domainNameStatus", "AVAILABLE")
+            configuration.setdefault("endpointType", "REGIONAL")
+            configuration.setdefault("apiGatewayDomainName", f"d-{digest[:10]}.execute-api.{region}.amazonaws.com")
+            # A stand-in for API Gateway's regional hosted zone: the local Route 53 accepts any alias target.
+            configuration.setdefault("hostedZoneId", f"Z{digest[10:23].upper()}")
