@@ -312,3 +312,29 @@ def test_update_stage_fills_motos_gap(local_aws: LocalAws, stack: ApiStack) -> N
     assert (stage["DefaultRouteSettings"]["ThrottlingRateLimit"], stage["Description"]) == (3.0, "tightened")
     with pytest.raises(gateway.exceptions.NotFoundException):
         gateway.update_stage(ApiId=stack.api_id, StageName="nope", Description="x")
+
+
+def test_routes_without_iam_authorization(local_aws: LocalAws, stack: ApiStack) -> None:
+    """The modules never make a public route, but the gateway serves HTTP APIs as AWS does."""
+    gateway = local_aws.client("apigatewayv2", stack.provider)
+    (integration,) = gateway.get_integrations(ApiId=stack.api_id)["Items"]
+    target = f"integrations/{integration['IntegrationId']}"
+    gateway.create_route(ApiId=stack.api_id, RouteKey="GET /public", AuthorizationType="NONE", Target=target)
+    authorizer = gateway.create_authorizer(
+        ApiId=stack.api_id,
+        AuthorizerType="JWT",
+        Name="jwt",
+        IdentitySource=["$request.header.Authorization"],
+        JwtConfiguration={"Audience": ["a"], "Issuer": "https://issuer.example.com"},
+    )
+    gateway.create_route(
+        ApiId=stack.api_id,
+        RouteKey="GET /jwt",
+        AuthorizationType="JWT",
+        AuthorizerId=authorizer["AuthorizerId"],
+        Target=target,
+    )
+    assert send(local_aws, stack.host, "GET", "/public").status_code == 200
+    not_emulated = send(local_aws, stack.host, "GET", "/jwt")
+    assert not_emulated.status_code == 501
+    assert "authorization type JWT is not emulated" in not_emulated.json()["detail"]

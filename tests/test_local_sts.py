@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from xacct.local import LocalAws
@@ -121,6 +122,12 @@ def test_session_length_limits(local_aws: LocalAws, accounts: tuple[str, str]) -
         "ValidationError",
         ROLE_CHAINING_MESSAGE,
     )
+    # Under 15 minutes is not a session length AWS accepts (botocore checks too: switched off to reach the server).
+    unchecked = local_aws.workload_session(caller).client("sts", config=Config(parameter_validation=False))
+    with pytest.raises(ClientError) as too_short:
+        unchecked.assume_role(RoleArn=target, RoleSessionName="short", DurationSeconds=899)
+    assert too_short.value.response["Error"]["Code"] == "ValidationError"
+    assert "Member must have value between 900 and 43200" in too_short.value.response["Error"]["Message"]
     # And no session may outlast the role's MaxSessionDuration (3600 here).
     with pytest.raises(ClientError) as caught:
         local_aws.client("sts", consumer).assume_role(RoleArn=caller, RoleSessionName="x2", DurationSeconds=7200)

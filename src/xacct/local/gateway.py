@@ -67,7 +67,6 @@ class Target:
     region: str
     stage: Stage
     path: str  # raw (percent-encoded) path within the stage, starting with "/"
-    full_path: str  # raw path as received
 
 
 @dataclass
@@ -167,18 +166,18 @@ class Gateway:
                 if api is None or stage is None:
                     return None
                 path = raw_path[len(key) + 1 :] if key else raw_path
-                return Target(api, account_id, region, stage, path or "/", raw_path)
+                return Target(api, account_id, region, stage, path or "/")
         return None
 
     @staticmethod
     def _stage_target(api: Api, account_id: str, region: str, raw_path: str) -> Target | None:
         if "$default" in api.stages:
-            return Target(api, account_id, region, api.stages["$default"], raw_path, raw_path)
+            return Target(api, account_id, region, api.stages["$default"], raw_path)
         first, _, rest = raw_path.lstrip("/").partition("/")
         stage = api.stages.get(first)
         if stage is None:
             return None
-        return Target(api, account_id, region, stage, "/" + rest, raw_path)
+        return Target(api, account_id, region, stage, "/" + rest)
 
     # -- authorization -----------------------------------------------------------------------------------
 

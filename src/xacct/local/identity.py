@@ -76,10 +76,6 @@ class CallerDirectory:
                 self._sessions[access_key] = caller
         return caller
 
-    def forget(self) -> None:
-        with self._lock:
-            self._sessions.clear()
-
     @staticmethod
     def _find_session(access_key: str) -> Caller | None:
         for account_id, backends in list(sts_backends.items()):

@@ -23,15 +23,21 @@ from urllib.parse import parse_qsl, urlencode
 import boto3
 import botocore.loaders
 import botocore.session
-import requests
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from xacct.local import sigv4
-from xacct.local.apigateway_gaps import DOMAIN_PATH, STAGE_PATH, complete_domain_names, update_stage
 from xacct.local.gateway import Gateway, _raw_target
 from xacct.local.identity import Caller, CallerDirectory, is_root_key
+from xacct.local.moto_gaps import (
+    DELETE_LOG_GROUP,
+    DOMAIN_PATH,
+    STAGE_PATH,
+    complete_domain_names,
+    forget_log_group_tags,
+    update_stage,
+)
 from xacct.local.sts import AssumeRoleGuard, AssumeRoleRecord, StsRefusal, caller_identity_xml
 
 log = logging.getLogger(__name__)
@@ -113,6 +119,10 @@ class ControlPlane:
                 return [payload]
             if DOMAIN_PATH.match(path):
                 complete_domain_names(known.account_id, scope["region"])
+
+        deleting_log_group = environ.get("HTTP_X_AMZ_TARGET") == DELETE_LOG_GROUP
+        if service == "logs" and deleting_log_group and scope is not None and known is not None:
+            forget_log_group_tags(known.account_id, scope["region"], self._read_body(environ))
         return self._moto(environ, start_response)
 
     def _moto(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -288,12 +298,6 @@ class LocalAws:
     ) -> None:
         self.stop()
 
-    def reset(self) -> None:
-        """Forget every account's resources (moto's reset) and every recorded decision."""
-        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
-        self.callers.forget()
-        self.guard.records.clear()
-
     # -- addresses and credentials ----------------------------------------------------------------------------
 
     @property
@@ -365,6 +369,3 @@ class LocalAws:
     @property
     def assume_role_records(self) -> list[AssumeRoleRecord]:
         return list(self.guard.records)
-
-    def execute_api_host(self, api_id: str, region: str | None = None) -> str:
-        return f"{api_id}.execute-api.{region or self.region}.amazonaws.com"

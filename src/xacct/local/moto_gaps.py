@@ -1,10 +1,12 @@
-"""apigatewayv2 control-plane calls that moto lacks or answers in part, and that the modules need.
+"""Control-plane calls that moto lacks or answers in part, and that the modules need.
 
 - UpdateStage: moto answers 500 and the AWS provider retries for minutes; without it, changing a stage
   setting (throttling, access logs) and re-applying never converges.
 - Custom domains: moto never reports a domain AVAILABLE (the provider waits for that forever), gives it no
   regional target (an alias record has nothing to point at), and reports an empty mutual-TLS block nobody set
   (a perpetual diff).
+- CloudWatch Logs: moto keeps a deleted log group's tags, so a group created again under the same name
+  inherits them (a perpetual diff after destroy and apply).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import unquote
 
 from moto.apigatewayv2.exceptions import APIGatewayV2Error
 from moto.apigatewayv2.models import apigatewayv2_backends
+from moto.logs.models import logs_backends
 
 STAGE_PATH = re.compile(r"^/v2/apis/(?P<api_id>[^/]+)/stages/(?P<stage>[^/]+)$")
 
@@ -71,3 +74,18 @@ def complete_domain_names(account_id: str, region: str) -> None:
             configuration.setdefault("apiGatewayDomainName", f"d-{digest[:10]}.execute-api.{region}.amazonaws.com")
             # A stand-in for API Gateway's regional hosted zone: the local Route 53 accepts any alias target.
             configuration.setdefault("hostedZoneId", f"Z{digest[10:23].upper()}")
+
+
+DELETE_LOG_GROUP = "Logs_20140328.DeleteLogGroup"
+
+
+def forget_log_group_tags(account_id: str, region: str, body: bytes) -> None:
+    """Before moto deletes a log group: drop its tags, which moto would keep for the next group of that name."""
+    try:
+        name = json.loads(body or b"{}").get("logGroupName")
+    except ValueError:
+        return
+    backend = logs_backends[account_id][region]
+    group = backend.groups.get(name) if isinstance(name, str) else None
+    if group is not None:
+        backend.tagger.delete_all_tags_for_resource(group.arn)
