@@ -176,8 +176,15 @@ def test_bash_completion_is_valid_bash() -> None:
     assert b"compdef _xacct xacct" in xacct(["completion", "zsh"]).stdout
 
 
-def test_local_up_serves_and_prints_how_to_use_it() -> None:
-    process = subprocess.Popen([XACCT, "local", "up", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_local_up_serves_and_prints_how_to_use_it(stop: signal.Signals) -> None:
+    # Started as a background job of a non-interactive shell would be: with SIGINT ignored.
+    process = subprocess.Popen(
+        [XACCT, "local", "up", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     assert process.stdout is not None
     lines = []
     try:
@@ -198,7 +205,7 @@ def test_local_up_serves_and_prints_how_to_use_it() -> None:
         )
         assert sts.get_caller_identity()["Arn"] == "arn:aws:iam::333333333333:root"
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         out, _ = process.communicate(timeout=20)
     assert process.returncode == 0
     assert b"stopped" in out

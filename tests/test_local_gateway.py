@@ -338,3 +338,30 @@ def test_routes_without_iam_authorization(local_aws: LocalAws, stack: ApiStack) 
     not_emulated = send(local_aws, stack.host, "GET", "/jwt")
     assert not_emulated.status_code == 501
     assert "authorization type JWT is not emulated" in not_emulated.json()["detail"]
+
+
+def test_request_parameter_mapping_of_context_values(
+    local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str]
+) -> None:
+    mapping = {
+        "overwrite:path": "/v2$request.path",
+        "overwrite:header.x-caller-account-id": "$context.identity.accountId",
+        "overwrite:header.x-caller-arn": "$context.identity.userArn",
+        "overwrite:header.x-caller-id": "$context.identity.caller",
+        "overwrite:header.x-request-id": "$context.requestId",
+        "append:querystring.via": "$context.stage",
+        "remove:header.x-internal": "''",
+    }
+    stack = build_api(local_aws, new_account(), new_account(), echo.url, request_parameters=mapping)
+    creds = stack.invoke_credentials()
+    headers = botocore_signed("GET", stack.host, "/hoge?q=1", creds, headers={"x-internal": "secret"})
+    response = send(local_aws, stack.host, "GET", "/hoge?q=1", headers)
+    assert response.status_code == 200, response.text
+    echo_ = response.json()
+    role = local_aws.client("iam", stack.provider).get_role(RoleName="ApiInvoke")["Role"]
+    assert echo_["path"] == "/v2/hoge"
+    assert echo_["headers"]["x-caller-id"] == f"{role['RoleId']}:test-session"
+    assert echo_["headers"]["x-request-id"] == response.headers["apigw-requestid"]
+    assert echo_["caller"]["arn"] == f"arn:aws:sts::{stack.provider}:assumed-role/ApiInvoke/test-session"
+    assert sorted(map(tuple, echo_["query"])) == [("q", "1"), ("via", "$default")]
+    assert "x-internal" not in echo_["headers"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Sequence
 from typing import NoReturn
 from urllib.parse import unquote, urlsplit
@@ -147,11 +146,8 @@ def _local_up(args: argparse.Namespace) -> int:
             "#       --role-arn arn:aws:iam::222222222222:role/LambdaRoleDeve --role-session-name lambda"
         )
         sys.stdout.flush()
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            print("\nstopped")
+        aws.wait_until_interrupted()
+        print("\nstopped")
     return EXIT_OK
 
 

@@ -214,11 +214,8 @@ def run_demo(*, keep: bool = False, region: str = "ap-northeast-1", port: int = 
                 out(f"{verdict}  {step.title}\n      expected: {step.expected}\n      observed: {step.observed}\n")
             if keep:
                 demo.explore()
-                try:
-                    while True:
-                        time.sleep(3600)
-                except KeyboardInterrupt:
-                    out("")
+                aws.wait_until_interrupted()
+                out("")
         finally:
             demo.destroy()
         passed = sum(step.ok for step in demo.steps)

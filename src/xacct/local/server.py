@@ -11,8 +11,10 @@ import io
 import logging
 import os
 import re
+import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -369,3 +371,22 @@ class LocalAws:
     @property
     def assume_role_records(self) -> list[AssumeRoleRecord]:
         return list(self.guard.records)
+
+    @staticmethod
+    def wait_until_interrupted() -> None:
+        """Block until Ctrl-C or SIGTERM (main thread only).
+
+        The handlers are installed here because a process started in the background by a non-interactive
+        shell inherits SIGINT ignored; SIGTERM counts as Ctrl-C so that whoever stops us gets a clean exit.
+        """
+
+        def interrupt(_signum: int, _frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, interrupt)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return
