@@ -70,11 +70,16 @@ class Workspace:
         self.init()
         return self.tf.plan(output=True, tf_var_file=self.var_file(values), lock=False)
 
-    def plan_error(self, values: Mapping[str, Any]) -> str:
+    def plan_failure(self, values: Mapping[str, Any]) -> str:
         """The plan must fail: return its diagnostics as one line."""
         self.init()
         var_file = self.var_file(values)
-        result = self.tf.execute_command("plan", "-no-color", "-input=false", "-lock=false", f"-var-file={var_file}")
+        try:
+            result = self.tf.execute_command(
+                "plan", "-no-color", "-input=false", "-lock=false", f"-var-file={var_file}"
+            )
+        except tftest.TerraformTestError as error:
+            return terraform_errors(" ".join(str(a) for a in error.args))
         raise AssertionError(f"plan succeeded but should have failed:\n{result.out}")
 
     def apply(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,14 +95,6 @@ class Workspace:
 
     def destroy(self) -> None:
         self.tf.destroy()
-
-
-def expect_plan_failure(workspace: Workspace, values: Mapping[str, Any]) -> str:
-    try:
-        workspace.plan_error(values)
-    except tftest.TerraformTestError as error:
-        return terraform_errors(" ".join(str(a) for a in error.args))
-    raise AssertionError("unreachable")
 
 
 def planned(plan: Any) -> dict[str, dict[str, Any]]:

@@ -153,13 +153,7 @@ def test_credentials_refresh_before_expiry_under_concurrent_use(local_aws: Local
     assert workload is not None
     frozen = workload.get_frozen_credentials()
     with LocalAws(region=REGION, session_ttl_seconds=ttl) as short:  # a front door whose STS issues 6 s sessions
-        source = short.session(stack.consumer).__class__(
-            short.endpoint_url,
-            aws_access_key_id=frozen.access_key,
-            aws_secret_access_key=frozen.secret_key,
-            aws_session_token=frozen.token,
-            region_name=REGION,
-        )
+        source = short.session_with_keys(frozen.access_key, frozen.secret_key, frozen.token)
         api = ApiClient(stack.base_url, stack.invoke_role_arn, source_session=source, endpoint_url=short.endpoint_url)
         statuses: list[int] = []
         keys: list[str] = []

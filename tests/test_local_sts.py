@@ -159,13 +159,7 @@ def test_bad_session_credentials_are_refused(local_aws: LocalAws, accounts: tupl
     frozen = good.get_frozen_credentials()
 
     def session(key: str, secret: str, token: str | None) -> boto3.Session:
-        return local_aws.session(consumer).__class__(
-            local_aws.endpoint_url,
-            aws_access_key_id=key,
-            aws_secret_access_key=secret,
-            aws_session_token=token,
-            region_name=REGION,
-        )
+        return local_aws.session_with_keys(key, secret, token)
 
     assert refused(session("ASIAUNKNOWNKEY000000", "x", "t"), target)[0] == "InvalidClientTokenId"
     assert refused(session(frozen.access_key, frozen.secret_key, "not-the-token"), target)[0] == "InvalidClientTokenId"

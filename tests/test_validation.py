@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conftest import CONSUMER, PROVIDER
-from helpers import Workspace, expect_plan_failure
+from helpers import Workspace
 
 PROVIDER_BASE: dict[str, Any] = {
     "name": "server-stag",
@@ -219,7 +219,7 @@ def _values(case: Case) -> dict[str, Any]:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_fails_at_plan(case: Case, workspaces: Callable[[str, str], Workspace]) -> None:
     account = PROVIDER if case.folder == "modules/provider_api" else CONSUMER
-    errors = expect_plan_failure(workspaces(case.folder, account), _values(case))
+    errors = workspaces(case.folder, account).plan_failure(_values(case))
     for fragment in case.expected:
         assert fragment in errors, f"{fragment!r} not in: {errors}"
 
@@ -228,7 +228,7 @@ def test_as_many_consumers_as_the_message_promises_do_fit(workspaces: Callable[[
     """The quota message says 39 of these ARNs fit: 39 plan, 40 do not."""
     workspace = workspaces("modules/provider_api", PROVIDER)
     workspace.plan({**PROVIDER_BASE, **trusted(*FIFTY_CONSUMERS[:39])})
-    errors = expect_plan_failure(workspace, {**PROVIDER_BASE, **trusted(*FIFTY_CONSUMERS[:40])})
+    errors = workspace.plan_failure({**PROVIDER_BASE, **trusted(*FIFTY_CONSUMERS[:40])})
     assert "about 39 of its 40 trusted_role_arns fit in one role" in errors
 
 

@@ -334,10 +334,17 @@ class LocalAws:
     def session(self, account_id: str, region: str | None = None) -> boto3.Session:
         """A boto3 session as ``account_id``'s root whose clients talk to the local AWS."""
         creds = self.credentials_for(account_id)
+        return self.session_with_keys(creds.access_key_id, creds.secret_access_key, region=region)
+
+    def session_with_keys(
+        self, access_key_id: str, secret_access_key: str, session_token: str | None = None, *, region: str | None = None
+    ) -> boto3.Session:
+        """A boto3 session with these credentials whose clients talk to the local AWS."""
         return _LocalSession(
             self.endpoint_url,
-            aws_access_key_id=creds.access_key_id,
-            aws_secret_access_key=creds.secret_access_key,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            aws_session_token=session_token,
             region_name=region or self.region,
         )
 
@@ -360,12 +367,8 @@ class LocalAws:
         account_id = role_arn.split(":")[4]
         sts = self.client("sts", account_id, region)
         creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
-        return _LocalSession(
-            self.endpoint_url,
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=region or self.region,
+        return self.session_with_keys(
+            creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], region=region
         )
 
     @property
