@@ -6,7 +6,6 @@ import io
 import json
 import math
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,7 +31,7 @@ from xacct.echo_server import EchoServer
 from xacct.errors import denial_reason
 from xacct.local import LocalAws
 
-from helpers import REGION, ApiStack, allow, build_api, trust
+from helpers import REGION, ApiStack, allow, build_api, closed_port, trust
 
 
 @pytest.fixture
@@ -288,15 +287,9 @@ def test_every_attempt_is_signed_afresh(stack: ApiStack, scripted: type[_Scripte
     assert first["authorization"] != second["authorization"]
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_a_post_that_never_reached_the_server_is_retried(stack: ApiStack) -> None:
     sleeps: list[float] = []
-    with _client(stack, f"http://127.0.0.1:{_closed_port()}") as api:
+    with _client(stack, f"http://127.0.0.1:{closed_port()}") as api:
         api.sleep = sleeps.append
         with pytest.raises(requests.ConnectionError):
             api.post("/hoge", json={"foo": "bar"})

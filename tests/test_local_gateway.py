@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +19,7 @@ from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
 from xacct.local.routing import select_route
 
-from helpers import REGION, ApiStack, botocore_signed, build_api
+from helpers import REGION, ApiStack, botocore_signed, build_api, closed_port
 
 # -- route selection (pure) ----------------------------------------------------------------------------------
 
@@ -231,18 +230,12 @@ def slow_server() -> Iterator[str]:
     server.shutdown()
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _signed_get(aws: LocalAws, stack: ApiStack, path: str = "/hoge") -> requests.Response:
     return send(aws, stack.host, "GET", path, botocore_signed("GET", stack.host, path, stack.invoke_credentials()))
 
 
 def test_server_down_is_a_clear_503(local_aws: LocalAws, new_account: Callable[[], str]) -> None:
-    stack = build_api(local_aws, new_account(), new_account(), f"http://127.0.0.1:{_closed_port()}")
+    stack = build_api(local_aws, new_account(), new_account(), f"http://127.0.0.1:{closed_port()}")
     response = _signed_get(local_aws, stack)
     assert response.status_code == 503
     assert response.json()["message"] == "Service Unavailable"

@@ -106,7 +106,7 @@ class ControlPlane:
             params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
             action = params.get("Action")
             if action == "AssumeRole":
-                return self._assume_role(environ, start_response, access_key, body, params)
+                return self._assume_role(environ, start_response, known, body, params)
             if action == "GetCallerIdentity" and known is not None and known.kind == "root":
                 return _reply(start_response, 200, caller_identity_xml(known), "text/xml")
 
@@ -138,9 +138,9 @@ class ControlPlane:
         environ["wsgi.input"] = io.BytesIO(body)
         return body
 
-    def _authenticate(self, environ: dict[str, Any], access_key: str | None, body: bytes) -> Caller:
+    def _authenticate(self, environ: dict[str, Any], caller: Caller | None, body: bytes) -> Caller:
+        """The caller found for the request's access key, once its token, expiry and signature check out."""
         invalid = StsRefusal(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
-        caller = self.callers.find(access_key) if access_key else None
         if caller is None:
             raise invalid
         if caller.kind == "root":
@@ -179,12 +179,12 @@ class ControlPlane:
         self,
         environ: dict[str, Any],
         start_response: StartResponse,
-        access_key: str | None,
+        known: Caller | None,
         body: bytes,
         params: dict[str, str],
     ) -> Iterable[bytes]:
         try:
-            caller = self._authenticate(environ, access_key, body)
+            caller = self._authenticate(environ, known, body)
             self.guard.check(caller, params)
         except StsRefusal as refusal:
             return _reply(start_response, refusal.status, refusal.xml(), "text/xml")
