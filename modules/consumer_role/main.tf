@@ -1,7 +1,7 @@
 locals {
   trusted_services = coalesce(var.trusted_services, var.create_role ? ["lambda.amazonaws.com"] : [])
-  role_name        = var.create_role ? aws_iam_role.this[0].name : data.aws_iam_role.existing[0].name
-  role_arn         = var.create_role ? aws_iam_role.this[0].arn : data.aws_iam_role.existing[0].arn
+  role_name        = var.create_role ? aws_iam_role.this[0].name : one(data.aws_iam_roles.existing[0].names)
+  role_arn         = var.create_role ? aws_iam_role.this[0].arn : one(data.aws_iam_roles.existing[0].arns)
 }
 
 resource "aws_iam_role" "this" {
@@ -23,10 +23,23 @@ resource "aws_iam_role" "this" {
   })
 }
 
-data "aws_iam_role" "existing" {
+# create_role = false: the role must exist. A listing (not aws_iam_role, whose lookup of a missing role is a raw
+# provider error) lets the plan say which role is missing and what to do. Role names are unique regardless of
+# case in IAM, hence (?i); "." and "+" are the only regex metacharacters a role name can hold.
+data "aws_iam_roles" "existing" {
   count = var.create_role ? 0 : 1
 
-  name = var.role_name
+  name_regex = "(?i)^${replace(var.role_name, "/([.+])/", "\\$1")}$"
+
+  lifecycle {
+    postcondition {
+      condition = length(self.names) == 1
+      error_message = join(" ", [
+        "create_role = false, but this account has no IAM role named \"${var.role_name}\" to attach the policy to.",
+        "Create the role first (or check role_name and the account you plan against), or set create_role = true.",
+      ])
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "assume_provider_roles" {

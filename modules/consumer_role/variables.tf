@@ -1,39 +1,62 @@
+# Shared rules of the validations below (locals that depend on no variable, so a validation may read them).
+locals {
+  iam_name_chars     = "[A-Za-z0-9+=,.@_-]"
+  role_name_regex    = "^${local.iam_name_chars}{1,64}$"
+  role_arn_regex     = "^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/(${local.iam_name_chars}+/)*${local.iam_name_chars}{1,64}$"
+  service_regex      = "^[a-z0-9-]+(\\.[a-z0-9-]+)*\\.amazonaws\\.com(\\.cn)?$"
+  managed_policy_arn = "^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$"
+}
+
 variable "role_name" {
   description = "Name of the workload role (e.g. LambdaRoleDeve): the role the provider's invoke role trusts."
   type        = string
   nullable    = false
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.role_name))
+    condition     = can(regex(local.role_name_regex, var.role_name))
     error_message = "role_name must be 1-64 characters of letters, digits and + = , . @ _ -; got \"${var.role_name}\" (${length(var.role_name)} characters)."
   }
 }
 
 variable "create_role" {
-  description = "true: create the role, trusted by trusted_services. false: attach the policies to an existing role of that name (its trust policy is left alone)."
+  description = "true: create the role, trusted by trusted_services. false: attach the policies to an existing role of that name (the plan fails if there is none; its trust policy is left alone)."
   type        = bool
   default     = true
   nullable    = false
 }
 
 variable "trusted_services" {
-  description = "AWS services that run the workload and may assume the created role, e.g. [\"ecs-tasks.amazonaws.com\"]. null means [\"lambda.amazonaws.com\"] when create_role = true and nothing when create_role = false."
+  description = <<-EOT
+    AWS services that run the workload and may assume the created role, e.g. ["ecs-tasks.amazonaws.com"].
+    null means ["lambda.amazonaws.com"] when create_role = true and nothing when create_role = false.
+  EOT
   type        = list(string)
   default     = null
 
   validation {
-    condition     = var.trusted_services == null || alltrue([for s in coalesce(var.trusted_services, []) : can(regex("^[a-z0-9-]+(\\.[a-z0-9-]+)*\\.amazonaws\\.com(\\.cn)?$", s))])
-    error_message = "trusted_services must be AWS service principals such as lambda.amazonaws.com or ecs-tasks.amazonaws.com; bad: ${jsonencode([for s in coalesce(var.trusted_services, []) : s if !can(regex("^[a-z0-9-]+(\\.[a-z0-9-]+)*\\.amazonaws\\.com(\\.cn)?$", s))])}."
+    condition = var.trusted_services == null || alltrue([
+      for s in coalesce(var.trusted_services, []) : can(regex(local.service_regex, s))
+    ])
+    error_message = join(" ", [
+      "trusted_services must be AWS service principals such as lambda.amazonaws.com or ecs-tasks.amazonaws.com;",
+      "bad: ${jsonencode([for s in coalesce(var.trusted_services, []) : s if !can(regex(local.service_regex, s))])}.",
+    ])
   }
 
   validation {
-    condition     = var.create_role || length(coalesce(var.trusted_services, [])) == 0
-    error_message = "trusted_services ${jsonencode(coalesce(var.trusted_services, []))} cannot be applied with create_role = false: the existing role's trust policy is not managed by this module. Remove trusted_services, or set create_role = true."
+    condition = var.create_role || length(coalesce(var.trusted_services, [])) == 0
+    error_message = join(" ", [
+      "trusted_services ${jsonencode(coalesce(var.trusted_services, []))} cannot be applied with create_role = false:",
+      "the existing role's trust policy is not managed by this module. Remove trusted_services, or set create_role = true.",
+    ])
   }
 
   validation {
-    condition     = !var.create_role || var.trusted_services == null || length(coalesce(var.trusted_services, ["x"])) > 0
-    error_message = "trusted_services must name at least one service when create_role = true (a role nobody can assume cannot call the API); leave it unset for [\"lambda.amazonaws.com\"]."
+    condition = !var.create_role || var.trusted_services == null || length(coalesce(var.trusted_services, ["x"])) > 0
+    error_message = join(" ", [
+      "trusted_services must name at least one service when create_role = true (a role nobody can assume cannot call",
+      "the API); leave it unset for [\"lambda.amazonaws.com\"].",
+    ])
   }
 }
 
@@ -48,8 +71,11 @@ variable "provider_invoke_role_arns" {
   }
 
   validation {
-    condition     = alltrue([for arn in var.provider_invoke_role_arns : can(regex("^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$", arn))])
-    error_message = "provider_invoke_role_arns must be IAM role ARNs (arn:aws:iam::<12-digit account id>:role/<name>, no wildcards); not role ARNs: ${jsonencode([for arn in var.provider_invoke_role_arns : arn if !can(regex("^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$", arn))])}."
+    condition = alltrue([for arn in var.provider_invoke_role_arns : can(regex(local.role_arn_regex, arn))])
+    error_message = join(" ", [
+      "provider_invoke_role_arns must be IAM role ARNs (arn:aws:iam::<12-digit account id>:role/<name>, no wildcards);",
+      "not role ARNs: ${jsonencode([for arn in var.provider_invoke_role_arns : arn if !can(regex(local.role_arn_regex, arn))])}.",
+    ])
   }
 }
 
@@ -60,8 +86,11 @@ variable "managed_policy_arns" {
   nullable    = false
 
   validation {
-    condition     = alltrue([for arn in var.managed_policy_arns : can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", arn))])
-    error_message = "managed_policy_arns must be managed policy ARNs (arn:aws:iam::<account or aws>:policy/<name>); bad: ${jsonencode([for arn in var.managed_policy_arns : arn if !can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", arn))])}."
+    condition = alltrue([for arn in var.managed_policy_arns : can(regex(local.managed_policy_arn, arn))])
+    error_message = join(" ", [
+      "managed_policy_arns must be managed policy ARNs (arn:aws:iam::<account or aws>:policy/<name>);",
+      "bad: ${jsonencode([for arn in var.managed_policy_arns : arn if !can(regex(local.managed_policy_arn, arn))])}.",
+    ])
   }
 }
 
@@ -71,13 +100,21 @@ variable "permissions_boundary_arn" {
   default     = null
 
   validation {
-    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", coalesce(var.permissions_boundary_arn, "-")))
-    error_message = "permissions_boundary_arn must be a managed policy ARN (arn:aws:iam::<account>:policy/<name>); got \"${coalesce(var.permissions_boundary_arn, "null")}\"."
+    condition = (
+      var.permissions_boundary_arn == null || can(regex(local.managed_policy_arn, coalesce(var.permissions_boundary_arn, "-")))
+    )
+    error_message = join(" ", [
+      "permissions_boundary_arn must be a managed policy ARN (arn:aws:iam::<account>:policy/<name>);",
+      "got \"${coalesce(var.permissions_boundary_arn, "null")}\".",
+    ])
   }
 
   validation {
-    condition     = var.create_role || var.permissions_boundary_arn == null
-    error_message = "permissions_boundary_arn \"${coalesce(var.permissions_boundary_arn, "null")}\" cannot be applied with create_role = false: this module does not change an existing role's boundary."
+    condition = var.create_role || var.permissions_boundary_arn == null
+    error_message = join(" ", [
+      "permissions_boundary_arn \"${coalesce(var.permissions_boundary_arn, "null")}\" cannot be applied with create_role = false:",
+      "this module does not change an existing role's boundary.",
+    ])
   }
 }
 

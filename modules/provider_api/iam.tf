@@ -41,7 +41,20 @@ locals {
 
   # IAM's default quota for a role trust policy is 2,048 characters (white space not counted).
   trust_policy_quota = 2048
-  principal_chars    = { for name, r in var.invoke_roles : name => sum([for arn in r.trusted_role_arns : length(arn) + 3]) }
+  # Per invoke role: the characters its principals take ("<arn>", with quotes and comma), on average per principal,
+  # and how many principals of that size fit beside the rest of the policy.
+  principal_chars = { for name, r in var.invoke_roles : name => sum([for arn in r.trusted_role_arns : length(arn) + 3]) }
+  trust_policy_size = {
+    for name, r in var.invoke_roles : name => {
+      length        = length(local.trust_policies[name])
+      principals    = length(r.trusted_role_arns)
+      per_principal = ceil(local.principal_chars[name] / length(r.trusted_role_arns))
+      fit = floor(
+        (local.trust_policy_quota - (length(local.trust_policies[name]) - local.principal_chars[name]))
+        / ceil(local.principal_chars[name] / length(r.trusted_role_arns))
+      )
+    }
+  }
 }
 
 resource "aws_iam_role" "invoke" {
@@ -56,8 +69,15 @@ resource "aws_iam_role" "invoke" {
 
   lifecycle {
     precondition {
-      condition     = length(local.trust_policies[each.key]) <= local.trust_policy_quota
-      error_message = "The trust policy of invoke role ${each.key} would be ${length(local.trust_policies[each.key])} characters, over IAM's default quota of ${local.trust_policy_quota} for role trust policies. At about ${ceil(local.principal_chars[each.key] / length(each.value.trusted_role_arns))} characters per principal, about ${floor((local.trust_policy_quota - (length(local.trust_policies[each.key]) - local.principal_chars[each.key])) / ceil(local.principal_chars[each.key] / length(each.value.trusted_role_arns)))} of its ${length(each.value.trusted_role_arns)} trusted_role_arns fit in one role: split the consumers into several invoke_roles entries (one per consumer team also tells the API server who called), or raise the account's \"Role trust policy length\" quota (up to 4,096)."
+      condition = local.trust_policy_size[each.key].length <= local.trust_policy_quota
+      error_message = join(" ", [
+        "The trust policy of invoke role ${each.key} would be ${local.trust_policy_size[each.key].length} characters,",
+        "over IAM's default quota of ${local.trust_policy_quota} for role trust policies.",
+        "At about ${local.trust_policy_size[each.key].per_principal} characters per principal,",
+        "about ${local.trust_policy_size[each.key].fit} of its ${local.trust_policy_size[each.key].principals} trusted_role_arns",
+        "fit in one role: split the consumers into several invoke_roles entries (one per consumer team also tells the API",
+        "server who called), or raise the account's \"Role trust policy length\" quota (up to 4,096).",
+      ])
     }
   }
 }

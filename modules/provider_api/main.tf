@@ -3,19 +3,24 @@ data "aws_region" "current" {}
 locals {
   is_lambda = var.integration.type == "AWS_PROXY"
 
-  # HTTP_PROXY: the API server sees the caller's path, appended to any base path in the URI.
-  # (Without a path mapping an HTTP API sends every request to the URI's fixed path.)
-  uri_base_path = local.is_lambda ? "" : trimsuffix(try(regex("^https?://[^/]+(/.*)$", var.integration.uri)[0], ""), "/")
+  # HTTP_PROXY: how the API server's path is formed (see the integration variable's description).
+  # - A URL whose path names route path variables (https://backend.example.com/{proxy} for ANY /{proxy+}): API
+  #   Gateway fills them in ("Working with HTTP proxy integrations for HTTP APIs"); no path mapping is added, since
+  #   overwrite:path would replace what the URI says.
+  # - Any other URL: without a path mapping an HTTP API sends every request to the URI's fixed path, so the
+  #   caller's path is appended to the URI's base path.
+  # - A listener or Cloud Map ARN (VPC link): API Gateway would include the stage name in the path, so the path is
+  #   mapped to the route path ("Working with private integrations for HTTP APIs").
+  uri_has_path_variables = !local.is_lambda && can(regex("\\{[A-Za-z_][A-Za-z0-9_]*\\}", var.integration.uri))
+  uri_base_path          = local.is_lambda ? "" : trimsuffix(try(regex("^https?://[^/]+(/.*)$", var.integration.uri)[0], ""), "/")
+  path_mapping           = local.is_lambda || local.uri_has_path_variables ? {} : { "overwrite:path" = "${local.uri_base_path}$request.path" }
 
   identity_headers = var.forward_caller_identity ? {
     "overwrite:header.x-caller-account-id" = "$context.identity.accountId"
     "overwrite:header.x-caller-arn"        = "$context.identity.userArn"
   } : {}
 
-  request_parameters = local.is_lambda ? {} : merge(
-    { "overwrite:path" = "${local.uri_base_path}$request.path" },
-    local.identity_headers,
-  )
+  request_parameters = local.is_lambda ? {} : merge(local.path_mapping, local.identity_headers)
 }
 
 resource "aws_apigatewayv2_api" "this" {

@@ -1,3 +1,54 @@
+# Shared rules of the validations below. A validation may read these locals because they do not depend on any
+# variable (a local computed from the variable under validation would be a cycle).
+locals {
+  http_methods      = ["ANY", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
+  http_methods_text = join(", ", local.http_methods)
+
+  # Route keys: "METHOD /path" with literal segments, {param} segments and an optional final {greedy+}.
+  path_variable    = "[A-Za-z_][A-Za-z0-9_]*"
+  route_literal    = "[A-Za-z0-9._~:@-]+"
+  route_segment    = "(${local.route_literal}|\\{${local.path_variable}\\})"
+  route_greedy     = "\\{${local.path_variable}\\+\\}"
+  route_key_regex  = "^[A-Z]+ /(${local.route_segment}(/${local.route_segment})*(/${local.route_greedy})?|${local.route_greedy})?$"
+  path_variables   = "\\{(${local.path_variable})\\+?\\}" # the names in a route key's {name} and {name+}
+  uri_path_var_use = "\\{(${local.path_variable})\\}"     # the names an integration URI refers to
+
+  # HTTP_PROXY targets: a URL whose path may refer to the routes' path variables ({proxy} for {proxy+}), or,
+  # through a VPC link, an ALB/NLB listener or a Cloud Map service (what HTTP API private integrations take).
+  http_uri_regex    = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/([^\\s?#{}]|\\{${local.path_variable}\\})*)?$"
+  listener_arn      = "elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/(app|net)/[A-Za-z0-9-]{1,32}/[0-9a-f]+/[0-9a-f]+"
+  cloud_map_arn     = "servicediscovery:[a-z0-9-]+:[0-9]{12}:service/srv-[a-z0-9]+"
+  private_uri_regex = "^arn:aws[a-z-]*:(${local.listener_arn}|${local.cloud_map_arn})$"
+  lambda_arn_regex  = "^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]+)?$"
+  vpc_link_id_regex = "^[a-z0-9]{1,64}$"
+  timeout_ms_min    = 50
+  timeout_ms_max    = 30000
+  http_uri_examples = "https://api.internal.example.com, https://host:8443/base or https://backend.example.com/{proxy} for ANY /{proxy+}"
+  private_uri_shapes = join(" ", [
+    "an ALB/NLB listener ARN (arn:aws:elasticloadbalancing:<region>:<account>:listener/app|net/...)",
+    "or a Cloud Map service ARN (arn:aws:servicediscovery:<region>:<account>:service/srv-...)",
+  ])
+
+  # IAM names and principals.
+  iam_name_chars      = "[A-Za-z0-9+=,.@_-]"
+  role_name_regex     = "^${local.iam_name_chars}{1,64}$"
+  role_arn_regex      = "^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/(${local.iam_name_chars}+/)*${local.iam_name_chars}{1,64}$"
+  account_principal   = "^([0-9]+|arn:[^:]+:iam::[^:]*:root)$" # an account id or an account root
+  non_role_principal  = "^arn:[^:]+:(iam|sts)::[^:]*:(user|assumed-role|federated-user|group)/"
+  external_id_regex   = "^[A-Za-z0-9+=,.@:/_-]+$"
+  managed_policy_arn  = "^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$"
+  session_seconds_min = 3600
+  session_seconds_max = 43200
+
+  # Stage, log and domain settings.
+  stage_name_regex   = "^[A-Za-z0-9_-]{1,128}$"
+  log_retention_days = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+  kms_key_arn_regex  = "^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$"
+  domain_name_regex  = "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$"
+  acm_arn_regex      = "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$"
+  zone_id_regex      = "^[A-Z0-9]{1,32}$"
+}
+
 variable "name" {
   description = "Name of the HTTP API (1-128 characters). Also names the access log group."
   type        = string
@@ -11,11 +62,14 @@ variable "name" {
 
 variable "integration" {
   description = <<-EOT
-    Where the API forwards requests. type = "HTTP_PROXY" forwards to an API server URL (uri = http(s)://host[/base];
-    the request path is passed through, appended to any base path), type = "AWS_PROXY" targets a Lambda function
-    (uri = its function ARN, optionally with an alias/version; the Lambda permission scoped to this API is created).
+    Where the API forwards requests. type = "HTTP_PROXY" forwards to an API server URL: uri = http(s)://host[/base]
+    passes the caller's path through, appended to any base path; a uri whose path names the routes' path variables
+    (https://backend.example.com/{proxy} for the route ANY /{proxy+}) is used as API Gateway uses it: the variables
+    are filled in and the caller's path is not appended. type = "AWS_PROXY" targets a Lambda function (uri = its
+    function ARN, optionally with an alias/version; the Lambda permission scoped to this API is created).
     method is the HTTP method used towards an HTTP_PROXY target (ANY = the caller's method); timeout_ms is 50-30000.
-    vpc_link_id sends HTTP_PROXY traffic through a VPC link (private API servers).
+    vpc_link_id sends HTTP_PROXY traffic through a VPC link (private API servers); uri is then the ALB/NLB listener
+    ARN or the Cloud Map service ARN, as HTTP API private integrations require.
   EOT
   type = object({
     type        = string
@@ -32,18 +86,54 @@ variable "integration" {
   }
 
   validation {
-    condition     = var.integration.type != "HTTP_PROXY" || can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\s?#{}]*)?$", var.integration.uri))
-    error_message = "integration.uri for HTTP_PROXY must be an http(s) URL such as https://api.internal.example.com or https://host:8443/base (no query, fragment or {templates}); got \"${var.integration.uri}\"."
+    condition = var.integration.type != "HTTP_PROXY" || (
+      can(regex(local.http_uri_regex, var.integration.uri)) || can(regex(local.private_uri_regex, var.integration.uri))
+    )
+    error_message = join(" ", [
+      "integration.uri for HTTP_PROXY must be an http(s) URL such as ${local.http_uri_examples}",
+      "(no query or fragment; {name} only for path variables of the routes), or, with vpc_link_id,",
+      "${local.private_uri_shapes}; got \"${var.integration.uri}\".",
+    ])
   }
 
   validation {
-    condition     = var.integration.type != "AWS_PROXY" || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]+)?$", var.integration.uri))
-    error_message = "integration.uri for AWS_PROXY must be a Lambda function ARN (arn:aws:lambda:<region>:<12-digit account>:function:<name>[:<alias or version>]); got \"${var.integration.uri}\"."
+    condition = var.integration.vpc_link_id != null || !can(regex(local.private_uri_regex, var.integration.uri))
+    error_message = join(" ", [
+      "integration.uri \"${var.integration.uri}\" is a load balancer listener or Cloud Map service ARN, which API Gateway",
+      "reaches only through a VPC link: set integration.vpc_link_id, or give the API server's http(s) URL.",
+    ])
   }
 
   validation {
-    condition     = contains(["ANY", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"], var.integration.method)
-    error_message = "integration.method must be one of ANY, GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE; got \"${var.integration.method}\"."
+    condition = var.integration.type != "HTTP_PROXY" || alltrue([
+      for rk in var.routes : length(setsubtract(
+        flatten(regexall(local.uri_path_var_use, var.integration.uri)),
+        flatten(regexall(local.path_variables, try(split(" ", rk)[1], ""))),
+      )) == 0
+    ])
+    error_message = join(" ", [
+      "integration.uri \"${var.integration.uri}\" refers to path variables that not every route has",
+      "(one integration serves every route, and API Gateway fills {name} from the route's {name} or {name+});",
+      "routes without them: ${jsonencode([
+        for rk in var.routes : rk if length(setsubtract(
+          flatten(regexall(local.uri_path_var_use, var.integration.uri)),
+          flatten(regexall(local.path_variables, try(split(" ", rk)[1], ""))),
+        )) > 0
+      ])}.",
+    ])
+  }
+
+  validation {
+    condition = var.integration.type != "AWS_PROXY" || can(regex(local.lambda_arn_regex, var.integration.uri))
+    error_message = join(" ", [
+      "integration.uri for AWS_PROXY must be a Lambda function ARN",
+      "(arn:aws:lambda:<region>:<12-digit account>:function:<name>[:<alias or version>]); got \"${var.integration.uri}\".",
+    ])
+  }
+
+  validation {
+    condition     = contains(local.http_methods, var.integration.method)
+    error_message = "integration.method must be one of ${local.http_methods_text}; got \"${var.integration.method}\"."
   }
 
   validation {
@@ -52,13 +142,24 @@ variable "integration" {
   }
 
   validation {
-    condition     = var.integration.timeout_ms >= 50 && var.integration.timeout_ms <= 30000 && floor(var.integration.timeout_ms) == var.integration.timeout_ms
-    error_message = "integration.timeout_ms must be a whole number of milliseconds from 50 to 30000 (the HTTP API limit); got ${var.integration.timeout_ms}."
+    condition = (
+      var.integration.timeout_ms >= local.timeout_ms_min && var.integration.timeout_ms <= local.timeout_ms_max
+      && floor(var.integration.timeout_ms) == var.integration.timeout_ms
+    )
+    error_message = join(" ", [
+      "integration.timeout_ms must be a whole number of milliseconds from ${local.timeout_ms_min} to ${local.timeout_ms_max}",
+      "(the HTTP API limit); got ${var.integration.timeout_ms}.",
+    ])
   }
 
   validation {
-    condition     = var.integration.vpc_link_id == null || (var.integration.type == "HTTP_PROXY" && can(regex("^[a-z0-9]{1,64}$", coalesce(var.integration.vpc_link_id, "-"))))
-    error_message = "integration.vpc_link_id must be a VPC link id (lowercase letters and digits) and is only valid with HTTP_PROXY; got \"${coalesce(var.integration.vpc_link_id, "null")}\" with ${var.integration.type}."
+    condition = var.integration.vpc_link_id == null || (
+      var.integration.type == "HTTP_PROXY" && can(regex(local.vpc_link_id_regex, coalesce(var.integration.vpc_link_id, "-")))
+    )
+    error_message = join(" ", [
+      "integration.vpc_link_id must be a VPC link id (lowercase letters and digits) and is only valid with HTTP_PROXY;",
+      "got \"${coalesce(var.integration.vpc_link_id, "null")}\" with ${var.integration.type}.",
+    ])
   }
 }
 
@@ -74,13 +175,19 @@ variable "routes" {
   }
 
   validation {
-    condition     = alltrue([for rk in var.routes : contains(["ANY", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"], split(" ", rk)[0])])
-    error_message = "routes: the HTTP method must be one of ANY, GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE; bad route keys: ${jsonencode([for rk in var.routes : rk if !contains(["ANY", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"], split(" ", rk)[0])])}."
+    condition = alltrue([for rk in var.routes : contains(local.http_methods, split(" ", rk)[0])])
+    error_message = "routes: the HTTP method must be one of ${local.http_methods_text}; bad route keys: ${jsonencode([
+      for rk in var.routes : rk if !contains(local.http_methods, split(" ", rk)[0])
+    ])}."
   }
 
   validation {
-    condition     = alltrue([for rk in var.routes : can(regex("^[A-Z]+ /(([A-Za-z0-9._~:@-]+|\\{[A-Za-z_][A-Za-z0-9_]*\\})(/([A-Za-z0-9._~:@-]+|\\{[A-Za-z_][A-Za-z0-9_]*\\}))*(/\\{[A-Za-z_][A-Za-z0-9_]*\\+\\})?|\\{[A-Za-z_][A-Za-z0-9_]*\\+\\})?$", rk))])
-    error_message = "routes: each route key must be \"METHOD /path\" with one space, literal segments of [A-Za-z0-9._~:@-], {param} segments, and {proxy+} only as the last segment (e.g. \"GET /items/{id}\", \"ANY /{proxy+}\"); malformed: ${jsonencode([for rk in var.routes : rk if !can(regex("^[A-Z]+ /(([A-Za-z0-9._~:@-]+|\\{[A-Za-z_][A-Za-z0-9_]*\\})(/([A-Za-z0-9._~:@-]+|\\{[A-Za-z_][A-Za-z0-9_]*\\}))*(/\\{[A-Za-z_][A-Za-z0-9_]*\\+\\})?|\\{[A-Za-z_][A-Za-z0-9_]*\\+\\})?$", rk))])}."
+    condition = alltrue([for rk in var.routes : can(regex(local.route_key_regex, rk))])
+    error_message = join(" ", [
+      "routes: each route key must be \"METHOD /path\" with one space, literal segments of [A-Za-z0-9._~:@-], {param} segments,",
+      "and {proxy+} only as the last segment (e.g. \"GET /items/{id}\", \"ANY /{proxy+}\");",
+      "malformed: ${jsonencode([for rk in var.routes : rk if !can(regex(local.route_key_regex, rk))])}.",
+    ])
   }
 
   validation {
@@ -106,67 +213,162 @@ variable "invoke_roles" {
   nullable = false
 
   validation {
-    condition     = length(var.invoke_roles) > 0
-    error_message = "invoke_roles must define at least one invoke role, e.g. { ApiAllowByIamRoleStag = { trusted_role_arns = [\"arn:aws:iam::<consumer account>:role/LambdaRoleDeve\"] } }."
+    condition = length(var.invoke_roles) > 0
+    error_message = join(" ", [
+      "invoke_roles must define at least one invoke role, e.g.",
+      "{ ApiAllowByIamRoleStag = { trusted_role_arns = [\"arn:aws:iam::<consumer account>:role/LambdaRoleDeve\"] } }.",
+    ])
   }
 
   validation {
-    condition     = alltrue([for name in keys(var.invoke_roles) : can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", name))])
-    error_message = "invoke_roles: role names must be 1-64 characters of letters, digits and + = , . @ _ -; bad names: ${jsonencode([for name in keys(var.invoke_roles) : "${name} (${length(name)} chars)" if !can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", name))])}."
+    condition = alltrue([for name in keys(var.invoke_roles) : can(regex(local.role_name_regex, name))])
+    error_message = "invoke_roles: role names must be 1-64 characters of letters, digits and + = , . @ _ -; bad names: ${jsonencode([
+      for name in keys(var.invoke_roles) : "${name} (${length(name)} chars)" if !can(regex(local.role_name_regex, name))
+    ])}."
   }
 
   validation {
-    condition     = alltrue([for name, r in var.invoke_roles : length(r.trusted_role_arns) > 0])
-    error_message = "invoke_roles: trusted_role_arns must name at least one consumer role ARN; empty for: ${jsonencode([for name, r in var.invoke_roles : name if length(r.trusted_role_arns) == 0])}."
+    condition = alltrue([for name, r in var.invoke_roles : length(r.trusted_role_arns) > 0])
+    error_message = "invoke_roles: trusted_role_arns must name at least one consumer role ARN; empty for: ${jsonencode([
+      for name, r in var.invoke_roles : name if length(r.trusted_role_arns) == 0
+    ])}."
   }
 
   validation {
-    condition     = alltrue(flatten([for name, r in var.invoke_roles : [for arn in r.trusted_role_arns : !strcontains(arn, "*")]]))
-    error_message = "invoke_roles: trusted_role_arns must not contain \"*\": a wildcard principal would let anyone assume the role. Name each consumer role ARN exactly. Found: ${jsonencode(flatten([for name, r in var.invoke_roles : [for arn in r.trusted_role_arns : "${name}: ${arn}" if strcontains(arn, "*")]]))}."
+    condition = alltrue(flatten([
+      for name, r in var.invoke_roles : [for arn in r.trusted_role_arns : !strcontains(arn, "*")]
+    ]))
+    error_message = join(" ", [
+      "invoke_roles: trusted_role_arns must not contain \"*\": a wildcard principal would let anyone assume the role.",
+      "Name each consumer role ARN exactly. Found: ${jsonencode(flatten([
+        for name, r in var.invoke_roles : [for arn in r.trusted_role_arns : "${name}: ${arn}" if strcontains(arn, "*")]
+      ]))}.",
+    ])
   }
 
   validation {
-    condition     = alltrue(flatten([for name, r in var.invoke_roles : [for arn in r.trusted_role_arns : !can(regex("^[0-9]+$", arn)) && !can(regex("^arn:[^:]+:iam::[^:]*:root$", arn))]]))
-    error_message = "invoke_roles: trusted_role_arns must be role ARNs, not an account id or an account root (\"arn:aws:iam::<account>:root\" trusts every principal the account allows). Ask the consumer for the role their workload runs as. Found: ${jsonencode(flatten([for name, r in var.invoke_roles : [for arn in r.trusted_role_arns : "${name}: ${arn}" if can(regex("^[0-9]+$", arn)) || can(regex("^arn:[^:]+:iam::[^:]*:root$", arn))]]))}."
+    condition = alltrue(flatten([
+      for name, r in var.invoke_roles : [for arn in r.trusted_role_arns : !can(regex(local.account_principal, arn))]
+    ]))
+    error_message = join(" ", [
+      "invoke_roles: trusted_role_arns must be role ARNs, not an account id or an account root",
+      "(\"arn:aws:iam::<account>:root\" trusts every principal the account allows).",
+      "Ask the consumer for the role their workload runs as. Found: ${jsonencode(flatten([
+        for name, r in var.invoke_roles : [
+          for arn in r.trusted_role_arns : "${name}: ${arn}" if can(regex(local.account_principal, arn))
+        ]
+      ]))}.",
+    ])
   }
 
   validation {
-    condition     = alltrue(flatten([for name, r in var.invoke_roles : [for arn in r.trusted_role_arns : !can(regex("^arn:[^:]+:(iam|sts)::[^:]*:(user|assumed-role|federated-user|group)/", arn))]]))
-    error_message = "invoke_roles: trusted_role_arns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>), not users, groups or sessions. Found: ${jsonencode(flatten([for name, r in var.invoke_roles : [for arn in r.trusted_role_arns : "${name}: ${arn}" if can(regex("^arn:[^:]+:(iam|sts)::[^:]*:(user|assumed-role|federated-user|group)/", arn))]]))}."
+    condition = alltrue(flatten([
+      for name, r in var.invoke_roles : [for arn in r.trusted_role_arns : !can(regex(local.non_role_principal, arn))]
+    ]))
+    error_message = join(" ", [
+      "invoke_roles: trusted_role_arns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>), not users, groups or sessions.",
+      "Found: ${jsonencode(flatten([
+        for name, r in var.invoke_roles : [
+          for arn in r.trusted_role_arns : "${name}: ${arn}" if can(regex(local.non_role_principal, arn))
+        ]
+      ]))}.",
+    ])
+  }
+
+  # What the three rules above already name (wildcards, accounts, users, sessions) is not reported again here.
+  validation {
+    condition = alltrue(flatten([
+      for name, r in var.invoke_roles : [
+        for arn in r.trusted_role_arns : (
+          can(regex(local.role_arn_regex, arn)) || strcontains(arn, "*")
+          || can(regex(local.account_principal, arn)) || can(regex(local.non_role_principal, arn))
+        )
+      ]
+    ]))
+    error_message = join(" ", [
+      "invoke_roles: each trusted_role_arns entry must look like arn:aws:iam::<12-digit account id>:role/[<path>/]<name>.",
+      "Malformed: ${jsonencode(flatten([
+        for name, r in var.invoke_roles : [
+          for arn in r.trusted_role_arns : "${name}: ${arn}" if !(
+            can(regex(local.role_arn_regex, arn)) || strcontains(arn, "*")
+            || can(regex(local.account_principal, arn)) || can(regex(local.non_role_principal, arn))
+          )
+        ]
+      ]))}.",
+    ])
   }
 
   validation {
-    condition = alltrue(flatten([for name, r in var.invoke_roles : [for arn in r.trusted_role_arns :
-      can(regex("^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$", arn))
-      || strcontains(arn, "*") || can(regex("^[0-9]+$", arn)) || can(regex("^arn:[^:]+:iam::[^:]*:root$", arn))
-      || can(regex("^arn:[^:]+:(iam|sts)::[^:]*:(user|assumed-role|federated-user|group)/", arn))
-    ]]))
-    error_message = "invoke_roles: each trusted_role_arns entry must look like arn:aws:iam::<12-digit account id>:role/[<path>/]<name>. Malformed: ${jsonencode(flatten([for name, r in var.invoke_roles : [for arn in r.trusted_role_arns : "${name}: ${arn}" if !(can(regex("^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$", arn)) || strcontains(arn, "*") || can(regex("^[0-9]+$", arn)) || can(regex("^arn:[^:]+:iam::[^:]*:root$", arn)) || can(regex("^arn:[^:]+:(iam|sts)::[^:]*:(user|assumed-role|federated-user|group)/", arn)))]]))}."
+    condition = alltrue([
+      for name, r in var.invoke_roles : length(distinct(r.trusted_role_arns)) == length(r.trusted_role_arns)
+    ])
+    error_message = "invoke_roles: trusted_role_arns must not repeat an ARN; repeated in: ${jsonencode([
+      for name, r in var.invoke_roles : name if length(distinct(r.trusted_role_arns)) != length(r.trusted_role_arns)
+    ])}."
   }
 
   validation {
-    condition     = alltrue([for name, r in var.invoke_roles : length(distinct(r.trusted_role_arns)) == length(r.trusted_role_arns)])
-    error_message = "invoke_roles: trusted_role_arns must not repeat an ARN; repeated in: ${jsonencode([for name, r in var.invoke_roles : name if length(distinct(r.trusted_role_arns)) != length(r.trusted_role_arns)])}."
+    condition = alltrue([
+      for name, r in var.invoke_roles : length(r.allowed_routes) > 0 && (!contains(r.allowed_routes, "*") || length(r.allowed_routes) == 1)
+    ])
+    error_message = join(" ", [
+      "invoke_roles: allowed_routes is either [\"*\"] (every route) or a non-empty list of route keys, never both;",
+      "bad for: ${jsonencode([
+        for name, r in var.invoke_roles : name
+        if !(length(r.allowed_routes) > 0 && (!contains(r.allowed_routes, "*") || length(r.allowed_routes) == 1))
+      ])}.",
+    ])
   }
 
   validation {
-    condition     = alltrue([for name, r in var.invoke_roles : length(r.allowed_routes) > 0 && (!contains(r.allowed_routes, "*") || length(r.allowed_routes) == 1)])
-    error_message = "invoke_roles: allowed_routes is either [\"*\"] (every route) or a non-empty list of route keys, never both; bad for: ${jsonencode([for name, r in var.invoke_roles : name if !(length(r.allowed_routes) > 0 && (!contains(r.allowed_routes, "*") || length(r.allowed_routes) == 1))])}."
+    condition = alltrue(flatten([
+      for name, r in var.invoke_roles : [for rk in r.allowed_routes : rk == "*" || contains(var.routes, rk)]
+    ]))
+    error_message = join(" ", [
+      "invoke_roles: every allowed_routes entry must be one of routes ${jsonencode(var.routes)};",
+      "not routes of this API: ${jsonencode(flatten([
+        for name, r in var.invoke_roles : [
+          for rk in r.allowed_routes : "${name}: ${rk}" if rk != "*" && !contains(var.routes, rk)
+        ]
+      ]))}.",
+    ])
   }
 
   validation {
-    condition     = alltrue(flatten([for name, r in var.invoke_roles : [for rk in r.allowed_routes : rk == "*" || contains(var.routes, rk)]]))
-    error_message = "invoke_roles: every allowed_routes entry must be one of routes ${jsonencode(var.routes)}; not routes of this API: ${jsonencode(flatten([for name, r in var.invoke_roles : [for rk in r.allowed_routes : "${name}: ${rk}" if rk != "*" && !contains(var.routes, rk)]]))}."
+    condition = alltrue([
+      for name, r in var.invoke_roles : (
+        r.max_session_duration >= local.session_seconds_min && r.max_session_duration <= local.session_seconds_max
+        && floor(r.max_session_duration) == r.max_session_duration
+      )
+    ])
+    error_message = join(" ", [
+      "invoke_roles: max_session_duration must be a whole number of seconds",
+      "from ${local.session_seconds_min} to ${local.session_seconds_max}; bad: ${jsonencode({
+        for name, r in var.invoke_roles : name => r.max_session_duration if !(
+          r.max_session_duration >= local.session_seconds_min && r.max_session_duration <= local.session_seconds_max
+          && floor(r.max_session_duration) == r.max_session_duration
+        )
+      })}.",
+    ])
   }
 
   validation {
-    condition     = alltrue([for name, r in var.invoke_roles : r.max_session_duration >= 3600 && r.max_session_duration <= 43200 && floor(r.max_session_duration) == r.max_session_duration])
-    error_message = "invoke_roles: max_session_duration must be a whole number of seconds from 3600 to 43200; bad: ${jsonencode({ for name, r in var.invoke_roles : name => r.max_session_duration if !(r.max_session_duration >= 3600 && r.max_session_duration <= 43200 && floor(r.max_session_duration) == r.max_session_duration) })}."
-  }
-
-  validation {
-    condition     = alltrue([for name, r in var.invoke_roles : r.external_id == null || (length(coalesce(r.external_id, "-")) >= 2 && length(coalesce(r.external_id, "-")) <= 1224 && can(regex("^[A-Za-z0-9+=,.@:/_-]+$", coalesce(r.external_id, "-"))))])
-    error_message = "invoke_roles: external_id must be 2-1224 characters of letters, digits and + = , . @ : / _ - (the sts:ExternalId rules); bad for: ${jsonencode([for name, r in var.invoke_roles : "${name} (${length(coalesce(r.external_id, "-"))} chars: ${coalesce(r.external_id, "-")})" if !(r.external_id == null || (length(coalesce(r.external_id, "-")) >= 2 && length(coalesce(r.external_id, "-")) <= 1224 && can(regex("^[A-Za-z0-9+=,.@:/_-]+$", coalesce(r.external_id, "-")))))])}."
+    condition = alltrue([
+      for name, r in var.invoke_roles : r.external_id == null || (
+        length(coalesce(r.external_id, "-")) >= 2 && length(coalesce(r.external_id, "-")) <= 1224
+        && can(regex(local.external_id_regex, coalesce(r.external_id, "-")))
+      )
+    ])
+    error_message = join(" ", [
+      "invoke_roles: external_id must be 2-1224 characters of letters, digits and + = , . @ : / _ - (the sts:ExternalId rules);",
+      "bad for: ${jsonencode([
+        for name, r in var.invoke_roles : "${name} (${length(coalesce(r.external_id, "-"))} chars: ${coalesce(r.external_id, "-")})"
+        if !(r.external_id == null || (
+          length(coalesce(r.external_id, "-")) >= 2 && length(coalesce(r.external_id, "-")) <= 1224
+          && can(regex(local.external_id_regex, coalesce(r.external_id, "-")))
+        ))
+      ])}.",
+    ])
   }
 }
 
@@ -176,8 +378,14 @@ variable "invoke_role_permissions_boundary_arn" {
   default     = null
 
   validation {
-    condition     = var.invoke_role_permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", coalesce(var.invoke_role_permissions_boundary_arn, "-")))
-    error_message = "invoke_role_permissions_boundary_arn must be a managed policy ARN (arn:aws:iam::<account>:policy/<name>); got \"${coalesce(var.invoke_role_permissions_boundary_arn, "null")}\"."
+    condition = (
+      var.invoke_role_permissions_boundary_arn == null
+      || can(regex(local.managed_policy_arn, coalesce(var.invoke_role_permissions_boundary_arn, "-")))
+    )
+    error_message = join(" ", [
+      "invoke_role_permissions_boundary_arn must be a managed policy ARN (arn:aws:iam::<account>:policy/<name>);",
+      "got \"${coalesce(var.invoke_role_permissions_boundary_arn, "null")}\".",
+    ])
   }
 }
 
@@ -188,13 +396,16 @@ variable "stage_name" {
   nullable    = false
 
   validation {
-    condition     = var.stage_name == "$default" || can(regex("^[A-Za-z0-9_-]{1,128}$", var.stage_name))
+    condition     = var.stage_name == "$default" || can(regex(local.stage_name_regex, var.stage_name))
     error_message = "stage_name must be \"$default\" or 1-128 characters of letters, digits, _ and -; got \"${var.stage_name}\"."
   }
 }
 
 variable "throttling" {
-  description = "Stage-wide throttling: burst_limit (requests) and rate_limit (requests per second). The defaults suit an internal API with a handful of consumers; AWS's account defaults are far higher."
+  description = <<-EOT
+    Stage-wide throttling: burst_limit (requests) and rate_limit (requests per second).
+    The defaults suit an internal API with a handful of consumers; AWS's account defaults are far higher.
+  EOT
   type = object({
     burst_limit = optional(number, 100)
     rate_limit  = optional(number, 50)
@@ -203,8 +414,14 @@ variable "throttling" {
   nullable = false
 
   validation {
-    condition     = var.throttling.burst_limit > 0 && floor(var.throttling.burst_limit) == var.throttling.burst_limit && var.throttling.rate_limit > 0
-    error_message = "throttling.burst_limit must be a whole number > 0 and throttling.rate_limit a number > 0; got burst_limit = ${var.throttling.burst_limit}, rate_limit = ${var.throttling.rate_limit}."
+    condition = (
+      var.throttling.burst_limit > 0 && floor(var.throttling.burst_limit) == var.throttling.burst_limit
+      && var.throttling.rate_limit > 0
+    )
+    error_message = join(" ", [
+      "throttling.burst_limit must be a whole number > 0 and throttling.rate_limit a number > 0;",
+      "got burst_limit = ${var.throttling.burst_limit}, rate_limit = ${var.throttling.rate_limit}.",
+    ])
   }
 }
 
@@ -219,12 +436,12 @@ variable "access_log" {
   nullable = false
 
   validation {
-    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.access_log.retention_in_days)
-    error_message = "access_log.retention_in_days must be one of CloudWatch's values (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653); got ${var.access_log.retention_in_days}."
+    condition     = contains(local.log_retention_days, var.access_log.retention_in_days)
+    error_message = "access_log.retention_in_days must be one of CloudWatch's values (${join(", ", local.log_retention_days)}); got ${var.access_log.retention_in_days}."
   }
 
   validation {
-    condition     = var.access_log.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", coalesce(var.access_log.kms_key_arn, "-")))
+    condition     = var.access_log.kms_key_arn == null || can(regex(local.kms_key_arn_regex, coalesce(var.access_log.kms_key_arn, "-")))
     error_message = "access_log.kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); got \"${coalesce(var.access_log.kms_key_arn, "null")}\"."
   }
 }
@@ -246,18 +463,24 @@ variable "domain" {
   default = null
 
   validation {
-    condition     = var.domain == null || can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", try(var.domain.name, "")))
+    condition     = var.domain == null || can(regex(local.domain_name_regex, try(var.domain.name, "")))
     error_message = "domain.name must be a lower-case DNS name such as api.example.com; got \"${try(var.domain.name, "")}\"."
   }
 
   validation {
-    condition     = var.domain == null || can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$", try(var.domain.certificate_arn, "")))
+    condition     = var.domain == null || can(regex(local.acm_arn_regex, try(var.domain.certificate_arn, "")))
     error_message = "domain.certificate_arn must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>); got \"${try(var.domain.certificate_arn, "")}\"."
   }
 
   validation {
-    condition     = var.domain == null || try(var.domain.route53_zone_id, null) == null || can(regex("^[A-Z0-9]{1,32}$", try(var.domain.route53_zone_id, "")))
-    error_message = "domain.route53_zone_id must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ (not the zone's name); got \"${coalesce(try(var.domain.route53_zone_id, null), "null")}\"."
+    condition = (
+      var.domain == null || try(var.domain.route53_zone_id, null) == null
+      || can(regex(local.zone_id_regex, try(var.domain.route53_zone_id, "")))
+    )
+    error_message = join(" ", [
+      "domain.route53_zone_id must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ (not the zone's name);",
+      "got \"${coalesce(try(var.domain.route53_zone_id, null), "null")}\".",
+    ])
   }
 }
 
