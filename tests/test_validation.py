@@ -1,238 +1,406 @@
-"""Bad input fails `terraform plan` with a message that names the bad value - never a half-applied stack."""
+"""Bad input fails `terraform plan` with a message that names the bad value - never a half-applied stack.
+
+The cases live where Terraform users look for them: each module's own `terraform test` files
+(modules/<module>/tests/*.tftest.hcl, AWS provider mocked), which run without Python. Here:
+
+- each of those files runs as one item (`terraform test -filter=<file>`), every run in it must pass;
+- `terraform test` checks only *which* variable or resource failed, not the message, so the messages are checked
+  here: every run that expects a failure becomes one call of its module in a generated root configuration (the
+  file's `variables` with the run's on top), and one plan of that root reports every message at once. Variable
+  validations stop a plan before resources are planned, so the runs that expect a resource or data source
+  condition to fail get a root of their own. Each message must hold the rule and the offending value;
+- one plan with the real provider against the local AWS: create_role = false for a role that does not exist.
+"""
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import CONSUMER, PROVIDER
-from helpers import Workspace
+from xacct import terraform as tfrun
 
-PROVIDER_BASE: dict[str, Any] = {
-    "name": "server-stag",
-    "integration": {"type": "HTTP_PROXY", "uri": "https://api.internal.stag.foo.example.com"},
-    "invoke_roles": {"ApiAllowByIamRoleStag": {"trusted_role_arns": ["arn:aws:iam::222222222222:role/LambdaRoleDeve"]}},
-}
-CONSUMER_BASE: dict[str, Any] = {
-    "role_name": "LambdaRoleDeve",
-    "provider_invoke_role_arns": ["arn:aws:iam::111111111111:role/ApiAllowByIamRoleStag"],
-}
+from conftest import CONSUMER
+from helpers import REGION, ROOT, Workspace
+
+MODULES = ("provider_api", "consumer_role")
+TEST_FILES = sorted(
+    p.relative_to(ROOT / "modules") for m in MODULES for p in (ROOT / "modules" / m / "tests").glob("*.tftest.hcl")
+)
 ROLE = "ApiAllowByIamRoleStag"
 
+# run name -> fragments its failure message must hold: the rule, and the offending value as the message shows it.
+MESSAGES: dict[str, tuple[str, ...]] = {
+    # provider_api: trusted principals
+    "wildcard_principal": ('must not contain "*"', f'"{ROLE}: *"'),
+    "account_id_principal": ("not an account id or an account root", f'"{ROLE}: 222222222222"'),
+    "account_root_principal": ("not an account id or an account root", f'"{ROLE}: arn:aws:iam::222222222222:root"'),
+    "user_principal": ("not users, groups or sessions", f'"{ROLE}: arn:aws:iam::222222222222:user/alice"'),
+    "malformed_arn": (
+        "must look like arn:aws:iam::<12-digit account id>:role/",
+        f'"{ROLE}: arn:aws:iam:222222222222:role/LambdaRoleDeve"',
+    ),
+    "eleven_digit_account": ("12-digit account id", f'"{ROLE}: arn:aws:iam::22222222222:role/LambdaRoleDeve"'),
+    "thirteen_digit_account": ("12-digit account id", f'"{ROLE}: arn:aws:iam::2222222222222:role/LambdaRoleDeve"'),
+    "empty_trusted_role_arns": ("must name at least one consumer role ARN", f'["{ROLE}"]'),
+    "repeated_trusted_role_arn": ("must not repeat an ARN", f'["{ROLE}"]'),
+    # provider_api: the invoke roles
+    "no_invoke_roles": ("must define at least one invoke role",),
+    "role_name_too_long": ("role names must be 1-64 characters", "A" * 65 + " (65 chars)"),
+    "role_name_illegal_characters": ("role names must be 1-64 characters of letters, digits", '"Api Role! (9 chars)"'),
+    "allowed_route_not_a_route": ("every allowed_routes entry must be one of routes", f'"{ROLE}: GET /items/{{id}}"'),
+    "allowed_routes_star_and_keys": ('either ["*"] (every route) or a non-empty list', f'["{ROLE}"]'),
+    "max_session_too_short": ("from 3600 to 43200", f'"{ROLE}":3599'),
+    "max_session_too_long": ("from 3600 to 43200", f'"{ROLE}":43201'),
+    "external_id_too_short": ("external_id must be 2-1224 characters", "(1 chars: x)"),
+    "external_id_too_long": ("external_id must be 2-1224 characters", "(1225 chars: eee"),
+    "external_id_illegal_characters": ("external_id must be 2-1224 characters of letters", "(10 chars: tenant #42)"),
+    "permissions_boundary_not_a_policy": (
+        "must be a managed policy ARN",
+        'got "arn:aws:iam::111111111111:role/Boundary"',
+    ),
+    "trust_policy_over_quota": (
+        f"The trust policy of invoke role {ROLE} would be",
+        "over IAM's default quota of 2048",
+        "about 39 of its 50 trusted_role_arns fit in one role",
+        "split the consumers into several invoke_roles entries",
+    ),
+    "one_consumer_more_than_fits": ("about 39 of its 40 trusted_role_arns fit in one role",),
+    # provider_api: integration
+    "integration_type": ('integration.type must be "HTTP_PROXY"', 'got "HTTP"'),
+    "http_proxy_uri_not_url": ("must be an http(s) URL", 'got "api.internal.example.com"'),
+    "http_proxy_uri_with_query": ("no query or fragment", 'got "https://api.example.com/v1?tenant=a"'),
+    "path_variable_in_host": ("{name} only for path variables", 'got "https://{proxy}.example.com/"'),
+    "uri_path_variable_missing_from_a_route": (
+        'integration.uri "https://backend.example.com/{proxy}" refers to path variables that not every route has',
+        'routes without them: ["GET /health"]',
+    ),
+    "listener_arn_without_vpc_link": (
+        "reaches only through a VPC link: set integration.vpc_link_id",
+        '"arn:aws:elasticloadbalancing:ap-northeast-1:111111111111:listener/app/server-stag/',
+    ),
+    "cloud_map_arn_without_vpc_link": (
+        "reaches only through a VPC link",
+        '"arn:aws:servicediscovery:ap-northeast-1:111111111111:service/srv-e4anhexample0004"',
+    ),
+    "load_balancer_arn_is_not_a_listener": (
+        "an ALB/NLB listener ARN",
+        'got "arn:aws:elasticloadbalancing:ap-northeast-1:111111111111:loadbalancer/app/server-stag/50dc6c495c0c9188"',
+    ),
+    "vpc_link_id_malformed": ("must be a VPC link id", 'got "VPC Link" with HTTP_PROXY'),
+    "lambda_uri_not_function_arn": ("must be a Lambda function ARN", 'got "https://api.example.com"'),
+    "lambda_with_get": ('integration.method cannot be "GET" with AWS_PROXY',),
+    "timeout_too_short": ("from 50 to 30000", "got 49"),
+    "timeout_too_long": ("from 50 to 30000", "got 30001"),
+    "integration_method": ("integration.method must be one of", 'got "FETCH"'),
+    # provider_api: name, routes, stage, log, domain
+    "name_too_long": ("name must be 1-128 characters", "got 129 characters"),
+    "no_routes": ("routes must list at least one route key",),
+    "malformed_route_key": ('each route key must be "METHOD /path"', '["GET hoge"]'),
+    "greedy_not_last": ("{proxy+} only as the last segment", '["ANY /{proxy+}/tail"]'),
+    "bad_http_method": ("HTTP method must be one of", '["FETCH /hoge"]'),
+    "repeated_route": ("must not repeat a route key", '["GET /items"]'),
+    "stage_name_with_space": ('stage_name must be "$default" or 1-128 characters', 'got "v 1"'),
+    "burst_zero": ("throttling.burst_limit must be", "burst_limit = 0"),
+    "rate_negative": ("throttling.rate_limit a number > 0", "rate_limit = -1"),
+    "log_retention_not_a_cloudwatch_value": ("must be one of CloudWatch's values", "got 31"),
+    "log_kms_key_not_a_key_arn": ("access_log.kms_key_arn must be a KMS key ARN", 'got "alias/aws/logs"'),
+    "domain_name_upper_case": ("domain.name must be a lower-case DNS name", 'got "API.example.com"'),
+    "domain_certificate_not_acm": (
+        "must be an ACM certificate ARN",
+        'got "arn:aws:iam::111111111111:server-certificate/api"',
+    ),
+    "domain_zone_given_by_name": ("must be a Route 53 hosted zone id", 'got "example.com"'),
+    # consumer_role
+    "consumer_role_name_illegal_characters": ("role_name must be 1-64 characters", 'got "Lambda Role"'),
+    "consumer_no_invoke_roles": ("provider_invoke_role_arns must list at least one invoke role ARN",),
+    "consumer_not_role_arns": (
+        "provider_invoke_role_arns must be IAM role ARNs",
+        '["arn:aws:iam::111111111111:user/api","*"]',
+    ),
+    "consumer_existing_role_with_services": (
+        'trusted_services ["ecs-tasks.amazonaws.com"] cannot be applied with create_role = false',
+    ),
+    "consumer_existing_role_with_boundary": (
+        "cannot be applied with create_role = false",
+        '"arn:aws:iam::222222222222:policy/Boundary"',
+    ),
+    "consumer_bad_service": ("trusted_services must be AWS service principals", '["lambda"]'),
+    "consumer_no_service": ("trusted_services must name at least one service when create_role = true",),
+    "consumer_managed_policy_not_a_policy": ("must be managed policy ARNs", '["AWSLambdaBasicExecutionRole"]'),
+    "consumer_boundary_not_a_policy": ("must be a managed policy ARN", 'got "arn:aws:iam::222222222222:role/Boundary"'),
+    "consumer_existing_role_missing": (
+        'no IAM role named "LambdaRoleDeve"',
+        "Create the role first",
+        "set create_role = true",
+    ),
+}
 
-def trusted(*arns: str) -> dict[str, Any]:
-    return {"invoke_roles": {ROLE: {"trusted_role_arns": list(arns)}}}
+
+# -- reading the .tftest.hcl files --------------------------------------------------------------------------
 
 
-def role_with(**settings: Any) -> dict[str, Any]:
-    return {
-        "invoke_roles": {ROLE: {"trusted_role_arns": ["arn:aws:iam::222222222222:role/LambdaRoleDeve"], **settings}}
-    }
+def hcl_items(body: str) -> list[tuple[str, str, str]]:
+    """The top-level items of an HCL body, comments dropped: ("attr", name, expression) or ("block", header, body).
+
+    Just enough HCL for the test files: strings (with escapes and ${...} templates), brackets, comments.
+    """
+    items: list[tuple[str, str, str]] = []
+    current: list[str] = []
+    stack: list[str] = []  # open "{", "[", "(", '"' (string) and "${" (template inside a string)
+    i = 0
+
+    def flush() -> None:
+        text = "".join(current).strip()
+        current.clear()
+        if not text:
+            return
+        attr = re.match(r"^([A-Za-z_][\w-]*)\s*=(?!=)\s*(.*)$", text, re.S)
+        if attr:
+            items.append(("attr", attr[1], attr[2].strip()))
+        else:
+            brace = text.index("{")
+            items.append(("block", text[:brace].strip(), text[brace + 1 : text.rindex("}")]))
+
+    while i < len(body):
+        char, pair = body[i], body[i : i + 2]
+        in_string = bool(stack) and stack[-1] == '"'
+        if in_string:
+            if char == "\\":
+                current.append(pair)
+                i += 2
+                continue
+            if pair == "${":
+                stack.append("${")
+                current.append(pair)
+                i += 2
+                continue
+            if char == '"':
+                stack.pop()
+        elif char == "#" or pair == "//":
+            while i < len(body) and body[i] != "\n":
+                i += 1
+            continue
+        elif pair == "/*":
+            i = body.index("*/", i) + 2
+            continue
+        elif char == '"':
+            stack.append('"')
+        elif char in "{[(":
+            stack.append(char)
+        elif char in "}])":
+            stack.pop()
+        elif char == "\n" and not stack:
+            flush()
+        current.append(char)
+        i += 1
+    flush()
+    return items
 
 
 @dataclass(frozen=True)
-class Case:
-    id: str
-    overrides: dict[str, Any]
-    expected: tuple[str, ...]  # fragments that must all appear: the rule and the offending value
-    folder: str = "modules/provider_api"
-    replace: dict[str, Any] = field(default_factory=dict)
+class FailingRun:
+    module: str
+    file: str
+    name: str
+    variables: dict[str, str]  # variable -> HCL expression: the file's `variables`, the run's on top
+    expect_failures: str  # HCL list of what must fail
+
+    @property
+    def resource_condition(self) -> bool:
+        """True when a resource or data source condition fails (not an input variable validation)."""
+        return not re.fullmatch(r"\[\s*var\.[^,\]]+(\s*,\s*var\.[^,\]]+)*\s*,?\s*\]", self.expect_failures)
 
 
-FIFTY_CONSUMERS = [f"arn:aws:iam::{200000000000 + i}:role/LambdaRoleDeve" for i in range(50)]
-
-CASES = [
-    # trusted principals
-    Case("wildcard-principal", trusted("*"), ('must not contain "*"', f'"{ROLE}: *"')),
-    Case(
-        "account-id-principal",
-        trusted("222222222222"),
-        ("not an account id or an account root", f'"{ROLE}: 222222222222"'),
-    ),
-    Case(
-        "account-root-principal",
-        trusted("arn:aws:iam::222222222222:root"),
-        ("not an account id or an account root", "arn:aws:iam::222222222222:root"),
-    ),
-    Case(
-        "user-principal",
-        trusted("arn:aws:iam::222222222222:user/alice"),
-        ("not users, groups or sessions", "arn:aws:iam::222222222222:user/alice"),
-    ),
-    Case(
-        "malformed-arn",
-        trusted("arn:aws:iam:222222222222:role/LambdaRoleDeve"),
-        ("must look like arn:aws:iam::<12-digit account id>:role/", "arn:aws:iam:222222222222:role/LambdaRoleDeve"),
-    ),
-    Case(
-        "eleven-digit-account",
-        trusted("arn:aws:iam::22222222222:role/LambdaRoleDeve"),
-        ("12-digit account id", "arn:aws:iam::22222222222:role/LambdaRoleDeve"),
-    ),
-    Case(
-        "thirteen-digit-account",
-        trusted("arn:aws:iam::2222222222222:role/LambdaRoleDeve"),
-        ("12-digit account id", "arn:aws:iam::2222222222222:role/LambdaRoleDeve"),
-    ),
-    Case("empty-trusted-role-arns", trusted(), ("must name at least one consumer role ARN", f'["{ROLE}"]')),
-    # invoke roles
-    Case("no-invoke-roles", {}, ("must define at least one invoke role",), replace={"invoke_roles": {}}),
-    Case(
-        "role-name-too-long",
-        {},
-        ("role names must be 1-64 characters", "A" * 65 + " (65 chars)"),
-        replace={"invoke_roles": {"A" * 65: {"trusted_role_arns": ["arn:aws:iam::222222222222:role/LambdaRoleDeve"]}}},
-    ),
-    Case(
-        "role-name-illegal-characters",
-        {},
-        ("role names must be 1-64 characters of letters, digits", "Api Role!"),
-        replace={
-            "invoke_roles": {"Api Role!": {"trusted_role_arns": ["arn:aws:iam::222222222222:role/LambdaRoleDeve"]}}
-        },
-    ),
-    Case(
-        "allowed-route-not-a-route",
-        role_with(allowed_routes=["GET /items/{id}"]),
-        ("every allowed_routes entry must be one of routes", f"{ROLE}: GET /items/{{id}}"),
-    ),
-    Case("max-session-too-short", role_with(max_session_duration=3599), ("from 3600 to 43200", f'"{ROLE}":3599')),
-    Case("max-session-too-long", role_with(max_session_duration=43201), ("from 3600 to 43200", f'"{ROLE}":43201')),
-    Case(
-        "external-id-too-short", role_with(external_id="x"), ("external_id must be 2-1224 characters", "(1 chars: x)")
-    ),
-    Case(
-        "external-id-too-long",
-        role_with(external_id="e" * 1225),
-        ("external_id must be 2-1224 characters", "(1225 chars:"),
-    ),
-    Case(
-        "external-id-illegal-characters",
-        role_with(external_id="tenant #42"),
-        ("external_id must be 2-1224 characters of letters", "tenant #42"),
-    ),
-    # routes
-    Case(
-        "malformed-route-key",
-        {"routes": ["GET hoge"]},
-        ('each route key must be "METHOD /path"', '["GET hoge"]'),
-    ),
-    Case(
-        "greedy-not-last",
-        {"routes": ["ANY /{proxy+}/tail"]},
-        ("{proxy+} only as the last segment", '["ANY /{proxy+}/tail"]'),
-    ),
-    Case("bad-http-method", {"routes": ["FETCH /hoge"]}, ("HTTP method must be one of", '["FETCH /hoge"]')),
-    # integration
-    Case(
-        "integration-type",
-        {"integration": {"type": "HTTP", "uri": "https://api.example.com"}},
-        ('integration.type must be "HTTP_PROXY"', 'got "HTTP"'),
-    ),
-    Case(
-        "http-proxy-uri-not-url",
-        {"integration": {"type": "HTTP_PROXY", "uri": "api.internal.example.com"}},
-        ("must be an http(s) URL", 'got "api.internal.example.com"'),
-    ),
-    Case(
-        "lambda-uri-not-function-arn",
-        {"integration": {"type": "AWS_PROXY", "uri": "https://api.example.com"}},
-        ("must be a Lambda function ARN", 'got "https://api.example.com"'),
-    ),
-    Case(
-        "timeout-too-short",
-        {"integration": {"type": "HTTP_PROXY", "uri": "https://api.example.com", "timeout_ms": 49}},
-        ("from 50 to 30000", "got 49"),
-    ),
-    Case(
-        "timeout-too-long",
-        {"integration": {"type": "HTTP_PROXY", "uri": "https://api.example.com", "timeout_ms": 30001}},
-        ("from 50 to 30000", "got 30001"),
-    ),
-    Case(
-        "integration-method",
-        {"integration": {"type": "HTTP_PROXY", "uri": "https://api.example.com", "method": "FETCH"}},
-        ("integration.method must be one of", 'got "FETCH"'),
-    ),
-    # throttling
-    Case("burst-zero", {"throttling": {"burst_limit": 0}}, ("throttling.burst_limit must be", "burst_limit = 0")),
-    Case(
-        "rate-negative", {"throttling": {"rate_limit": -1}}, ("throttling.rate_limit a number > 0", "rate_limit = -1")
-    ),
-    # trust policy size
-    Case(
-        "trust-policy-over-quota",
-        trusted(*FIFTY_CONSUMERS),
-        (
-            f"The trust policy of invoke role {ROLE} would be",
-            "over IAM's default quota of 2048",
-            "about 39 of its 50 trusted_role_arns fit in one role",
-            "split the consumers into several invoke_roles entries",
-        ),
-    ),
-    # consumer_role
-    Case(
-        "consumer-no-invoke-roles",
-        {"provider_invoke_role_arns": []},
-        ("provider_invoke_role_arns must list at least one invoke role ARN",),
-        folder="modules/consumer_role",
-    ),
-    Case(
-        "consumer-not-role-arns",
-        {"provider_invoke_role_arns": ["arn:aws:iam::111111111111:user/api", "*"]},
-        ("provider_invoke_role_arns must be IAM role ARNs", '["arn:aws:iam::111111111111:user/api","*"]'),
-        folder="modules/consumer_role",
-    ),
-    Case(
-        "consumer-existing-role-with-services",
-        {"create_role": False, "trusted_services": ["ecs-tasks.amazonaws.com"]},
-        ('trusted_services ["ecs-tasks.amazonaws.com"] cannot be applied with create_role = false',),
-        folder="modules/consumer_role",
-    ),
-    Case(
-        "consumer-existing-role-with-boundary",
-        {"create_role": False, "permissions_boundary_arn": "arn:aws:iam::222222222222:policy/Boundary"},
-        ("cannot be applied with create_role = false", "arn:aws:iam::222222222222:policy/Boundary"),
-        folder="modules/consumer_role",
-    ),
-    Case(
-        "consumer-bad-service",
-        {"trusted_services": ["lambda"]},
-        ("trusted_services must be AWS service principals", '["lambda"]'),
-        folder="modules/consumer_role",
-    ),
-]
+def attributes(body: str) -> dict[str, str]:
+    return {name: value for kind, name, value in hcl_items(body) if kind == "attr"}
 
 
-def _values(case: Case) -> dict[str, Any]:
-    base = PROVIDER_BASE if case.folder == "modules/provider_api" else CONSUMER_BASE
-    values = copy.deepcopy(base)
-    values.update(copy.deepcopy(case.overrides))
-    values.update(copy.deepcopy(case.replace))
-    return values
+def read_runs(test_file: Path) -> tuple[list[str], list[FailingRun]]:
+    """(names of every run, the runs that expect a failure) of one .tftest.hcl file."""
+    items = hcl_items(test_file.read_text())
+    base = next((attributes(body) for kind, header, body in items if kind == "block" and header == "variables"), {})
+    names, failing = [], []
+    for kind, header, body in items:
+        run = re.fullmatch(r'run\s+"([^"]+)"', header) if kind == "block" else None
+        if run is None:
+            continue
+        names.append(run[1])
+        inner = hcl_items(body)
+        overrides = next((attributes(b) for k, h, b in inner if k == "block" and h == "variables"), {})
+        expected = next((v for k, n, v in inner if k == "attr" and n == "expect_failures"), None)
+        if expected is not None:
+            module = test_file.parents[1].name
+            failing.append(FailingRun(module, test_file.name, run[1], {**base, **overrides}, expected))
+    return names, failing
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input_fails_at_plan(case: Case, workspaces: Callable[[str, str], Workspace]) -> None:
-    account = PROVIDER if case.folder == "modules/provider_api" else CONSUMER
-    errors = workspaces(case.folder, account).plan_failure(_values(case))
-    for fragment in case.expected:
-        assert fragment in errors, f"{fragment!r} not in: {errors}"
+def all_failing_runs() -> list[FailingRun]:
+    return [run for path in TEST_FILES for run in read_runs(ROOT / "modules" / path)[1]]
 
 
-def test_as_many_consumers_as_the_message_promises_do_fit(workspaces: Callable[[str, str], Workspace]) -> None:
-    """The quota message says 39 of these ARNs fit: 39 plan, 40 do not."""
-    workspace = workspaces("modules/provider_api", PROVIDER)
-    workspace.plan({**PROVIDER_BASE, **trusted(*FIFTY_CONSUMERS[:39])})
-    errors = workspace.plan_failure({**PROVIDER_BASE, **trusted(*FIFTY_CONSUMERS[:40])})
-    assert "about 39 of its 40 trusted_role_arns fit in one role" in errors
+def test_the_reader_reads_the_test_files() -> None:
+    """The reader finds what Terraform finds: every run, the runs' variables on top of the file's, nested values."""
+    names, failing = read_runs(ROOT / "modules/provider_api/tests/invoke_roles.tftest.hcl")
+    assert names[:2] == ["wildcard_principal", "account_id_principal"]
+    assert len(names) == len(failing) == 22
+    wildcard = failing[0]
+    assert wildcard.variables["name"] == '"server-stag"'
+    assert wildcard.variables["invoke_roles"] == '{ ApiAllowByIamRoleStag = { trusted_role_arns = ["*"] } }'
+    assert wildcard.expect_failures == "[var.invoke_roles]"
+    assert not wildcard.resource_condition
+    assert failing[-1].resource_condition  # [aws_iam_role.invoke]
+    external_id = next(r for r in failing if r.name == "external_id_too_long").variables["invoke_roles"]
+    assert "# 1225 characters" not in external_id
+    assert 'format("%1225s", "")' in external_id
 
 
-def test_the_bases_are_valid(workspaces: Callable[[str, str], Workspace]) -> None:
-    """Each bad case differs from a valid configuration only by its bad value."""
-    workspaces("modules/provider_api", PROVIDER).plan(PROVIDER_BASE)
-    workspaces("modules/consumer_role", CONSUMER).plan(CONSUMER_BASE)
+def test_every_expected_failure_has_its_message_checked() -> None:
+    runs = [run.name for run in all_failing_runs()]
+    assert len(runs) == len(set(runs)), "run names must be unique across the modules' test files"
+    assert sorted(runs) == sorted(MESSAGES)
+    assert len(runs) >= 60
+
+
+# -- running Terraform ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tftest_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A copy of modules/ (no state, no .terraform) with each module initialised once, for `terraform test`."""
+    tree = tfrun.copy_configuration(tmp_path_factory.mktemp("tftest"))
+    for module in MODULES:
+        terraform(tree / "modules" / module, "init", "-input=false", "-no-color")
+    yield tree
+    shutil.rmtree(tree, ignore_errors=True)
+
+
+def terraform(folder: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [tfrun.terraform_binary(), *args],
+        cwd=folder,
+        env={**os.environ, **tfrun.environment()},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"terraform {' '.join(args)} failed in {folder}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize("test_file", TEST_FILES, ids=[str(p.with_suffix("").with_suffix("")) for p in TEST_FILES])
+def test_terraform_test_file(test_file: Path, tftest_tree: Path) -> None:
+    """`terraform test` of one file passes, and Terraform ran every run block the file has."""
+    module, name = tftest_tree / "modules" / test_file.parts[0], test_file.name
+    result = terraform(module, "test", "-json", "-no-color", f"-filter=tests/{name}", check=False)
+    events = json_lines(result.stdout)
+    runs = {
+        e["test_run"]["run"]: e["test_run"]["status"]
+        for e in events
+        if e.get("type") == "test_run" and e["test_run"].get("status")
+    }
+    failures = [e["@message"] for e in events if e.get("@level") == "error" or e.get("type") == "diagnostic"]
+    assert result.returncode == 0, "\n".join(failures) or result.stderr
+    assert runs == dict.fromkeys(read_runs(ROOT / "modules" / test_file)[0], "pass")
+
+
+def message_root(tree: Path, folder: str, runs: list[FailingRun], *, existing_roles: list[str]) -> Path:
+    """A root configuration calling each run's module with its variables, planned by one mocked `terraform test`."""
+    root = tree / folder
+    (root / "tests").mkdir(parents=True)
+    calls = []
+    for run in runs:
+        arguments = "\n".join(f"  {name} = {value}" for name, value in run.variables.items())
+        calls.append(f'module "{run.name}" {{\n  source = "../modules/{run.module}"\n{arguments}\n}}\n')
+    (root / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n\n'
+        f'provider "aws" {{\n  region = "{REGION}"\n}}\n\n' + "\n".join(calls)
+    )
+    roles = json.dumps(existing_roles)
+    arns = json.dumps([f"arn:aws:iam::{CONSUMER}:role/{r}" for r in existing_roles])
+    (root / "tests" / "messages.tftest.hcl").write_text(
+        'mock_provider "aws" {\n  mock_data "aws_iam_roles" {\n'
+        f"    defaults = {{ names = {roles}, arns = {arns} }}\n  }}\n}}\n\n"
+        'run "messages" {\n  command = plan\n}\n'
+    )
+    terraform(root, "init", "-input=false", "-no-color")
+    return root
+
+
+def plan_errors(root: Path) -> list[dict[str, Any]]:
+    result = terraform(root, "test", "-json", "-no-color", check=False)
+    errors = [e["diagnostic"] for e in json_lines(result.stdout) if e.get("type") == "diagnostic"]
+    errors = [d for d in errors if d["severity"] == "error"]
+    assert result.returncode != 0, f"the plan of {root} should have failed:\n{result.stdout}"
+    assert errors, f"the plan of {root} failed without an error diagnostic:\n{result.stdout}\n{result.stderr}"
+    return errors
+
+
+def text(diagnostic: dict[str, Any]) -> str:
+    return " ".join(f"{diagnostic['summary']} {diagnostic.get('detail', '')}".split())
+
+
+def test_failure_messages_name_the_rule_and_the_value(tftest_tree: Path) -> None:
+    """Every run that expects a variable validation to fail: its message, attributed by the module call it came from.
+
+    Terraform reports the validations that refer to other variables only when no plain validation failed, so the
+    calls whose failure was not reported yet are planned again, until every call has reported.
+    """
+    runs = [run for run in all_failing_runs() if not run.resource_condition]
+    by_call: dict[str, list[str]] = {}
+    remaining = runs
+    for attempt in range(1, 4):
+        root = message_root(tftest_tree, f"messages_variables_{attempt}", remaining, existing_roles=["LambdaRoleDeve"])
+        for diagnostic in plan_errors(root):
+            call = re.fullmatch(r'module "([^"]+)"', (diagnostic.get("snippet") or {}).get("context") or "")
+            assert call is not None, f"a failure outside the module calls: {text(diagnostic)}"
+            by_call.setdefault(call[1], []).append(text(diagnostic))
+        remaining = [run for run in remaining if run.name not in by_call]
+        if not remaining:
+            break
+    assert not remaining, f"no failure reported for: {[run.name for run in remaining]}"
+    assert sorted(by_call) == sorted(run.name for run in runs)
+    for run in runs:
+        assert any(all(f in message for f in MESSAGES[run.name]) for message in by_call[run.name]), (
+            f"{run.file} run {run.name}: {MESSAGES[run.name]} not all in one of: {by_call[run.name]}"
+        )
+
+
+def test_condition_messages_name_the_rule_and_the_value(tftest_tree: Path) -> None:
+    """Runs that expect a resource or data source condition to fail (planned together, no role exists)."""
+    runs = [run for run in all_failing_runs() if run.resource_condition]
+    assert {run.name for run in runs} >= {"trust_policy_over_quota", "consumer_existing_role_missing"}
+    messages = [text(d) for d in plan_errors(message_root(tftest_tree, "messages_conditions", runs, existing_roles=[]))]
+    assert len(messages) == len(runs), messages
+    for run in runs:
+        matching = [m for m in messages if all(f in m for f in MESSAGES[run.name])]
+        assert len(matching) == 1, f"{run.file} run {run.name}: {MESSAGES[run.name]} in {len(matching)} of {messages}"
+
+
+# -- the real provider ----------------------------------------------------------------------------------------
+
+
+def test_existing_role_that_does_not_exist_fails_at_plan(workspaces: Callable[[str, str], Workspace]) -> None:
+    """create_role = false names the role when it is missing (the real provider, the local AWS's IAM)."""
+    errors = workspaces("modules/consumer_role", CONSUMER).plan_failure(
+        {
+            "role_name": "NoSuchWorker.Role",
+            "create_role": False,
+            "provider_invoke_role_arns": ["arn:aws:iam::111111111111:role/ApiAllowByIamRoleStag"],
+        }
+    )
+    assert 'no IAM role named "NoSuchWorker.Role"' in errors, errors
+    assert "set create_role = true" in errors, errors
