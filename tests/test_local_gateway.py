@@ -17,6 +17,7 @@ import requests
 
 from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
+from xacct.local.gateway import fill_path_variables
 from xacct.local.routing import select_route
 
 from helpers import REGION, ApiStack, botocore_signed, build_api, closed_port
@@ -271,6 +272,61 @@ def test_path_templates_and_base_paths(local_aws: LocalAws, echo: EchoServer, ne
         request_parameters={"overwrite:path": "/v1$request.path"},
     )
     assert _signed_get(local_aws, based, "/a/b").json()["path"] == "/v1/a/b"
+
+
+# AWS API Gateway developer guide, "Working with HTTP proxy integrations for HTTP APIs": the integration URI may
+# name the route's path variables; {proxy} is the whole match of a greedy {proxy+}. Its own examples:
+@pytest.mark.parametrize(
+    ("uri", "params", "url"),
+    [
+        (
+            "https://petstore-demo-endpoint.execute-api.com/petstore/{proxy}",
+            {"proxy": "dogs/7/toys"},
+            "https://petstore-demo-endpoint.execute-api.com/petstore/dogs/7/toys",
+        ),
+        (
+            "https://backend.example.com/pets/extendedpath/{petID}",
+            {"petID": "6"},
+            "https://backend.example.com/pets/extendedpath/6",
+        ),
+        (
+            "https://backend.example.com/{a}/x/{b}",
+            {"a": "1", "b": "caf%C3%A9"},
+            "https://backend.example.com/1/x/caf%C3%A9",
+        ),
+        ("https://{proxy}.example.com/{proxy}", {"proxy": "evil"}, "https://{proxy}.example.com/evil"),  # path only
+        ("https://backend.example.com/v1", {"proxy": "a/b"}, "https://backend.example.com/v1"),
+        ("https://backend.example.com/{other}", {"proxy": "a"}, "https://backend.example.com/{other}"),
+    ],
+)
+def test_fill_path_variables(uri: str, params: dict[str, str], url: str) -> None:
+    assert fill_path_variables(uri, params) == url
+
+
+def test_integration_uri_with_path_variables_as_aws_documents(
+    local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str]
+) -> None:
+    """What the module plans for such a URI (no overwrite:path) reaches the API server as AWS's page describes."""
+    pets = build_api(
+        local_aws,
+        new_account(),
+        new_account(),
+        f"{echo.url}/pets/extendedpath/{{petID}}",
+        routes=("GET /pets/{petID}",),
+        request_parameters={},
+    )
+    echoed = _signed_get(local_aws, pets, "/pets/6?tail=wag").json()
+    assert (echoed["path"], echoed["query"]) == ("/pets/extendedpath/6", [["tail", "wag"]])
+    greedy = build_api(
+        local_aws,
+        new_account(),
+        new_account(),
+        f"{echo.url}/petstore/{{proxy}}",
+        routes=("ANY /parent/{proxy+}",),
+        request_parameters={},
+    )
+    assert _signed_get(local_aws, greedy, "/parent/dogs/7/toys").json()["path"] == "/petstore/dogs/7/toys"
+    assert _signed_get(local_aws, greedy, "/parent").status_code == 404  # {proxy+} needs at least one segment
 
 
 def test_named_stage_and_custom_domain(local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str]) -> None:

@@ -115,6 +115,23 @@ def _raw_target(environ: Mapping[str, Any]) -> tuple[str, str]:
     return path or "/", query
 
 
+_URI_PATH_VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def fill_path_variables(uri: str, path_params: Mapping[str, str]) -> str:
+    """The integration URI with the route's path variables filled in, as HTTP APIs do for HTTP proxy integrations.
+
+    "Working with HTTP proxy integrations for HTTP APIs" (AWS API Gateway developer guide): the integration URI may
+    refer to the route's path variables, e.g. https://backend.example.com/pets/extendedpath/{petID} for the route
+    GET /pets/{petID}, and {proxy} is the whole greedy match of {proxy+}. Only the path is filled in (the host is
+    no template); values go in as the client sent them (still percent-encoded); a name the route lacks stays as is.
+    """
+    scheme, separator, rest = uri.partition("://")
+    authority, slash, path = rest.partition("/")
+    filled = _URI_PATH_VARIABLE.sub(lambda m: path_params.get(m[1], m[0]), path)
+    return f"{scheme}{separator}{authority}{slash}{filled}"
+
+
 def execute_api_arn(target: Target, method: str) -> str:
     return (
         f"arn:aws:execute-api:{target.region}:{target.account_id}:{target.api.api_id}/"
@@ -256,10 +273,7 @@ class Gateway:
         context: dict[str, str],
         body: bytes,
     ) -> Reply:
-        uri = integration.integration_uri or ""
-        for name, value in match.path_params.items():
-            uri = uri.replace("{" + name + "}", value)
-        parts = urlsplit(uri)
+        parts = urlsplit(fill_path_variables(integration.integration_uri or "", match.path_params))
         path = parts.path or "/"
         query = [tuple(p.split("=", 1)) if "=" in p else (p, "") for p in raw_query.split("&") if p]
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
