@@ -213,6 +213,8 @@ class FailingRun:
     name: str
     variables: dict[str, str]  # variable -> HCL expression: the file's `variables`, the run's on top
     expect_failures: str  # HCL list of what must fail
+    overrides: tuple[tuple[str, dict[str, str]], ...]  # the run's override_* blocks: (kind, attributes)
+    mocks: tuple[tuple[str, str], ...]  # the file's mock_provider "aws" contents: (header, body) of each block
 
     @property
     def resource_condition(self) -> bool:
@@ -228,6 +230,13 @@ def read_runs(test_file: Path) -> tuple[list[str], list[FailingRun]]:
     """(names of every run, the runs that expect a failure) of one .tftest.hcl file."""
     items = hcl_items(test_file.read_text())
     base = next((attributes(body) for kind, header, body in items if kind == "block" and header == "variables"), {})
+    mocks = tuple(
+        (h, b)
+        for kind, header, body in items
+        if kind == "block" and header == 'mock_provider "aws"'
+        for k, h, b in hcl_items(body)
+        if k == "block"
+    )
     names, failing = [], []
     for kind, header, body in items:
         run = re.fullmatch(r'run\s+"([^"]+)"', header) if kind == "block" else None
@@ -237,9 +246,11 @@ def read_runs(test_file: Path) -> tuple[list[str], list[FailingRun]]:
         inner = hcl_items(body)
         overrides = next((attributes(b) for k, h, b in inner if k == "block" and h == "variables"), {})
         expected = next((v for k, n, v in inner if k == "attr" and n == "expect_failures"), None)
+        blocks = tuple((h, attributes(b)) for k, h, b in inner if k == "block" and h.startswith("override_"))
         if expected is not None:
             module = test_file.parents[1].name
-            failing.append(FailingRun(module, test_file.name, run[1], {**base, **overrides}, expected))
+            variables = {**base, **overrides}
+            failing.append(FailingRun(module, test_file.name, run[1], variables, expected, blocks, mocks))
     return names, failing
 
 
@@ -273,120 +284,165 @@ def test_every_expected_failure_has_its_message_checked() -> None:
 # -- running Terraform ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tftest_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A copy of modules/ (no state, no .terraform) with each module initialised once, for `terraform test`."""
-    tree = tfrun.copy_configuration(tmp_path_factory.mktemp("tftest"))
-    for module in MODULES:
-        terraform(tree / "modules" / module, "init", "-input=false", "-no-color")
-    yield tree
-    shutil.rmtree(tree, ignore_errors=True)
-
-
-def terraform(folder: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [tfrun.terraform_binary(), *args],
-        cwd=folder,
-        env={**os.environ, **tfrun.environment()},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"terraform {' '.join(args)} failed in {folder}:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
 def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
+def in_parallel(*commands: tuple[Path, tuple[str, ...]]) -> list[subprocess.CompletedProcess[str]]:
+    """Terraform in several folders at once: each process spends most of its time loading the provider."""
+    env = {**os.environ, **tfrun.environment()}
+    binary = tfrun.terraform_binary()
+    processes = [
+        subprocess.Popen(
+            [binary, *args], cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for folder, args in commands
+    ]
+    results = []
+    for (_, args), process in zip(commands, processes, strict=True):
+        out, err = process.communicate()
+        results.append(subprocess.CompletedProcess([binary, *args], process.returncode, out, err))
+    return results
+
+
+def init(*folders: Path) -> None:
+    for folder, result in zip(
+        folders, in_parallel(*((f, ("init", "-input=false", "-no-color")) for f in folders)), strict=True
+    ):
+        assert result.returncode == 0, f"terraform init in {folder}:\n{result.stdout}{result.stderr}"
+
+
+@pytest.fixture(scope="module")
+def tftest_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A copy of modules/ (no state, no .terraform) with each module initialised once, for `terraform test`."""
+    tree = tfrun.copy_configuration(tmp_path_factory.mktemp("tftest"))
+    init(*(tree / "modules" / module for module in MODULES))
+    yield tree
+    shutil.rmtree(tree, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def module_test_events(tftest_tree: Path) -> dict[str, list[dict[str, Any]]]:
+    """module -> the events of its `terraform test -json` (every file), the modules tested at once."""
+    folders = [tftest_tree / "modules" / module for module in MODULES]
+    results = in_parallel(*((folder, ("test", "-json", "-no-color")) for folder in folders))
+    return {module: json_lines(result.stdout) for module, result in zip(MODULES, results, strict=True)}
+
+
 @pytest.mark.parametrize("test_file", TEST_FILES, ids=[str(p.with_suffix("").with_suffix("")) for p in TEST_FILES])
-def test_terraform_test_file(test_file: Path, tftest_tree: Path) -> None:
-    """`terraform test` of one file passes, and Terraform ran every run block the file has."""
-    module, name = tftest_tree / "modules" / test_file.parts[0], test_file.name
-    result = terraform(module, "test", "-json", "-no-color", f"-filter=tests/{name}", check=False)
-    events = json_lines(result.stdout)
-    runs = {
-        e["test_run"]["run"]: e["test_run"]["status"]
-        for e in events
-        if e.get("type") == "test_run" and e["test_run"].get("status")
-    }
-    failures = [e["@message"] for e in events if e.get("@level") == "error" or e.get("type") == "diagnostic"]
-    assert result.returncode == 0, "\n".join(failures) or result.stderr
-    assert runs == dict.fromkeys(read_runs(ROOT / "modules" / test_file)[0], "pass")
+def test_terraform_test_file(test_file: Path, module_test_events: dict[str, list[dict[str, Any]]]) -> None:
+    """Every run block of the file passed (Terraform ran them all, none failed or was skipped)."""
+    events = [e for e in module_test_events[test_file.parts[0]] if e.get("@testfile") == f"tests/{test_file.name}"]
+    runs = {e["test_run"]["run"]: e["test_run"]["status"] for e in events if e.get("test_run", {}).get("status")}
+    problems = [e["@message"] for e in events if e.get("@level") == "error" or e.get("type") == "diagnostic"]
+    assert runs == dict.fromkeys(read_runs(ROOT / "modules" / test_file)[0], "pass"), "\n".join(problems)
 
 
-def message_root(tree: Path, folder: str, runs: list[FailingRun], *, existing_roles: list[str]) -> Path:
-    """A root configuration calling each run's module with its variables, planned by one mocked `terraform test`."""
-    root = tree / folder
-    (root / "tests").mkdir(parents=True)
-    calls = []
-    for run in runs:
-        arguments = "\n".join(f"  {name} = {value}" for name, value in run.variables.items())
-        calls.append(f'module "{run.name}" {{\n  source = "../modules/{run.module}"\n{arguments}\n}}\n')
-    (root / "main.tf").write_text(
-        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n\n'
-        f'provider "aws" {{\n  region = "{REGION}"\n}}\n\n' + "\n".join(calls)
-    )
-    roles = json.dumps(existing_roles)
-    arns = json.dumps([f"arn:aws:iam::{CONSUMER}:role/{r}" for r in existing_roles])
-    (root / "tests" / "messages.tftest.hcl").write_text(
-        'mock_provider "aws" {\n  mock_data "aws_iam_roles" {\n'
-        f"    defaults = {{ names = {roles}, arns = {arns} }}\n  }}\n}}\n\n"
-        'run "messages" {\n  command = plan\n}\n'
-    )
-    terraform(root, "init", "-input=false", "-no-color")
-    return root
-
-
-def plan_errors(root: Path) -> list[dict[str, Any]]:
-    result = terraform(root, "test", "-json", "-no-color", check=False)
-    errors = [e["diagnostic"] for e in json_lines(result.stdout) if e.get("type") == "diagnostic"]
-    errors = [d for d in errors if d["severity"] == "error"]
-    assert result.returncode != 0, f"the plan of {root} should have failed:\n{result.stdout}"
-    assert errors, f"the plan of {root} failed without an error diagnostic:\n{result.stdout}\n{result.stderr}"
-    return errors
+@dataclass
+class Messages:
+    by_call: dict[str, list[str]]  # run name -> the messages of its module call (variable validations)
+    conditions: list[str]  # the messages of the runs that expect a resource or data source condition to fail
 
 
 def text(diagnostic: dict[str, Any]) -> str:
     return " ".join(f"{diagnostic['summary']} {diagnostic.get('detail', '')}".split())
 
 
-def test_failure_messages_name_the_rule_and_the_value(tftest_tree: Path) -> None:
-    """Every run that expects a variable validation to fail: its message, attributed by the module call it came from.
-
-    Terraform reports the validations that refer to other variables only when no plain validation failed, so the
-    calls whose failure was not reported yet are planned again, until every call has reported.
-    """
-    runs = [run for run in all_failing_runs() if not run.resource_condition]
-    by_call: dict[str, list[str]] = {}
-    remaining = runs
-    for attempt in range(1, 4):
-        root = message_root(tftest_tree, f"messages_variables_{attempt}", remaining, existing_roles=["LambdaRoleDeve"])
-        for diagnostic in plan_errors(root):
-            call = re.fullmatch(r'module "([^"]+)"', (diagnostic.get("snippet") or {}).get("context") or "")
-            assert call is not None, f"a failure outside the module calls: {text(diagnostic)}"
-            by_call.setdefault(call[1], []).append(text(diagnostic))
-        remaining = [run for run in remaining if run.name not in by_call]
-        if not remaining:
-            break
-    assert not remaining, f"no failure reported for: {[run.name for run in remaining]}"
-    assert sorted(by_call) == sorted(run.name for run in runs)
+def mocks_and_overrides(runs: list[FailingRun]) -> str:
+    """The test files' mocks in one mock provider, and each run's overrides aimed at its module call."""
+    mocks: dict[str, str] = {}
     for run in runs:
-        assert any(all(f in message for f in MESSAGES[run.name]) for message in by_call[run.name]), (
-            f"{run.file} run {run.name}: {MESSAGES[run.name]} not all in one of: {by_call[run.name]}"
+        for header, body in run.mocks:
+            assert mocks.setdefault(header, body) == body, f"{run.file}: {header} differs from another test file's"
+    out = 'mock_provider "aws" {\n' + "".join(f"  {h} {{{b}}}\n" for h, b in mocks.items()) + "}\n"
+    for run in runs:
+        for kind, block in run.overrides:
+            block = {**block, "target": f"module.{run.name}.{block['target']}"}
+            out += f"\n{kind} {{\n" + "".join(f"  {k} = {v}\n" for k, v in block.items()) + "}\n"
+    return out
+
+
+def message_root(folder: Path, runs: list[FailingRun]) -> Path:
+    """A root configuration calling each run's module with its variables, and a test file planning it, mocked."""
+    (folder / "tests").mkdir(parents=True)
+    calls = []
+    for run in runs:
+        arguments = "\n".join(f"  {name} = {value}" for name, value in run.variables.items())
+        calls.append(f'module "{run.name}" {{\n  source = "../modules/{run.module}"\n{arguments}\n}}\n')
+    (folder / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n\n'
+        f'provider "aws" {{\n  region = "{REGION}"\n}}\n\n' + "\n".join(calls)
+    )
+    plan = 'run "messages" {\n  command = plan\n}\n'
+    (folder / "tests" / "messages.tftest.hcl").write_text(f"{mocks_and_overrides(runs)}\n{plan}")
+    return folder
+
+
+def plan_errors(*roots: Path) -> list[list[dict[str, Any]]]:
+    """Init and plan each root (at once); the error diagnostics of each, which must be there."""
+    init(*roots)
+    results = in_parallel(*((r, ("test", "-json", "-no-color")) for r in roots))
+    errors = []
+    for root, result in zip(roots, results, strict=True):
+        diagnostics = [e["diagnostic"] for e in json_lines(result.stdout) if e.get("type") == "diagnostic"]
+        diagnostics = [d for d in diagnostics if d["severity"] == "error"]
+        assert result.returncode != 0, f"the plan of {root} should have failed:\n{result.stdout}"
+        assert diagnostics, f"the plan of {root} failed without an error diagnostic:\n{result.stdout}{result.stderr}"
+        errors.append(diagnostics)
+    return errors
+
+
+def attributed(diagnostic: dict[str, Any]) -> tuple[str, str]:
+    """(run name, message) of a failed variable validation, from the module call its diagnostic points into."""
+    call = re.fullmatch(r'module "([^"]+)"', (diagnostic.get("snippet") or {}).get("context") or "")
+    assert call is not None, f"a failure outside the module calls: {text(diagnostic)}"
+    return call[1], text(diagnostic)
+
+
+@pytest.fixture(scope="module")
+def messages(tftest_tree: Path) -> Messages:
+    """Every failing run's message, from root configurations that call each run's module with its variables.
+
+    The runs that expect a variable validation to fail are planned together, apart from those that expect a
+    resource or data source condition to fail: a failed validation stops a plan before resources are planned.
+    Terraform reports the validations that refer to other variables only when no plain validation failed, so the
+    calls not reported yet are planned once more.
+    """
+    runs = all_failing_runs()
+    variables = [run for run in runs if not run.resource_condition]
+    conditions = [run for run in runs if run.resource_condition]
+    first, second = plan_errors(
+        message_root(tftest_tree / "messages_variables", variables),
+        message_root(tftest_tree / "messages_conditions", conditions),
+    )
+    found = Messages({}, [text(diagnostic) for diagnostic in second])
+    for name, message in map(attributed, first):
+        found.by_call.setdefault(name, []).append(message)
+    again = [run for run in variables if run.name not in found.by_call]
+    if again:
+        (errors,) = plan_errors(message_root(tftest_tree / "messages_again", again))
+        for name, message in map(attributed, errors):
+            found.by_call.setdefault(name, []).append(message)
+    return found
+
+
+def test_failure_messages_name_the_rule_and_the_value(messages: Messages) -> None:
+    """Every run that expects a variable validation to fail: its message, attributed by the module call it came from."""
+    runs = [run for run in all_failing_runs() if not run.resource_condition]
+    assert sorted(messages.by_call) == sorted(run.name for run in runs)
+    for run in runs:
+        assert any(all(f in message for f in MESSAGES[run.name]) for message in messages.by_call[run.name]), (
+            f"{run.file} run {run.name}: {MESSAGES[run.name]} not all in one of: {messages.by_call[run.name]}"
         )
 
 
-def test_condition_messages_name_the_rule_and_the_value(tftest_tree: Path) -> None:
-    """Runs that expect a resource or data source condition to fail (planned together, no role exists)."""
+def test_condition_messages_name_the_rule_and_the_value(messages: Messages) -> None:
+    """Runs that expect a resource or data source condition to fail: one message each, holding its fragments."""
     runs = [run for run in all_failing_runs() if run.resource_condition]
     assert {run.name for run in runs} >= {"trust_policy_over_quota", "consumer_existing_role_missing"}
-    messages = [text(d) for d in plan_errors(message_root(tftest_tree, "messages_conditions", runs, existing_roles=[]))]
-    assert len(messages) == len(runs), messages
+    assert len(messages.conditions) == len(runs), messages.conditions
     for run in runs:
-        matching = [m for m in messages if all(f in m for f in MESSAGES[run.name])]
+        matching = [m for m in messages.conditions if all(f in m for f in MESSAGES[run.name])]
         assert len(matching) == 1, f"{run.file} run {run.name}: {MESSAGES[run.name]} in {len(matching)} of {messages}"
 
 
