@@ -3,12 +3,12 @@
 The cases live where Terraform users look for them: each module's own `terraform test` files
 (modules/<module>/tests/*.tftest.hcl, AWS provider mocked), which run without Python. Here:
 
-- each of those files runs as one item (`terraform test -filter=<file>`), every run in it must pass;
+- `terraform test` runs once per module (both modules at once; most of the time goes into loading the provider),
+  and each test file is one item: every run in it must have passed;
 - `terraform test` checks only *which* variable or resource failed, not the message, so the messages are checked
   here: every run that expects a failure becomes one call of its module in a generated root configuration (the
-  file's `variables` with the run's on top), and one plan of that root reports every message at once. Variable
-  validations stop a plan before resources are planned, so the runs that expect a resource or data source
-  condition to fail get a root of their own. Each message must hold the rule and the offending value;
+  file's `variables` with the run's on top, its mocks and overrides), and a few plans of such roots report every
+  message at once, each attributed to its run. Each message must hold the rule and the offending value;
 - one plan with the real provider against the local AWS: create_role = false for a role that does not exist.
 """
 
@@ -272,6 +272,11 @@ def test_the_reader_reads_the_test_files() -> None:
     external_id = next(r for r in failing if r.name == "external_id_too_long").variables["invoke_roles"]
     assert "# 1225 characters" not in external_id
     assert 'format("%1225s", "")' in external_id
+    (missing,) = [r for r in read_runs(ROOT / "modules/consumer_role/tests/validation.tftest.hcl")[1] if r.overrides]
+    assert missing.overrides == (
+        ("override_data", {"target": "data.aws_iam_roles.existing[0]", "values": "{ names = [], arns = [] }"}),
+    )
+    assert [header for header, _ in missing.mocks] == ['mock_data "aws_iam_roles"']
 
 
 def test_every_expected_failure_has_its_message_checked() -> None:

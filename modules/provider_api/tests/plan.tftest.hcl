@@ -35,6 +35,10 @@ run "base_plans" {
     condition     = aws_apigatewayv2_integration.this.connection_type == "INTERNET"
     error_message = "connection_type: ${aws_apigatewayv2_integration.this.connection_type}"
   }
+  assert {
+    condition     = output.consumer_config.region == "ap-northeast-1"
+    error_message = "consumer_config.region: ${output.consumer_config.region}"
+  }
 }
 
 # A base path in the URI: the caller's path is appended to it.
