@@ -3,8 +3,7 @@
 The cases live where Terraform users look for them: each module's own `terraform test` files
 (modules/<module>/tests/*.tftest.hcl, AWS provider mocked), which run without Python. Here:
 
-- `terraform test` runs once per module (both modules at once; most of the time goes into loading the provider),
-  and each test file is one item: every run in it must have passed;
+- `terraform test` runs once per module, one item each: every run of every file must have passed;
 - `terraform test` checks only *which* variable or resource failed, not the message, so the messages are checked
   here: every run that expects a failure becomes one call of its module in a generated root configuration (the
   file's `variables` with the run's on top, its mocks and overrides), and a few plans of such roots report every
@@ -326,21 +325,26 @@ def tftest_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     shutil.rmtree(tree, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def module_test_events(tftest_tree: Path) -> dict[str, list[dict[str, Any]]]:
-    """module -> the events of its `terraform test -json` (every file), the modules tested at once."""
-    folders = [tftest_tree / "modules" / module for module in MODULES]
-    results = in_parallel(*((folder, ("test", "-json", "-no-color")) for folder in folders))
-    return {module: json_lines(result.stdout) for module, result in zip(MODULES, results, strict=True)}
+@pytest.mark.parametrize("module", MODULES)
+def test_terraform_test_passes(module: str, tftest_tree: Path) -> None:
+    """`terraform test` of the module: every run block of every file passed (none failed, none was skipped).
 
-
-@pytest.mark.parametrize("test_file", TEST_FILES, ids=[str(p.with_suffix("").with_suffix("")) for p in TEST_FILES])
-def test_terraform_test_file(test_file: Path, module_test_events: dict[str, list[dict[str, Any]]]) -> None:
-    """Every run block of the file passed (Terraform ran them all, none failed or was skipped)."""
-    events = [e for e in module_test_events[test_file.parts[0]] if e.get("@testfile") == f"tests/{test_file.name}"]
-    runs = {e["test_run"]["run"]: e["test_run"]["status"] for e in events if e.get("test_run", {}).get("status")}
+    One process per module: most of its time goes into loading the provider, once per process.
+    """
+    (result,) = in_parallel((tftest_tree / "modules" / module, ("test", "-json", "-no-color")))
+    events = json_lines(result.stdout)
     problems = [e["@message"] for e in events if e.get("@level") == "error" or e.get("type") == "diagnostic"]
-    assert runs == dict.fromkeys(read_runs(ROOT / "modules" / test_file)[0], "pass"), "\n".join(problems)
+    files = [p for p in TEST_FILES if p.parts[0] == module]
+    assert len(files) >= 2, f"modules/{module}/tests holds {files}"
+    for test_file in files:
+        ran = {
+            e["test_run"]["run"]: e["test_run"]["status"]
+            for e in events
+            if e.get("@testfile") == f"tests/{test_file.name}" and e.get("test_run", {}).get("status")
+        }
+        expected = dict.fromkeys(read_runs(ROOT / "modules" / test_file)[0], "pass")
+        assert ran == expected, f"{test_file}: " + "\n".join(problems or [result.stderr])
+    assert result.returncode == 0, "\n".join(problems or [result.stderr])
 
 
 @dataclass
