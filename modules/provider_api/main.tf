@@ -11,7 +11,7 @@ locals {
   #   caller's path is appended to the URI's base path.
   # - A listener or Cloud Map ARN (VPC link): API Gateway would include the stage name in the path, so the path is
   #   mapped to the route path ("Working with private integrations for HTTP APIs").
-  uri_has_path_variables = !local.is_lambda && can(regex("\\{[A-Za-z_][A-Za-z0-9_]*\\}", var.integration.uri))
+  uri_has_path_variables = !local.is_lambda && can(regex(local.uri_path_var_use, var.integration.uri))
   uri_base_path          = local.is_lambda ? "" : trimsuffix(try(regex("^https?://[^/]+(/.*)$", var.integration.uri)[0], ""), "/")
   path_mapping           = local.is_lambda || local.uri_has_path_variables ? {} : { "overwrite:path" = "${local.uri_base_path}$request.path" }
 
