@@ -7,6 +7,8 @@ Consumers need three lines::
     print(api.put("/hoge", json={"foo": "bar"}).json())
 """
 
+from importlib.metadata import version as _version
+
 from xacct.client import ApiClient, RetryPolicy
 from xacct.credentials import AssumedRole, RoleCredentials
 from xacct.errors import (
@@ -34,3 +36,5 @@ __all__ = [
     "RoleCredentials",
     "XacctError",
 ]
+
+__version__ = _version("xacct")  # one source of truth: pyproject.toml
