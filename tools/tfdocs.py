@@ -183,8 +183,11 @@ def _code(text: str) -> str:
 def render(module: Module) -> str:
     """The markdown that goes between the markers (markers excluded)."""
     lines = [NOTE, "", "## Requirements", ""]
-    lines += ["| Name | Version |", "|------|---------|"]
-    lines += [f"| {name} | `{version}` |" for name, version in module.requirements]
+    if module.requirements:
+        lines += ["| Name | Version |", "|------|---------|"]
+        lines += [f"| {name} | `{version}` |" for name, version in module.requirements]
+    else:
+        lines.append("No requirements.")
     lines += ["", "## Inputs", ""]
     if module.inputs:
         lines += [
