@@ -78,6 +78,13 @@ variable "boundary" {
   type    = string
   default = null
 }
+
+variable "must" {
+  description = "Non-nullable with a null default: required."
+  type        = string
+  default     = null
+  nullable    = false
+}
 """
 
 FIXTURE_REST = """\
@@ -111,7 +118,7 @@ def fixture_module(tmp_path: Path) -> Path:
 def test_types_and_defaults_are_shown_as_written_descriptions_as_values(fixture_module: Path) -> None:
     parsed = tfdocs.read_module(fixture_module)
     assert parsed.requirements == [("terraform", ">= 1.9"), ("aws (hashicorp/aws)", ">= 5.0")]
-    routes, name, boundary = parsed.inputs
+    routes, name, boundary, must = parsed.inputs
     assert routes.type == (
         "map(object({\n"
         '  allowed_routes = optional(list(string), ["*"]) # every route\n'
@@ -124,6 +131,7 @@ def test_types_and_defaults_are_shown_as_written_descriptions_as_values(fixture_
     assert routes.description.startswith('Route keys, e.g. "GET /items/{id}".\n\nA second paragraph')
     assert (name.description, name.type, name.default) == ('Name, "quoted".', "string", None)
     assert (boundary.description, boundary.type, boundary.default) == ("", "string", "null")
+    assert must.default is None
     assert parsed.outputs == [tfdocs.Output("token", "A secret.", sensitive=True)]
 
     rows = tfdocs.render(parsed).splitlines()

@@ -148,6 +148,8 @@ def read_module(folder: Path) -> Module:
             attributes = _attributes(source, next(_children(block, "body")))
             if _name(kind) == "variable":
                 default = attributes.get("default")  # None: no default, so the input is required
+                if default == "null" and attributes.get("nullable") == "false":
+                    default = None  # Terraform requires a value for a non-nullable input whose default is null
                 module.inputs.append(
                     Input(name, _string(attributes.get("description")), attributes.get("type"), default)
                 )
@@ -230,9 +232,13 @@ def module_dirs() -> list[Path]:
     return sorted(p.parent for p in (ROOT / "modules").glob("*/README.md"))
 
 
+def _shown(path: Path) -> Path:
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+
+
 def stale(folder: Path) -> tuple[Path, str, str]:
     """(README path, its text, the text it should have)."""
-    readme = folder / "README.md"
+    readme = _shown(folder.resolve() / "README.md")
     current = readme.read_text()
     return readme, current, update(current, render(read_module(folder)), str(readme))
 
