@@ -96,3 +96,17 @@ def test_a_release_tag_matches_everything() -> None:
         sections = _changelog()
         latest = next(v for v, _, _ in sections if v != "Unreleased")
         assert latest == version, f"tagged {tag}, but the CHANGELOG's latest release is {latest}"
+
+
+def test_the_envs_readme_shows_the_lines_each_env_has() -> None:
+    """envs/README.md's diff: the - line is in the env's main.tf, the + line is the same module at v<version>."""
+    readme = (ROOT / "envs" / "README.md").read_text()
+    for env in ("deve", "stag"):
+        block = readme.split(f"`envs/{env}/main.tf`:", 1)[1].split("```diff\n", 1)[1].split("```", 1)[0]
+        removed = [line[1:].strip() for line in block.splitlines() if line.startswith("-")]
+        added = [line[1:].strip() for line in block.splitlines() if line.startswith("+")]
+        assert len(removed) == len(added) == 1
+        assert removed[0] in [line.strip() for line in (ROOT / "envs" / env / "main.tf").read_text().splitlines()]
+        module = removed[0].split("/modules/", 1)[1].rstrip('"')
+        repo = "git::https://github.com/<org>/xacct.git"
+        assert added[0] == f'source = "{repo}//modules/{module}?ref=v{_version()}"'
