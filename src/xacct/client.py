@@ -152,17 +152,14 @@ def _failed_before_sending(exc: requests.RequestException) -> bool:
 def _underlying(exc: BaseException) -> list[BaseException]:
     """The chain below a requests exception: urllib3's reason, then the OS or ssl error that caused it."""
     chain: list[BaseException] = []
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
+    todo: list[object] = [exc]
     while todo:
         item = todo.pop(0)
-        if item is None or id(item) in seen:
+        if not isinstance(item, BaseException) or any(item is seen for seen in chain):
             continue
-        seen.add(id(item))
         chain.append(item)
-        todo.extend(arg for arg in item.args if isinstance(arg, BaseException))
-        todo.extend([getattr(item, "reason", None), item.__cause__, item.__context__])
-    return [item for item in chain if isinstance(item, BaseException)]
+        todo.extend([*item.args, getattr(item, "reason", None), item.__cause__, item.__context__])
+    return chain
 
 
 def describe_failure(exc: requests.RequestException, netloc: str, timeout: Any) -> tuple[str, str]:
@@ -381,6 +378,7 @@ class ApiClient:
     def _retrying(self, method: str, url: str, attempt: int, outcome: str, delay: float, clock: _Deadline) -> bool:
         """Whether to try again after ``outcome`` (a status or a failure reason), logged at DEBUG either way."""
         if attempt >= self.retry.max_attempts:
+            log.debug("%s %s: attempt %d of %d got %s; no attempts left", method, url, attempt, attempt, outcome)
             return False
         if not clock.fits(delay):
             log.debug(

@@ -77,7 +77,7 @@ class RoleCredentials(DeferredRefreshableCredentials):
         self._mandatory_refresh_timeout = min(10 * 60, max(lifetime, 1) / 6)
         self.refresh_count += 1
         log.debug(
-            "%s %s: new session expires %s (in %.0f s); next refresh %.0f s before (mandatory %.0f s)",
+            "%s %s: new session expires %s (in %.0f s); next refresh %.1f s before (mandatory %.1f s)",
             "assumed" if self.refresh_count == 1 else "refreshed",
             self.role_arn or "the role",
             expiry.isoformat(),
