@@ -374,6 +374,7 @@ def test_total_timeout_bounds_the_retries(
     message = str(error.value)
     assert message.startswith(f"GET https://{stack.host}/slow -> 504 Gateway Timeout")
     assert ("after 3 attempts" in message) == (attempts == 3)
+    assert ("(not retried: another attempt would pass the 1 s total_timeout)" in message) == (attempts == 1)
     assert "127.0.0.1" not in message
 
 

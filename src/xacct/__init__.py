@@ -13,9 +13,11 @@ from xacct.errors import (
     AssumeRoleDenied,
     AssumeRoleError,
     ConfigError,
+    ConnectionFailed,
     HttpError,
     InvokeDenied,
     NoSourceCredentials,
+    TimedOut,
     XacctError,
 )
 from xacct.signing import IamAuth
@@ -26,11 +28,13 @@ __all__ = [
     "AssumeRoleError",
     "AssumedRole",
     "ConfigError",
+    "ConnectionFailed",
     "HttpError",
     "IamAuth",
     "InvokeDenied",
     "NoSourceCredentials",
     "RetryPolicy",
     "RoleCredentials",
+    "TimedOut",
     "XacctError",
 ]

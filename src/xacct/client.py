@@ -92,6 +92,7 @@ class _Deadline:
         self.total = total
         self.start = time.monotonic()
         self.attempt_start = self.start
+        self.cut_short = False  # a retry was due but would have passed the deadline
 
     def begin_attempt(self) -> None:
         self.attempt_start = time.monotonic()
@@ -227,6 +228,7 @@ class ApiClient:
         self.base_url = base_url
         self.host = parts.netloc.rsplit("@", 1)[-1]
         self._base_path = parts.path.rstrip("/")
+        self._shown_base = f"{parts.scheme}://{self.host}{self._base_path}"  # for messages: no user:password@
         session = source_session or boto3.Session()
         resolved_region = region or _region_from_host(parts.hostname) or session.region_name
         if not resolved_region:
@@ -344,7 +346,7 @@ class ApiClient:
         url = self._origin + wire_path + (f"?{query}" if query else "")
         # What messages show: the API's URL as the caller named it, whatever endpoint the bytes go to.
         named_query = "&".join(f"{encode(k)}={encode(v)}" for k, v in query_pairs(params))
-        shown = self.base_url.rstrip("/") + encode_path(path) + (f"?{named_query}" if named_query else "")
+        shown = self._shown_base + encode_path(path) + (f"?{named_query}" if named_query else "")
         retry_allowed = method in IDEMPOTENT_METHODS or "idempotency-key" in base_headers
         session, settings = self._session()
         policy, clock = self.retry, _Deadline(self.retry.total_timeout)
@@ -373,7 +375,7 @@ class ApiClient:
                     response.close()
                     self.sleep(delay)
                     continue
-            return self._check(method, response, shown, attempt)
+            return self._check(method, response, shown, attempt, clock)
 
     def _retrying(self, method: str, url: str, attempt: int, outcome: str, delay: float, clock: _Deadline) -> bool:
         """Whether to try again after ``outcome`` (a status or a failure reason), logged at DEBUG either way."""
@@ -381,6 +383,7 @@ class ApiClient:
             log.debug("%s %s: attempt %d of %d got %s; no attempts left", method, url, attempt, attempt, outcome)
             return False
         if not clock.fits(delay):
+            clock.cut_short = True
             log.debug(
                 "%s %s: attempt %d got %s; not retrying, another attempt would pass the %g s total_timeout",
                 method,
@@ -406,12 +409,15 @@ class ApiClient:
     ) -> ConnectionFailed:
         via = f" (endpoint_url {self.endpoint_url})" if self.endpoint_url else ""
         left = clock.remaining()
-        note = f", stopped by the {clock.total:g} s total_timeout" if left is not None and left <= 0 else ""
+        stopped = clock.cut_short or (left is not None and left <= 0)
+        note = f", stopped by the {clock.total:g} s total_timeout" if stopped else ""
         message = f"{method} {url}: {what}{via}; {attempts_text(attempts)}{note}"
         error_type = TimedOut if reason in ("connect_timeout", "read_timeout") else ConnectionFailed
         return error_type(message, reason=reason, url=url, attempts=attempts)
 
-    def _check(self, method: str, response: requests.Response, url: str, attempts: int) -> requests.Response:
+    def _check(
+        self, method: str, response: requests.Response, url: str, attempts: int, clock: _Deadline
+    ) -> requests.Response:
         if response.status_code < 400:
             return response
         denial = denial_reason(response)
@@ -422,6 +428,11 @@ class ApiClient:
         raise HttpError(
             f"{method} {url} -> {response.status_code} {phrase}"
             + (f" after {attempts_text(attempts)}" if attempts > 1 else "")
+            + (
+                f" (not retried: another attempt would pass the {clock.total:g} s total_timeout)"
+                if clock.cut_short
+                else ""
+            )
             + (f": {snippet}" if snippet else ""),
             response=response,
             url=url,
