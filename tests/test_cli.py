@@ -325,10 +325,13 @@ class _Upstream(BaseHTTPRequestHandler):
         time.sleep(self.delay)
         status = self.statuses.pop(0) if self.statuses else 200
         body = json.dumps({"status": status}).encode() * (40_000 if "big" in self.path else 1)
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout, Ctrl-C, a closed pipe)
+            return
 
     def log_message(self, *args: Any) -> None:  # noqa: ARG002  (quiet)
         return None

@@ -211,13 +211,16 @@ class _Scripted(BaseHTTPRequestHandler):
         script = self.scripts.get(self.path.split("?")[0], [])
         status = script.pop(0) if script else 200
         body = b'{"error":"scripted"}' if status >= 400 else b'{"ok":true}'
-        self.send_response(status)
-        if status in (429, 503) and self.retry_after is not None:
-            self.send_header("Retry-After", self.retry_after)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            if status in (429, 503) and self.retry_after is not None:
+                self.send_header("Retry-After", self.retry_after)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client timed out and went away
+            return
 
     do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = _answer
 

@@ -65,7 +65,7 @@ class AssumeRoleDenied(AssumeRoleError):
             "(modules/provider_api: invoke_roles[...].trusted_role_arns)",
         ]
         if not external_id_sent:
-            hints.append("if the provider set an external_id for this role, pass external_id=...")
+            hints.append("if the provider set an external id for this role, pass external_id=...")
         else:
             hints.append("the external id must equal the provider's invoke_roles[...].external_id")
         message = (
