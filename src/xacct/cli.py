@@ -1,4 +1,4 @@
-"""The `xacct` command: call an IAM-authorized API, run the local AWS, run the demo."""
+"""The `xacct` command: call an IAM-authorized API, run the local AWS, run the demo, print shell completions."""
 
 from __future__ import annotations
 
