@@ -177,7 +177,7 @@ def test_help_shows_the_seeds_call() -> None:
 BASH = shutil.which("bash")
 
 
-def complete_in_bash(*lines: str) -> list[str]:
+def complete_in_bash(*lines: str, path: str = "/usr/bin:/bin") -> list[str]:
     """What bash offers for each command line (cursor at the end), in a shell with no rc files: no bash-completion."""
     driver = [
         'eval "$(' + XACCT + ' completion bash)"',
@@ -194,7 +194,7 @@ def complete_in_bash(*lines: str) -> list[str]:
     assert BASH is not None
     result = subprocess.run(
         [BASH, "--norc", "--noprofile", "-c", "\n".join(driver)],
-        env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+        env={"PATH": path, "HOME": "/nonexistent"},
         capture_output=True,
         text=True,
         check=False,
@@ -225,6 +225,16 @@ def test_bash_completion_works_without_the_bash_completion_package() -> None:
         offered[4].split()
     )
     assert offered[5:] == ["bash zsh fish", "up", "--help --keep --port --region"]
+
+
+@pytest.mark.skipif(BASH is None, reason="bash is not installed")
+def test_bash_offers_the_profiles_the_aws_cli_lists(tmp_path: Path) -> None:
+    # The AWS CLI is not installed here: a stand-in prints what `aws configure list-profiles` prints.
+    aws = tmp_path / "aws"
+    aws.write_text('#!/bin/sh\n[ "$*" = "configure list-profiles" ] && printf "default\\nstag\\ndeve\\n"\n')
+    aws.chmod(0o755)
+    _, offered = complete_in_bash("xacct call GET https://x/ --profile ", path=f"{tmp_path}:/usr/bin:/bin")
+    assert offered == "default stag deve"
 
 
 def _options(parser: Any) -> dict[str, set[str]]:

@@ -15,7 +15,6 @@ from urllib.parse import unquote, urlsplit
 
 import boto3
 import requests
-import shtab
 from botocore.exceptions import BotoCoreError, ProfileNotFound
 
 from xacct.client import ApiClient, RetryPolicy
@@ -244,6 +243,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _completion(args: argparse.Namespace) -> ExitStatus:
+    import shtab  # only this command needs it
+
     print(shtab.complete(build_parser(), args.shell), end="")
     return ExitStatus.OK
 
@@ -255,7 +256,13 @@ _METHOD_COMPLETION = {
     "fish": " ".join(METHODS),
     "preamble": {"bash": f"_xacct_methods() {{\n  compgen -W '{' '.join(METHODS)}' -- \"$1\"\n}}\n"},
 }
-_PROFILE_COMPLETION = shtab.cmd("aws configure list-profiles 2>/dev/null")
+_PROFILES = "aws configure list-profiles 2>/dev/null"
+_PROFILE_COMPLETION = {  # what shtab.cmd(_PROFILES) gives, without importing shtab for every call
+    "bash": "_xacct_profiles",
+    "zsh": f"($({_PROFILES}))",
+    "fish": f"({_PROFILES})",
+    "preamble": {"bash": f'_xacct_profiles() {{\n  compgen -W "$({_PROFILES})" -- "$1"\n}}\n'},
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
