@@ -15,9 +15,11 @@ from xacct.errors import (
     AssumeRoleDenied,
     AssumeRoleError,
     ConfigError,
+    ConnectionFailed,
     HttpError,
     InvokeDenied,
     NoSourceCredentials,
+    TimedOut,
     XacctError,
 )
 from xacct.signing import IamAuth
@@ -28,12 +30,14 @@ __all__ = [
     "AssumeRoleError",
     "AssumedRole",
     "ConfigError",
+    "ConnectionFailed",
     "HttpError",
     "IamAuth",
     "InvokeDenied",
     "NoSourceCredentials",
     "RetryPolicy",
     "RoleCredentials",
+    "TimedOut",
     "XacctError",
 ]
 
