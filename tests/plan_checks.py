@@ -13,8 +13,10 @@ objects are subsets (a key not listed is not checked; the value "__missing__" me
 lists match in length and item by item, a JSON string in the plan (an IAM policy, an access-log format) is
 parsed when the inventory gives an object or a list there, anything else must be equal.
 
-What no data can say well stays in Python: `semantic_checks` (every route is AWS_IAM, trust policies never
-name "*", consumer roles may assume named roles and nothing else).
+What no data can say well stays in Python: `semantic_checks` (every route is AWS_IAM; a trust policy names
+principals of one kind, never "*", on no condition but an external id; consumer roles may assume named roles
+and nothing else; the gateway sets only the path and the verified caller on a request; consumer_config covers
+exactly the invoke roles).
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ class PlanSummary:
 def summarize(plan: Any) -> PlanSummary:
     """Managed resources of the planned state by full address, their counts by type, and the planned outputs.
 
-    Output values are what Terraform knows at plan time (unknown parts left out), as in `output_changes`.
+    Outputs are what Terraform knows at plan time, as in `output_changes` (unknown parts left out, and an output
+    that is wholly unknown until apply is not there at all).
     """
     values: dict[str, dict[str, Any]] = {}
     counts: dict[str, int] = collections.defaultdict(int)
@@ -57,7 +60,11 @@ def summarize(plan: Any) -> PlanSummary:
         for child in module.get("child_modules", []):
             counts["modules"] += 1
             queue.append(child)
-    outputs = {name: change.get("after") for name, change in plan.get("output_changes", {}).items()}
+    outputs = {
+        name: change.get("after")
+        for name, change in plan.get("output_changes", {}).items()
+        if change.get("after_unknown") is not True
+    }
     return PlanSummary(values, dict(counts), outputs)
 
 
@@ -103,7 +110,9 @@ def check_inventory(summary: PlanSummary, inventory: dict[str, Any]) -> None:
         got = summary.counts.get(kind, 0)
         assert got == count, f"counts.{kind}: expected {count}, the plan has {got} (all counts: {summary.counts})"
     for name, value in inventory.get("outputs", {}).items():
-        assert name in summary.outputs, f"outputs.{name}: no such output; the plan has {sorted(summary.outputs)}"
+        assert name in summary.outputs, (
+            f"outputs.{name}: unknown until apply, or no such output; known: {sorted(summary.outputs)}"
+        )
         compare(value, summary.outputs[name], f"outputs.{name}")
 
 
@@ -125,25 +134,68 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+# What the gateway may set on a request to the API server: the path, and the caller as the gateway verified it.
+IDENTITY_HEADERS = {
+    "overwrite:header.x-caller-account-id": "$context.identity.accountId",
+    "overwrite:header.x-caller-arn": "$context.identity.userArn",
+}
+
+
 def semantic_checks(summary: PlanSummary) -> None:
-    """Rules every plan of this project keeps, whatever its inventory says."""
+    """Rules every plan of this project keeps, whatever its inventory lists (an inventory's objects are subsets:
+    these rules say what may not be there besides)."""
     for address, values in summary.values.items():
         kind, name = address.split("[")[0].rsplit(".", 2)[-2:]  # [module.<m>.]<type>.<name>[<key>]
         if kind == "aws_apigatewayv2_route":
             assert values["authorization_type"] == "AWS_IAM", f"{address}: a route without IAM authorization"
-        if kind == "aws_iam_role" and "assume_role_policy" in values:
+        elif kind == "aws_iam_role" and "assume_role_policy" in values:
             for statement in _statements(values["assume_role_policy"]):
-                principals = _strings(statement.get("Principal", {}))
-                assert principals, f"{address}: a trust statement without a principal"
-                assert not any("*" in p for p in principals), f"{address}: a wildcard principal {principals}"
-                assert "NotPrincipal" not in statement, f"{address}: NotPrincipal in a trust policy"
-                assert (statement["Effect"], statement["Action"]) == ("Allow", "sts:AssumeRole"), address
-        if kind == "aws_iam_role_policy" and name == "assume_provider_roles":
+                _check_trust_statement(address, statement)
+        elif kind == "aws_iam_role_policy" and name == "assume_provider_roles":
             # A consumer role may assume the named invoke roles, and do nothing else through this policy.
             for statement in _statements(values["policy"]):
                 assert set(statement) <= {"Sid", "Effect", "Action", "Resource"}, f"{address}: {sorted(statement)}"
                 assert (statement["Effect"], statement["Action"]) == ("Allow", "sts:AssumeRole"), address
                 assert not any("*" in arn for arn in _strings(statement["Resource"])), f"{address}: a wildcard"
+        elif kind == "aws_apigatewayv2_integration" and isinstance(values.get("request_parameters"), dict):
+            parameters = values["request_parameters"]
+            assert set(parameters) <= {"overwrite:path", *IDENTITY_HEADERS}, f"{address}: {sorted(parameters)}"
+            for header, value in parameters.items():
+                want = IDENTITY_HEADERS.get(header)
+                assert want is None or value == want, f"{address}: {header} = {value!r}, not the verified caller"
+    _check_consumer_config(summary)
+
+
+def _check_trust_statement(address: str, statement: dict[str, Any]) -> None:
+    """Allow sts:AssumeRole to principals of one kind, named without "*", on no condition but an external id."""
+    assert set(statement) <= {"Sid", "Effect", "Principal", "Action", "Condition"}, f"{address}: {sorted(statement)}"
+    assert (statement["Effect"], statement["Action"]) == ("Allow", "sts:AssumeRole"), address
+    principal = statement["Principal"]
+    assert isinstance(principal, dict), f"{address}: principal {principal!r}"
+    assert len(principal) == 1, f"{address}: principals of several kinds {sorted(principal)}"
+    names = _strings(principal)
+    assert names, f"{address}: a trust statement without a principal"
+    assert not any("*" in p for p in names), f"{address}: a wildcard principal {names}"
+    condition = statement.get("Condition")
+    if condition is not None:
+        assert set(condition) == {"StringEquals"}, f"{address}: condition {condition}"
+        assert set(condition["StringEquals"]) == {"sts:ExternalId"}, f"{address}: condition {condition}"
+        assert isinstance(condition["StringEquals"]["sts:ExternalId"], str), f"{address}: condition {condition}"
+
+
+def _check_consumer_config(summary: PlanSummary) -> None:
+    """consumer_config speaks of exactly the invoke roles the plan creates."""
+    config = summary.outputs.get("consumer_config")
+    if not isinstance(config, dict):
+        return
+    roles = {
+        address.split('["', 1)[1].rstrip('"]')
+        for address in summary.values
+        if address.split("[")[0].endswith("aws_iam_role.invoke")
+    }
+    for key in ("allowed_routes", "external_id_required"):
+        if key in config:
+            assert set(config[key]) == roles, f"outputs.consumer_config.{key}: {sorted(config[key])}, roles {roles}"
 
 
 def load_scenario(target: str, name: str) -> dict[str, Any]:

@@ -127,7 +127,7 @@ def test_the_compare_accepts_a_matching_inventory() -> None:
         (_wrong(("counts", "aws_iam_role"), 2), "counts.aws_iam_role: expected 2, the plan has 1"),
         (_wrong(("counts", "aws_lambda_permission"), 1), "counts.aws_lambda_permission: expected 1, the plan has 0"),
         (_wrong(("outputs", "consumer_config", "allowed_routes"), {"ApiAllowByIamRoleStag": ["GET /"]}), "GET /"),
-        (_wrong(("outputs", "invoke_url"), "https://x/"), "outputs.invoke_url: no such output"),
+        (_wrong(("outputs", "invoke_url"), "https://x/"), "outputs.invoke_url: unknown until apply, or no such output"),
     ],
 )
 def test_the_compare_fails_on_a_wrong_expectation(inventory: dict[str, Any], message: str) -> None:
@@ -158,12 +158,47 @@ def test_the_compare_fails_on_a_wrong_expectation(inventory: dict[str, Any], mes
             '{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"r","Condition":{}}]}',
             "Condition",
         ),
+        (
+            ROLE,
+            "assume_role_policy",
+            '{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::2:role/A"],"Service":["x"]},'
+            '"Action":"sts:AssumeRole"}]}',
+            "principals of several kinds",
+        ),
+        (
+            ROLE,
+            "assume_role_policy",
+            '{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::2:role/A"]},"Action":"sts:AssumeRole",'
+            '"Condition":{"StringEquals":{"sts:ExternalId":"x"},"Bool":{"aws:SecureTransport":"true"}}}]}',
+            "condition",
+        ),
+        (
+            "aws_apigatewayv2_integration.this",
+            "request_parameters",
+            {"overwrite:header.x-caller-arn": "$request.header.x-caller-arn"},
+            "not the verified caller",
+        ),
+        (
+            "aws_apigatewayv2_integration.this",
+            "request_parameters",
+            {"overwrite:path": "$request.path", "append:header.x-forwarded-for": "$request.header.x-real-ip"},
+            "append:header.x-forwarded-for",
+        ),
     ],
 )
-def test_the_semantic_checks_fail_on_a_bad_plan(address: str, attribute: str, value: str, message: str) -> None:
+def test_the_semantic_checks_fail_on_a_bad_plan(address: str, attribute: str, value: Any, message: str) -> None:
     summary = _summary()
     semantic_checks(summary)
     summary.values.setdefault(address, {})[attribute] = value
     with pytest.raises(AssertionError) as failure:
         semantic_checks(summary)
     assert message in str(failure.value)
+
+
+def test_consumer_config_must_speak_of_exactly_the_invoke_roles() -> None:
+    summary = _summary()
+    summary.outputs["consumer_config"]["external_id_required"] = {"ApiAllowByIamRoleStag": False}
+    semantic_checks(summary)
+    summary.outputs["consumer_config"]["external_id_required"]["Gone"] = True
+    with pytest.raises(AssertionError, match=r"consumer_config\.external_id_required"):
+        semantic_checks(summary)
