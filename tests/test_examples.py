@@ -7,12 +7,13 @@ import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import tftest
 
 from conftest import PROVIDER
-from helpers import ROOT, Workspace
+from helpers import ROOT
 from plan_checks import check_inventory, load_scenario, scenario_names, semantic_checks, summarize
 
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").iterdir() if p.is_dir())
@@ -42,9 +43,7 @@ def examples_tree(tree: Path) -> Path:
 @pytest.mark.parametrize(
     "name", [pytest.param(n, marks=NEEDS_ARN_URIS) if n == "private_backend" else n for n in EXAMPLES]
 )
-def test_example_plans_its_inventory(
-    name: str, examples_tree: Path, workspaces: Callable[[str, str], Workspace]
-) -> None:
+def test_example_plans_its_inventory(name: str, examples_tree: Path, workspaces: Callable[[str, str], Any]) -> None:
     summary = summarize(workspaces(f"examples/{name}", PROVIDER).plan({}))
     check_inventory(summary, load_scenario("examples", name))
     semantic_checks(summary)
