@@ -2,7 +2,8 @@
 
 An inventory is a JSON file (tests/scenarios/<target>/<name>.json) with up to three sections:
 
-    "values":  {address: {attribute: value}}   every resource the plan creates, by full address
+    "values":  {address: {attribute: value}}   every managed resource of the planned state (a fresh account:
+                                               everything the plan creates), by full address
                                                (module.<name>. prefix included); the attributes listed
                                                must equal the planned ones (a subset match: see `compare`)
     "counts":  {resource type: n, "resources": n, "modules": n}
@@ -95,7 +96,7 @@ def compare(expected: Any, actual: Any, where: str = "") -> None:
 def check_inventory(summary: PlanSummary, inventory: dict[str, Any]) -> None:
     """The one generic compare: the plan ``summary`` against an inventory's values, counts and outputs.
 
-    "values" names every resource the plan creates (no more, no fewer); "counts" gives each listed type
+    "values" names every managed resource of the plan (no more, no fewer); "counts" gives each listed type
     (0 = none of that type); "outputs" are matched like values.
     """
     if "values" in inventory:
