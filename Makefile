@@ -46,7 +46,7 @@ demo: setup
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	terraform fmt -check -recursive modules envs
+	terraform fmt -check -recursive modules envs examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src tools
@@ -63,7 +63,7 @@ bench: setup
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
-	terraform fmt -recursive modules envs
+	terraform fmt -recursive modules envs examples
 
 # The tables between the BEGIN_TF_DOCS/END_TF_DOCS markers; tests/test_docs_tables.py fails when they drift.
 docs: $(STAMP)

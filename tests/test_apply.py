@@ -18,7 +18,8 @@ from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
 
 from conftest import CONSUMER, PROVIDER
-from helpers import REGION, Workspace, load_scenario, trust
+from helpers import REGION, Workspace, trust
+from plan_checks import load_scenario
 
 INVOKE_ROLE = "ApiAllowByIamRoleStag"
 INVOKE_ROLE_ARN = f"arn:aws:iam::{PROVIDER}:role/{INVOKE_ROLE}"

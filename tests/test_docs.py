@@ -16,7 +16,8 @@ from xacct import terraform as tfrun
 from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
 
-from helpers import REGION, ROOT, Workspace, allow, planned, trust
+from helpers import REGION, ROOT, Workspace, allow, trust
+from plan_checks import check_inventory, load_scenario, semantic_checks, summarize
 
 MODULES = ["provider_api", "consumer_role"]
 
@@ -30,18 +31,15 @@ def _fenced(markdown: str, language: str, after: str) -> str:
 
 @pytest.mark.parametrize("module", MODULES)
 def test_module_readme_usage_plans(module: str, local_aws: LocalAws, tmp_path: Path) -> None:
+    """The Usage block plans, and plans what tests/scenarios/readme/<module>.json lists (addresses + key values)."""
     tree = tfrun.copy_configuration(tmp_path, ROOT)
     example = tree / "examples" / "readme"
     example.mkdir(parents=True)
     (example / "main.tf").write_text(_fenced((ROOT / "modules" / module / "README.md").read_text(), "hcl", "## Usage"))
     account = "111111111111" if module == "provider_api" else "222222222222"
-    plan = Workspace(example, local_aws.env(account)).plan({})
-    resources = planned(plan)
-    expected = 'aws_iam_role.invoke["ApiAllowByIamRoleStag"]' if module == "provider_api" else "aws_iam_role.this[0]"
-    assert expected in resources
-    assert all(
-        r["authorization_type"] == "AWS_IAM" for k, r in resources.items() if k.startswith("aws_apigatewayv2_route.")
-    )
+    summary = summarize(Workspace(example, local_aws.env(account)).plan({}))
+    check_inventory(summary, load_scenario("readme", module))
+    semantic_checks(summary)
 
 
 @pytest.fixture
