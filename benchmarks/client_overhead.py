@@ -22,8 +22,8 @@ from requests_aws4auth import AWS4Auth
 
 from common import REGION, arguments, deploy, save, timed
 from xacct import ApiClient
-from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
 
 
 def main() -> int:

@@ -16,8 +16,8 @@ from botocore.credentials import Credentials
 
 from common import CONSUMER, REGION, arguments, deploy, save, timed
 from xacct import ApiClient
-from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
 
 
 def main() -> int:

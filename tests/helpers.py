@@ -1,4 +1,4 @@
-"""What several tests share: running Terraform on copies, reading plans, and the scenario checks.
+"""What several tests share: reading plans, the scenario checks, policy documents, signing with botocore.
 
 Scenarios live in tests/scenarios/<target>/<name>.json as {"vars": ..., "expect": ...}; the check_* functions
 below are the only code that interprets "expect", so every scenario is checked the same way.
@@ -16,12 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import tftest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from xacct import terraform as tfrun
 from xacct.client import ApiClient
 from xacct.local import LocalAws
 
@@ -37,65 +35,6 @@ def scenario_names(target: str) -> list[str]:
 def load_scenario(target: str, name: str) -> dict[str, Any]:
     scenario: dict[str, Any] = json.loads((SCENARIOS / target / f"{name}.json").read_text())
     return scenario
-
-
-def terraform_errors(text: str) -> str:
-    """Terraform's diagnostics as one line: no colour, no box drawing, wrapped lines joined."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
-    lines = (line.strip().strip("│╷╵").strip() for line in text.splitlines())
-    return re.sub(r"\s+", " ", " ".join(line for line in lines if line))
-
-
-class Workspace:
-    """One Terraform root (a module or an env) inside a copy of the tree, acting as one local account."""
-
-    def __init__(self, folder: Path, env: Mapping[str, str]) -> None:
-        self.folder = folder
-        self.tf = tfrun.runner(folder, env)
-        self._initialised = False
-        self._vars_counter = 0
-
-    def init(self) -> Workspace:
-        if not self._initialised:
-            self.tf.setup(cleanup_on_exit=False)
-            self._initialised = True
-        return self
-
-    def var_file(self, values: Mapping[str, Any]) -> str:
-        self._vars_counter += 1
-        path = self.folder / f"case-{self._vars_counter}.tfvars.json"
-        path.write_text(json.dumps(values))
-        return str(path)
-
-    def plan(self, values: Mapping[str, Any]) -> Any:
-        self.init()
-        return self.tf.plan(output=True, tf_var_file=self.var_file(values), lock=False)
-
-    def plan_failure(self, values: Mapping[str, Any]) -> str:
-        """The plan must fail: return its diagnostics as one line."""
-        self.init()
-        var_file = self.var_file(values)
-        try:
-            result = self.tf.execute_command(
-                "plan", "-no-color", "-input=false", "-lock=false", f"-var-file={var_file}"
-            )
-        except tftest.TerraformTestError as error:
-            return terraform_errors(" ".join(str(a) for a in error.args))
-        raise AssertionError(f"plan succeeded but should have failed:\n{result.out}")
-
-    def apply(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        self.init()
-        tfrun.write_tfvars(self.folder, values)
-        self.tf.apply()
-        return {name: value for name, value in self.tf.output().items()}
-
-    def plan_exit_code(self) -> tuple[int, str]:
-        """`terraform plan -detailed-exitcode` with the applied variables: 0 = no changes, 2 = changes."""
-        result = self.tf.execute_command("plan", "-detailed-exitcode", "-no-color", "-input=false")
-        return result.retcode, result.out
-
-    def destroy(self) -> None:
-        self.tf.destroy()
 
 
 def planned(plan: Any) -> dict[str, dict[str, Any]]:

@@ -30,12 +30,13 @@ import requests
 from botocore.exceptions import ClientError
 
 from xacct import ApiClient, AssumeRoleDenied, IamAuth, InvokeDenied
-from xacct import terraform as tfrun
-from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
+from xacct.local import terraform as tfrun
+from xacct.local.echo_server import EchoServer
+from xacct.local.terraform import Workspace
 from xacct.signing import parse_query
 
-from helpers import REGION, ROOT, Workspace, allow, botocore_signed, trust
+from helpers import REGION, ROOT, allow, botocore_signed, trust
 
 pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("matrix")]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
 
 from helpers import REGION, ApiStack, allow, build_api, trust
 

@@ -27,9 +27,9 @@ from xacct import (
     NoSourceCredentials,
     RetryPolicy,
 )
-from xacct.echo_server import EchoServer
 from xacct.errors import denial_reason
 from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
 
 from helpers import REGION, ApiStack, allow, build_api, closed_port, trust
 

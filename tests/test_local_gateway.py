@@ -15,8 +15,8 @@ import botocore.auth
 import pytest
 import requests
 
-from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
 from xacct.local.routing import select_route
 
 from helpers import REGION, ApiStack, botocore_signed, build_api, closed_port

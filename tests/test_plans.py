@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from xacct.local import LocalAws
+from xacct.local.terraform import Workspace
 
 from conftest import CONSUMER, PROVIDER
-from helpers import Workspace, check_consumer_role, check_provider_api, load_scenario, scenario_names, trust
+from helpers import check_consumer_role, check_provider_api, load_scenario, scenario_names, trust
 
 TARGETS: dict[str, tuple[str, str, Callable[[Any, Any], None]]] = {
     "provider_api": ("modules/provider_api", PROVIDER, check_provider_api),

@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError
 
 from xacct.client import ApiClient
 from xacct.errors import HttpError, XacctError
+from xacct.local import require_extra
 from xacct.signing import parse_query
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_HTTP_ERROR = 0, 1, 2, 22
@@ -128,7 +129,10 @@ def _print_response(response: requests.Response | None, include: bool) -> None:
 
 
 def _local_up(args: argparse.Namespace) -> int:
-    from xacct.local import LocalAws
+    try:
+        from xacct.local.server import LocalAws
+    except ImportError as error:
+        require_extra(error)
 
     with LocalAws(args.port, args.host, region=args.region) as aws:
         url = aws.endpoint_url
@@ -152,13 +156,19 @@ def _local_up(args: argparse.Namespace) -> int:
 
 
 def _cli_config() -> str:
-    from xacct.terraform import write_cli_config
+    try:
+        from xacct.local.terraform import write_cli_config
+    except ImportError as error:
+        require_extra(error)
 
     return str(write_cli_config())
 
 
 def _terraform_setup(_: argparse.Namespace) -> int:
-    from xacct.terraform import find_mirror, terraform_binary, write_cli_config
+    try:
+        from xacct.local.terraform import find_mirror, terraform_binary, write_cli_config
+    except ImportError as error:
+        require_extra(error)
 
     binary = terraform_binary()
     path = write_cli_config()
@@ -169,7 +179,10 @@ def _terraform_setup(_: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from xacct.demo import run_demo
+    try:
+        from xacct.local.demo import run_demo
+    except ImportError as error:
+        require_extra(error)
 
     return run_demo(keep=args.keep, region=args.region, port=args.port)
 

@@ -21,10 +21,10 @@ from typing import Any
 import requests
 
 from xacct.client import ApiClient
-from xacct.echo_server import EchoServer
 from xacct.errors import AssumeRoleDenied, XacctError
 from xacct.local import LocalAws
-from xacct.terraform import copy_configuration, runner, write_tfvars
+from xacct.local.echo_server import EchoServer
+from xacct.local.terraform import copy_configuration, runner, write_tfvars
 
 PROVIDER_ACCOUNT = "111111111111"
 CONSUMER_ACCOUNT = "222222222222"
