@@ -16,10 +16,11 @@ import pytest
 
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
+from xacct.local.stacks import trust
 from xacct.local.terraform import Workspace
 
 from conftest import CONSUMER, PROVIDER
-from helpers import REGION, load_scenario, trust
+from helpers import REGION, load_scenario
 
 INVOKE_ROLE = "ApiAllowByIamRoleStag"
 INVOKE_ROLE_ARN = f"arn:aws:iam::{PROVIDER}:role/{INVOKE_ROLE}"

@@ -16,8 +16,9 @@ import pytest
 
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
+from xacct.local.stacks import ApiStack, allow, build_api, trust
 
-from helpers import REGION, ApiStack, allow, build_api, trust
+from helpers import REGION
 
 XACCT = str(Path(sys.executable).parent / "xacct")
 

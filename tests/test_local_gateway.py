@@ -18,8 +18,9 @@ import requests
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
 from xacct.local.routing import select_route
+from xacct.local.stacks import ApiStack, build_api
 
-from helpers import REGION, ApiStack, botocore_signed, build_api, closed_port
+from helpers import REGION, botocore_signed, closed_port
 
 # -- route selection (pure) ----------------------------------------------------------------------------------
 

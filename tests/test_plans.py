@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from xacct.local import LocalAws
+from xacct.local.stacks import trust
 from xacct.local.terraform import Workspace
 
 from conftest import CONSUMER, PROVIDER
-from helpers import check_consumer_role, check_provider_api, load_scenario, scenario_names, trust
+from helpers import check_consumer_role, check_provider_api, load_scenario, scenario_names
 
 TARGETS: dict[str, tuple[str, str, Callable[[Any, Any], None]]] = {
     "provider_api": ("modules/provider_api", PROVIDER, check_provider_api),
