@@ -16,12 +16,12 @@ import pytest
 
 from xacct.local import EXTRA_MODULES, INSTALL_HINT, LocalExtraMissing, require_extra
 
-# Run in a child interpreter: the extra's modules cannot be found, whatever is installed.
-WITHOUT_EXTRA = textwrap.dedent(
-    f"""
+# Prepended to the child's code: the modules in BLOCKED cannot be found, whatever is installed.
+WITHOUT = textwrap.dedent(
+    """
     import importlib.abc, json, sys
 
-    BLOCKED = {sorted(EXTRA_MODULES)!r}
+    BLOCKED = {blocked!r}
 
     class WithoutTheLocalExtra(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
@@ -34,9 +34,9 @@ WITHOUT_EXTRA = textwrap.dedent(
 )
 
 
-def run_without_extra(code: str) -> subprocess.CompletedProcess[str]:
+def run_without_extra(code: str, blocked: tuple[str, ...] = EXTRA_MODULES) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", WITHOUT_EXTRA + textwrap.dedent(code)],
+        [sys.executable, "-c", WITHOUT.format(blocked=sorted(blocked)) + textwrap.dedent(code)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -62,6 +62,19 @@ def test_the_blocking_works() -> None:
     result = run_without_extra("import moto")
     assert result.returncode != 0
     assert "No module named 'moto'" in result.stderr
+
+
+def test_the_terraform_runner_and_the_echo_server_need_no_local_aws() -> None:
+    """Importing xacct.local.terraform loads tftest, not moto: the subpackage loads the server lazily."""
+    result = run_without_extra(
+        """
+        import xacct.local.terraform, xacct.local.echo_server
+        print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & {"moto", "werkzeug", "tftest"})))
+        """,
+        blocked=("moto", "werkzeug"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["tftest"]
 
 
 def test_xacct_call_needs_no_extra() -> None:
