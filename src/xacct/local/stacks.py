@@ -207,7 +207,18 @@ def build_api(
         PolicyName="invoke",
         PolicyDocument=allow("execute-api:Invoke", *(prefix + r for r in resources)),
     )
-    return ApiStack(aws, provider, consumer, api_id, stage, invoke_arn, workload_arn, region, domain_name, log_group)
+    return ApiStack(
+        aws,
+        provider,
+        consumer,
+        api_id,
+        stage,
+        invoke_arn,
+        workload_arn,
+        region=region,
+        domain_name=domain_name,
+        log_group=log_group,
+    )
 
 
 # -- the envs, applied with Terraform -------------------------------------------------------------------------
