@@ -11,15 +11,19 @@ stacks the tests deploy and the echo server are in ``xacct.local``, behind the `
 (``pip install 'xacct[local]'``).
 """
 
+from importlib.metadata import version as _version
+
 from xacct.client import ApiClient, RetryPolicy
 from xacct.credentials import AssumedRole, RoleCredentials
 from xacct.errors import (
     AssumeRoleDenied,
     AssumeRoleError,
     ConfigError,
+    ConnectionFailed,
     HttpError,
     InvokeDenied,
     NoSourceCredentials,
+    TimedOut,
     XacctError,
 )
 from xacct.signing import IamAuth
@@ -30,11 +34,15 @@ __all__ = [
     "AssumeRoleError",
     "AssumedRole",
     "ConfigError",
+    "ConnectionFailed",
     "HttpError",
     "IamAuth",
     "InvokeDenied",
     "NoSourceCredentials",
     "RetryPolicy",
     "RoleCredentials",
+    "TimedOut",
     "XacctError",
 ]
+
+__version__ = _version("xacct")  # one source of truth: pyproject.toml
