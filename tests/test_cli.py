@@ -20,11 +20,12 @@ import boto3
 import pytest
 
 from xacct.cli import build_parser, in_cli_words
-from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
+from xacct.local.stacks import ApiStack, allow, build_api, trust
 from xacct.status import ExitStatus
 
-from helpers import REGION, ROOT, ApiStack, allow, build_api, closed_port, trust
+from helpers import REGION, ROOT, closed_port
 
 XACCT = str(Path(sys.executable).parent / "xacct")
 

@@ -28,11 +28,12 @@ from xacct import (
     NoSourceCredentials,
     RetryPolicy,
 )
-from xacct.echo_server import EchoServer
 from xacct.errors import ConnectionFailed, TimedOut, denial_reason
 from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
+from xacct.local.stacks import ApiStack, allow, build_api, trust
 
-from helpers import REGION, ApiStack, allow, build_api, closed_port, trust
+from helpers import REGION, closed_port
 
 
 @pytest.fixture

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from xacct.local import LocalAws
+from xacct.local.stacks import trust
+from xacct.local.terraform import Workspace
 
 from conftest import CONSUMER, PROVIDER
-from helpers import Workspace, trust
 from plan_checks import MISSING, PlanSummary, check_inventory, load_scenario, scenario_names, semantic_checks, summarize
 
 TARGETS: dict[str, tuple[str, str]] = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from xacct import terraform as tfrun
+from xacct.local import terraform as tfrun
 
 from helpers import ROOT
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from xacct.local.terraform import Workspace
+
 from conftest import CONSUMER, PROVIDER
-from helpers import Workspace
 
 PROVIDER_BASE: dict[str, Any] = {
     "name": "server-stag",

@@ -5,6 +5,10 @@ Consumers need three lines::
     from xacct import ApiClient
     api = ApiClient(invoke_url, invoke_role_arn, region="ap-northeast-1")
     print(api.put("/hoge", json={"foo": "bar"}).json())
+
+This package needs boto3, botocore and requests only. The local AWS, the demo, the Terraform runner, the
+stacks the tests deploy and the echo server are in ``xacct.local``, behind the ``local`` extra
+(``pip install 'xacct[local]'``).
 """
 
 from importlib.metadata import version as _version

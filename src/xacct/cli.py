@@ -19,10 +19,11 @@ from botocore.exceptions import BotoCoreError, ProfileNotFound
 
 from xacct.client import ApiClient, RetryPolicy
 from xacct.errors import ConfigError, ConnectionFailed, HttpError, TimedOut, XacctError
+from xacct.local import require_extra
 from xacct.signing import parse_query
 from xacct.status import ExitStatus
 
-# The local/demo/terraform-setup handlers below return this; they move to xacct.local (issue 11).
+# What the local/demo/terraform-setup handlers return; their work is in xacct.local (the `local` extra).
 EXIT_OK = ExitStatus.OK
 
 METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
@@ -196,7 +197,10 @@ def _phrase(status: int) -> str:
 
 
 def _local_up(args: argparse.Namespace) -> int:
-    from xacct.local import LocalAws
+    try:
+        from xacct.local.server import LocalAws
+    except ImportError as error:
+        require_extra(error)
 
     with LocalAws(args.port, args.host, region=args.region) as aws:
         url = aws.endpoint_url
@@ -220,13 +224,19 @@ def _local_up(args: argparse.Namespace) -> int:
 
 
 def _cli_config() -> str:
-    from xacct.terraform import write_cli_config
+    try:
+        from xacct.local.terraform import write_cli_config
+    except ImportError as error:
+        require_extra(error)
 
     return str(write_cli_config())
 
 
 def _terraform_setup(_: argparse.Namespace) -> int:
-    from xacct.terraform import find_mirror, terraform_binary, write_cli_config
+    try:
+        from xacct.local.terraform import find_mirror, terraform_binary, write_cli_config
+    except ImportError as error:
+        require_extra(error)
 
     binary = terraform_binary()
     path = write_cli_config()
@@ -237,7 +247,10 @@ def _terraform_setup(_: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from xacct.demo import run_demo
+    try:
+        from xacct.local.demo import run_demo
+    except ImportError as error:
+        require_extra(error)
 
     return run_demo(keep=args.keep, region=args.region, port=args.port)
 
