@@ -14,13 +14,14 @@ CHECKOV_VERSION := 3.3.30
 # Two workers pay on two cores: the suite is mostly Terraform subprocesses waiting on each other.
 PYTEST_WORKERS ?= 2
 
-.PHONY: help setup demo test lint typecheck pytest bench fmt clean
+.PHONY: help setup demo test lint typecheck pytest bench fmt docs clean
 
 help:
 	@echo "make demo    deploy envs/deve + envs/stag into a local AWS and call the API (allowed and denied)"
 	@echo "make test    lint, type-check and run the whole suite"
 	@echo "make bench   run the benchmarks in benchmarks/"
 	@echo "make fmt     format Python and Terraform"
+	@echo "make docs    regenerate the inputs/outputs tables in modules/*/README.md from the .tf files"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,10 +46,10 @@ demo: setup
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	terraform fmt -check -recursive modules envs
+	terraform fmt -check -recursive modules envs examples
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src
+	$(BIN)/mypy src tools
 
 pytest: setup $(CHECKOV_STAMP)
 	XACCT_CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(BIN)/pytest -n $(PYTEST_WORKERS) --durations=15
@@ -62,7 +63,11 @@ bench: setup
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
-	terraform fmt -recursive modules envs
+	terraform fmt -recursive modules envs examples
+
+# The tables between the BEGIN_TF_DOCS/END_TF_DOCS markers; tests/test_docs_tables.py fails when they drift.
+docs: $(STAMP)
+	$(BIN)/python tools/tfdocs.py
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -21,29 +21,27 @@ from requests.structures import CaseInsensitiveDict
 from requests_aws4auth import AWS4Auth
 
 from common import REGION, arguments, deploy, save, timed
-from xacct import ApiClient
-from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
 
 
 def main() -> int:
     args = arguments(__doc__.splitlines()[0], default=2000)
     with LocalAws(region=REGION) as aws, EchoServer() as echo:
-        setup = deploy(aws, echo.url)
+        stack = deploy(aws, echo.url)
         url = f"{echo.url}/hoge"
         plain = requests.Session()
-        client = ApiClient(
-            f"https://{setup.host}", setup.invoke_role_arn, source_session=setup.workload, endpoint_url=echo.url
-        )
-        sts = setup.workload.client("sts")
-        creds = sts.assume_role(RoleArn=setup.invoke_role_arn, RoleSessionName="static")["Credentials"]
+        workload = stack.workload()
+        client = stack.client(source_session=workload, endpoint_url=echo.url)
+        sts = workload.client("sts")
+        creds = sts.assume_role(RoleArn=stack.invoke_role_arn, RoleSessionName="static")["Credentials"]
         static = AWS4Auth(
             creds["AccessKeyId"], creds["SecretAccessKey"], REGION, "execute-api", session_token=creds["SessionToken"]
         )
         signed = requests.Session()
 
         def seed() -> None:
-            fresh = sts.assume_role(RoleArn=setup.invoke_role_arn, RoleSessionName="ApiAllowByIamRoleStag")[
+            fresh = sts.assume_role(RoleArn=stack.invoke_role_arn, RoleSessionName="ApiAllowByIamRoleStag")[
                 "Credentials"
             ]
             auth = AWS4Auth(
@@ -54,14 +52,14 @@ def main() -> int:
                 session_token=fresh["SessionToken"],
             )
             requests.put(
-                url, auth=auth, json={"foo": "bar"}, headers={"Host": setup.host}, timeout=10
+                url, auth=auth, json={"foo": "bar"}, headers={"Host": stack.host}, timeout=10
             ).raise_for_status()
 
         variants = {
             "floor": lambda: plain.get(url, timeout=10).raise_for_status(),
             "xacct": lambda: client.get("/hoge"),
             "aws4auth-static": lambda: signed.get(
-                url, auth=static, headers={"Host": setup.host}, timeout=10
+                url, auth=static, headers={"Host": stack.host}, timeout=10
             ).raise_for_status(),
             "seed": seed,
         }
@@ -82,7 +80,7 @@ def main() -> int:
         headers = CaseInsensitiveDict({"Content-Type": "application/json"})
         started = time.perf_counter()
         for _ in range(args.requests):
-            client.auth.sign("PUT", setup.host, "/hoge", "a=1", headers, b'{"foo":"bar"}')
+            client.auth.sign("PUT", stack.host, "/hoge", "a=1", headers, b'{"foo":"bar"}')
         sign_us = (time.perf_counter() - started) / args.requests * 1e6
         client.close()
 

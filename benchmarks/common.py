@@ -1,4 +1,4 @@
-"""What both benchmarks need: a local AWS with a consumer workload role, an invoke role, and one HTTP API."""
+"""What both benchmarks need: the API stack (xacct.local.stacks, as the tests build it), timing and saving."""
 
 from __future__ import annotations
 
@@ -7,76 +7,19 @@ import json
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
+from xacct.local.server import LocalAws
+from xacct.local.stacks import INVOKE_ROLE, REGION, ApiStack, build_api
 
-from xacct.local import LocalAws
-
-REGION = "ap-northeast-1"
 PROVIDER, CONSUMER = "111111111111", "222222222222"
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _document(statement: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-
-
-@dataclass
-class Setup:
-    aws: LocalAws
-    api_id: str
-    invoke_role_arn: str
-    workload: boto3.Session
-
-    @property
-    def host(self) -> str:
-        return f"{self.api_id}.execute-api.{REGION}.amazonaws.com"
-
-
-def deploy(aws: LocalAws, upstream: str) -> Setup:
+def deploy(aws: LocalAws, upstream: str) -> ApiStack:
     """LambdaRoleDeve (consumer) -> ApiAllowByIamRoleStag (provider) -> an HTTP API forwarding to ``upstream``."""
-    invoke_arn = f"arn:aws:iam::{PROVIDER}:role/ApiAllowByIamRoleStag"
-    workload_arn = f"arn:aws:iam::{CONSUMER}:role/LambdaRoleDeve"
-    iam_b, iam_a = aws.client("iam", CONSUMER), aws.client("iam", PROVIDER)
-    lambda_trust = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    iam_b.create_role(RoleName="LambdaRoleDeve", AssumeRolePolicyDocument=_document(lambda_trust))
-    iam_b.put_role_policy(
-        RoleName="LambdaRoleDeve",
-        PolicyName="assume",
-        PolicyDocument=_document({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": invoke_arn}),
-    )
-    consumer_trust = {"Effect": "Allow", "Principal": {"AWS": [workload_arn]}, "Action": "sts:AssumeRole"}
-    iam_a.create_role(RoleName="ApiAllowByIamRoleStag", AssumeRolePolicyDocument=_document(consumer_trust))
-    gateway = aws.client("apigatewayv2", PROVIDER)
-    api_id = gateway.create_api(Name="bench", ProtocolType="HTTP")["ApiId"]
-    integration = gateway.create_integration(
-        ApiId=api_id,
-        IntegrationType="HTTP_PROXY",
-        IntegrationUri=upstream,
-        IntegrationMethod="ANY",
-        PayloadFormatVersion="1.0",
-        RequestParameters={
-            "overwrite:path": "$request.path",
-            "overwrite:header.x-caller-arn": "$context.identity.userArn",
-        },
-    )
-    gateway.create_route(
-        ApiId=api_id,
-        RouteKey="ANY /{proxy+}",
-        AuthorizationType="AWS_IAM",
-        Target=f"integrations/{integration['IntegrationId']}",
-    )
-    gateway.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
-    resource = f"arn:aws:execute-api:{REGION}:{PROVIDER}:{api_id}/$default/*/*"
-    iam_a.put_role_policy(
-        RoleName="ApiAllowByIamRoleStag",
-        PolicyName="invoke",
-        PolicyDocument=_document({"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": resource}),
-    )
-    return Setup(aws, api_id, invoke_arn, aws.workload_session(workload_arn, region=REGION))
+    return build_api(aws, PROVIDER, CONSUMER, upstream, invoke_role=INVOKE_ROLE, region=REGION)
 
 
 def arguments(description: str, default: int) -> argparse.Namespace:

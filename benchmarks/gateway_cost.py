@@ -1,7 +1,7 @@
 """Gateway cost: signed requests through the local gateway vs the same requests straight to the API server.
 
-Also: authorization decisions per second (SigV4 verification with botocore + policy evaluation on moto's
-evaluator), measured in-process without HTTP, and the whole STS AssumeRole decision per second.
+Also: authorization decisions per second (SigV4 verification with botocore + policy evaluation by
+xacct.local.policy), measured in-process without HTTP, and the whole STS AssumeRole decision per second.
 """
 
 from __future__ import annotations
@@ -15,20 +15,17 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from common import CONSUMER, REGION, arguments, deploy, save, timed
-from xacct import ApiClient
-from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
 
 
 def main() -> int:
     args = arguments(__doc__.splitlines()[0], default=2000)
     with LocalAws(region=REGION) as aws, EchoServer() as echo:
-        setup = deploy(aws, echo.url)
+        stack = deploy(aws, echo.url)
         direct = requests.Session()
         url = f"{echo.url}/hoge"
-        through = ApiClient(
-            f"https://{setup.host}", setup.invoke_role_arn, source_session=setup.workload, endpoint_url=aws.endpoint_url
-        )
+        through = stack.client()
         seconds = timed(
             {
                 "direct": lambda: direct.get(url, timeout=10).raise_for_status(),
@@ -39,11 +36,11 @@ def main() -> int:
         )
 
         # Authorization decisions, in-process: one pre-signed request checked over and over.
-        creds = through.auth._credentials.get_frozen_credentials()
-        request = AWSRequest(method="GET", url=f"https://{setup.host}/hoge", data=b"")
+        creds = through.role.credentials.get_frozen_credentials()
+        request = AWSRequest(method="GET", url=f"https://{stack.host}/hoge", data=b"")
         SigV4Auth(Credentials(creds.access_key, creds.secret_key, creds.token), "execute-api", REGION).add_auth(request)
-        headers = {k.lower(): v for k, v in request.headers.items()} | {"host": setup.host}
-        target = aws.gateway.resolve(setup.host, "/hoge")
+        headers = {k.lower(): v for k, v in request.headers.items()} | {"host": stack.host}
+        target = aws.gateway.resolve(stack.host, "/hoge")
         assert target is not None
         n = args.requests * 2
         started = time.perf_counter()
@@ -52,12 +49,14 @@ def main() -> int:
             aws.gateway.authorize(caller, target, "GET")
         decisions_per_second = n / (time.perf_counter() - started)
 
-        workload = aws.callers.find(setup.workload.get_credentials().get_frozen_credentials().access_key)  # type: ignore[union-attr]
+        workload_credentials = stack.workload().get_credentials()
+        assert workload_credentials is not None
+        workload = aws.callers.find(workload_credentials.get_frozen_credentials().access_key)
         assert workload is not None
         assert workload.account_id == CONSUMER
         started = time.perf_counter()
         for _ in range(n):
-            aws.guard.check(workload, {"RoleArn": setup.invoke_role_arn, "RoleSessionName": "bench"})
+            aws.guard.check(workload, {"RoleArn": stack.invoke_role_arn, "RoleSessionName": "bench"})
         assume_decisions_per_second = n / (time.perf_counter() - started)
         through.close()
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from xacct import terraform as tfrun
-from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
+from xacct.local import terraform as tfrun
+from xacct.local.echo_server import EchoServer
+from xacct.local.terraform import Workspace
 
-from helpers import REGION, ROOT, Workspace
+from helpers import REGION, ROOT
 
 PROVIDER = "111111111111"
 CONSUMER = "222222222222"

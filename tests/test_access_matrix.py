@@ -30,12 +30,12 @@ import requests
 from botocore.exceptions import ClientError
 
 from xacct import ApiClient, AssumeRoleDenied, IamAuth, InvokeDenied
-from xacct import terraform as tfrun
-from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
+from xacct.local.stacks import Envs, allow, trust
 from xacct.signing import parse_query
 
-from helpers import REGION, ROOT, Workspace, allow, botocore_signed, trust
+from helpers import REGION, botocore_signed
 
 pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("matrix")]
 
@@ -223,50 +223,36 @@ def deployment(
     world: World = LocalWorld(local_aws, echo) if request.param == "local" else LiveWorld()
     invoke = {name: f"arn:aws:iam::{world.provider}:role/{name}" for name in (ALL, READ_ITEMS, PARTNER)}
     workload = f"arn:aws:iam::{world.consumer}:role/LambdaRoleDeve"
-    applied: list[Workspace] = []
+    envs = Envs(tmp_path_factory.mktemp("matrix"), world.env, region=REGION)
     extra_roles: list[tuple[str, str]] = []
-
-    def workspace(folder: str, account: str) -> Workspace:
-        tree = tfrun.copy_configuration(tmp_path_factory.mktemp("matrix"), ROOT)
-        return Workspace(tree / folder, world.env(account))
-
     try:
-        consumer_accounts = [world.consumer] + ([world.third] if world.third else [])
-        for account in consumer_accounts:
-            deve = workspace("envs/deve", account)
-            applied.append(deve)
-            deve.apply({"region": REGION, "provider_invoke_role_arns": sorted(invoke.values())})
-        stag = workspace("envs/stag", world.provider)
-        applied.append(stag)
-        routes = ["ANY /{proxy+}", "GET /items/{id}"]
-        outputs = stag.apply(
-            {
-                "region": REGION,
-                "api_server_url": world.api_server_url,
-                "routes": routes,
-                "invoke_roles": {
-                    ALL: {"trusted_role_arns": [workload]},
-                    READ_ITEMS: {"trusted_role_arns": [workload], "allowed_routes": ["GET /items/{id}"]},
-                    PARTNER: {"trusted_role_arns": [workload], "external_id": EXTERNAL_ID},
-                },
-            }
+        seed = envs.seed(
+            world.provider,
+            [world.consumer] + ([world.third] if world.third else []),
+            world.api_server_url,
+            routes=["ANY /{proxy+}", "GET /items/{id}"],
+            invoke_roles={
+                ALL: {"trusted_role_arns": [workload]},
+                READ_ITEMS: {"trusted_role_arns": [workload], "allowed_routes": ["GET /items/{id}"]},
+                PARTNER: {"trusted_role_arns": [workload], "external_id": EXTERNAL_ID},
+            },
         )
-        assert outputs["invoke_role_arns"] == invoke
-        other = workspace("envs/stag", world.provider)
-        applied.append(other)
-        other_outputs = other.apply(
+        assert seed.invoke_role_arns == invoke
+        assert seed.workload_role_arn(world.consumer) == workload
+        other = envs.apply(
+            "envs/stag",
+            world.provider,
             {
-                "region": REGION,
                 "name": "other-stag",
                 "api_server_url": world.api_server_url,
                 "invoke_roles": {OTHER_API: {"trusted_role_arns": [workload]}},
-            }
+            },
         )
 
-        deployment = Deployment(world, outputs["invoke_url"], other_outputs["invoke_url"], invoke)
+        deployment = Deployment(world, seed.invoke_url, other["invoke_url"], invoke)
         deployment.roles["workload"] = workload
         if world.third:
-            deployment.roles["third"] = f"arn:aws:iam::{world.third}:role/LambdaRoleDeve"
+            deployment.roles["third"] = seed.workload_role_arn(world.third)
         for actor, account, name in (
             ("untrusted", world.consumer, "OtherRoleDeve"),
             ("provider-app", world.provider, "ProviderAppRole"),
@@ -286,9 +272,7 @@ def deployment(
             iam = world.iam(account)
             iam.delete_role_policy(RoleName=name, PolicyName="AssumeInvokeRole")
             iam.delete_role(RoleName=name)
-        for workspace_ in reversed(applied):
-            if (workspace_.folder / "terraform.tfstate").exists():
-                workspace_.destroy()
+        envs.destroy()
 
 
 def _caller(response: requests.Response) -> dict[str, str]:

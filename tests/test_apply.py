@@ -14,11 +14,14 @@ from typing import Any
 
 import pytest
 
-from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
+from xacct.local.stacks import trust
+from xacct.local.terraform import Workspace
 
 from conftest import CONSUMER, PROVIDER
-from helpers import REGION, Workspace, load_scenario, trust
+from helpers import REGION
+from plan_checks import load_scenario
 
 INVOKE_ROLE = "ApiAllowByIamRoleStag"
 INVOKE_ROLE_ARN = f"arn:aws:iam::{PROVIDER}:role/{INVOKE_ROLE}"

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 
-from xacct.echo_server import EchoServer
+from xacct.cli import build_parser, in_cli_words
 from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
+from xacct.local.stacks import ApiStack, allow, build_api, trust
+from xacct.status import ExitStatus
 
-from helpers import REGION, ApiStack, allow, build_api, trust
+from helpers import REGION, ROOT, closed_port
 
 XACCT = str(Path(sys.executable).parent / "xacct")
 
@@ -162,18 +170,409 @@ def test_help_shows_the_seeds_call() -> None:
     assert result.returncode == 0
     text = result.stdout.decode()
     assert 'xacct call PUT https://server.stag.foo.example.com/hoge -d \'{"foo":"bar"}\'' in text
-    assert "exit status: 0" in text
+    assert "\nexit status (a one-line reason goes to stderr):\n    0  success" in text
 
 
-@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
-def test_bash_completion_is_valid_bash() -> None:
-    script = xacct(["completion", "bash"]).stdout
-    assert b"complete -F _xacct xacct" in script
-    bash = shutil.which("bash")
-    assert bash is not None
-    check = subprocess.run([bash, "-n"], input=script, capture_output=True, check=False)
-    assert check.returncode == 0, check.stderr
-    assert b"compdef _xacct xacct" in xacct(["completion", "zsh"]).stdout
+# -- completions: generated from the parser ---------------------------------------------------------------------
+
+BASH = shutil.which("bash")
+
+
+def complete_in_bash(*lines: str, path: str = "/usr/bin:/bin") -> list[str]:
+    """What bash offers for each command line (cursor at the end), in a shell with no rc files: no bash-completion."""
+    driver = [
+        'eval "$(' + XACCT + ' completion bash)"',
+        "complete -p xacct",
+        "type _init_completion >/dev/null 2>&1 && echo HAS-BASH-COMPLETION",
+    ]
+    for line in lines:
+        driver += [
+            f"read -ra COMP_WORDS <<< {line!r}",
+            "[[ " + repr(line) + " == *' ' ]] && COMP_WORDS+=('')",
+            "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=()",
+            '_shtab_xacct; echo "${COMPREPLY[*]}"',
+        ]
+    assert BASH is not None
+    result = subprocess.run(
+        [BASH, "--norc", "--noprofile", "-c", "\n".join(driver)],
+        env={"PATH": path, "HOME": "/nonexistent"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    return result.stdout.splitlines()
+
+
+@pytest.mark.skipif(BASH is None, reason="bash is not installed")
+def test_bash_completion_works_without_the_bash_completion_package() -> None:
+    registered, *offered = complete_in_bash(
+        "xacct ",
+        "xacct ca",
+        "xacct call ",
+        "xacct call PUT https://x/hoge --r",
+        "xacct call PUT https://x/hoge --role-arn arn -",
+        "xacct completion ",
+        "xacct local ",
+        "xacct demo --",
+    )
+    assert registered == "complete -o bashdefault -F _shtab_xacct xacct"  # and no HAS-BASH-COMPLETION line
+    assert offered[0].split() == ["call", "local", "demo", "terraform-setup", "completion"]
+    assert offered[1] == "call"
+    assert offered[2] == "GET HEAD OPTIONS POST PUT PATCH DELETE"
+    assert offered[3] == "--role-arn --region"
+    assert {"--data", "--header", "--external-id", "--profile", "--endpoint-url", "--max-time", "--debug"} <= set(
+        offered[4].split()
+    )
+    assert offered[5:] == ["bash zsh fish", "up", "--help --keep --port --region"]
+
+
+@pytest.mark.skipif(BASH is None, reason="bash is not installed")
+def test_bash_offers_the_profiles_the_aws_cli_lists(tmp_path: Path) -> None:
+    # The AWS CLI is not installed here: a stand-in prints what `aws configure list-profiles` prints.
+    aws = tmp_path / "aws"
+    aws.write_text('#!/bin/sh\n[ "$*" = "configure list-profiles" ] && printf "default\\nstag\\ndeve\\n"\n')
+    aws.chmod(0o755)
+    _, offered = complete_in_bash("xacct call GET https://x/ --profile ", path=f"{tmp_path}:/usr/bin:/bin")
+    assert offered == "default stag deve"
+
+
+def _options(parser: Any) -> dict[str, set[str]]:
+    """Every subcommand path ('call', 'local up', ...) with its long options, read from the parser itself."""
+    found: dict[str, set[str]] = {}
+
+    def walk(current: Any, path: str) -> None:
+        found[path] = {o for a in current._actions for o in a.option_strings if o.startswith("--")}
+        for action in current._actions:
+            for name, child in (action.choices or {}).items() if isinstance(action.choices, dict) else []:
+                walk(child, f"{path} {name}".strip())
+
+    walk(parser, "")
+    return found
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_every_subcommand_and_option_is_in_each_script(shell: str) -> None:
+    """Without zsh or fish installed here, this is what is checked for them: the script covers the whole parser."""
+    result = xacct(["completion", shell])
+    assert result.returncode == 0
+    script = result.stdout.decode()
+    for path, options in _options(build_parser()).items():
+        for word in [*path.split(), *options]:
+            if shell == "fish" and word.startswith("--"):
+                word = f"-l {word[2:]}"
+            assert word in script, (path, word)
+    first = {"bash": "# AUTOMATICALLY GENERATED by https://github.com/tqdm/shtab", "zsh": "#compdef xacct"}
+    assert script.splitlines()[0] == first.get(shell, first["bash"])
+    assert "GET HEAD OPTIONS POST PUT PATCH DELETE" in script
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed on this machine")
+def test_zsh_completion_loads() -> None:
+    zsh = shutil.which("zsh")
+    assert zsh is not None
+    script = xacct(["completion", "zsh"]).stdout.decode()
+    assert subprocess.run([zsh, "-n"], input=script, text=True, capture_output=True, check=False).returncode == 0
+    loaded = subprocess.run(
+        [
+            zsh,
+            "-f",
+            "-c",
+            f'autoload -U compinit && compinit -u && eval "$({XACCT} completion zsh)" && print $_comps[xacct]',
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert loaded.stdout.strip() == "_shtab_xacct", loaded.stderr
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed on this machine")
+def test_fish_completion_completes() -> None:
+    fish = shutil.which("fish")
+    assert fish is not None
+    result = subprocess.run(
+        [
+            fish,
+            "--no-config",
+            "-c",
+            f'{XACCT} completion fish | source; complete -C "xacct ca"; complete -C "xacct call "',
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    offered = [line.split("\t")[0] for line in result.stdout.splitlines()]
+    assert "call" in offered
+    assert {"GET", "PUT", "DELETE"} <= set(offered)
+
+
+# -- exit statuses, messages in the CLI's words, the URL as typed ----------------------------------------------
+
+
+def test_the_help_and_the_readme_list_every_exit_status_and_subcommand() -> None:
+    help_text = xacct(["call", "--help"]).stdout.decode()
+    readme = (ROOT / "README.md").read_text()
+    for status in ExitStatus:
+        assert re.search(rf"^\s+{status.value}  {re.escape(status.meaning)}$", help_text, re.M), status
+        assert re.search(rf"^\| `{status.value}` \| `{status.name}` \|", readme, re.M), status
+    for path in _options(build_parser()):
+        if path:
+            assert f"| `xacct {path}" in readme, path
+
+
+class _Upstream(BaseHTTPRequestHandler):
+    """Answers with the next status of ``statuses`` (then 200), after ``delay`` seconds; counts the requests."""
+
+    protocol_version = "HTTP/1.1"
+    statuses: list[int]
+    delay: float
+    requests: list[str]
+
+    def do_GET(self) -> None:
+        self.requests.append(self.path)
+        time.sleep(self.delay)
+        status = self.statuses.pop(0) if self.statuses else 200
+        body = json.dumps({"status": status}).encode() * (40_000 if "big" in self.path else 1)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout, Ctrl-C, a closed pipe)
+            return
+
+    def log_message(self, *args: Any) -> None:  # noqa: ARG002  (quiet)
+        return None
+
+
+@pytest.fixture
+def upstream() -> Iterator[tuple[str, type[_Upstream]]]:
+    """A loopback server standing in for the gateway (given as --endpoint-url); it checks no signature."""
+    handler = type("Handler", (_Upstream,), {"statuses": [], "delay": 0.0, "requests": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    server.shutdown()
+
+
+def one_line(result: subprocess.CompletedProcess[bytes]) -> str:
+    (line,) = result.stderr.decode().splitlines()
+    return line
+
+
+def test_http_errors_after_retries_say_how_many_attempts_and_the_typed_url(
+    local_aws: LocalAws, stack: ApiStack, upstream: tuple[str, type[_Upstream]]
+) -> None:
+    url, handler = upstream
+    handler.statuses = [503, 503, 503]
+    typed = f"https://{stack.host}/r?b=2&a=1"
+    env = environment(local_aws, stack.workload())
+    result = xacct(["call", "GET", typed, "--role-arn", stack.invoke_role_arn, "--endpoint-url", url], env)
+    assert result.returncode == ExitStatus.HTTP_ERROR == 22
+    assert json.loads(result.stdout) == {"status": 503}
+    line = one_line(result)
+    assert line.startswith(f"xacct call: GET {typed} -> 503 Service Unavailable after 3 attempts")
+    assert "127.0.0.1" not in line
+    assert len(handler.requests) == 3
+
+
+def test_debug_logs_retries_and_the_assume_role_without_secrets(
+    local_aws: LocalAws, stack: ApiStack, upstream: tuple[str, type[_Upstream]]
+) -> None:
+    url, handler = upstream
+    handler.statuses = [502]
+    env = environment(local_aws, stack.workload())
+    result = xacct(
+        [
+            "call",
+            "GET",
+            f"https://{stack.host}/r",
+            "--role-arn",
+            stack.invoke_role_arn,
+            "--endpoint-url",
+            url,
+            "--debug",
+        ],
+        env,
+    )
+    assert result.returncode == 0, result.stderr
+    log = result.stderr.decode()
+    assert f"xacct: assumed {stack.invoke_role_arn}: new session expires " in log
+    assert f"xacct: GET https://{stack.host}/r: attempt 1 of 3 got 502; retrying in " in log
+    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        assert env[name] not in log
+    assert "Signature=" not in log
+    assert "botocore" not in log  # only xacct's loggers are turned up
+
+
+def test_max_time_bounds_the_call_and_exits_28(
+    local_aws: LocalAws, stack: ApiStack, upstream: tuple[str, type[_Upstream]]
+) -> None:
+    url, handler = upstream
+    handler.delay = 5.0
+    started = time.monotonic()
+    result = xacct(
+        [
+            "call",
+            "GET",
+            f"https://{stack.host}/slow",
+            "--role-arn",
+            stack.invoke_role_arn,
+            "--endpoint-url",
+            url,
+            "--max-time",
+            "0.5",
+        ],
+        environment(local_aws, stack.workload()),
+    )
+    assert time.monotonic() - started < 5.0
+    assert result.returncode == ExitStatus.TIMEOUT == 28
+    line = one_line(result)
+    assert line.startswith(f"xacct call: GET https://{stack.host}/slow: no answer from 127.0.0.1:")
+    assert line.endswith(f"(--endpoint-url {url}); 1 attempt, stopped by the 0.5 s total_timeout")
+
+
+def test_unresolvable_host_exits_7_with_the_typed_url(local_aws: LocalAws, stack: ApiStack) -> None:
+    typed = "https://api.xacct-test.invalid/v1/hoge?x=1"
+    result = xacct(
+        ["call", "GET", typed, "--role-arn", stack.invoke_role_arn, "--region", REGION],
+        environment(local_aws, stack.workload()),
+    )
+    assert result.returncode == ExitStatus.CONNECTION_FAILED == 7
+    assert one_line(result) == (
+        f"xacct call: GET {typed}: cannot resolve the host name 'api.xacct-test.invalid' (DNS); 3 attempts"
+    )
+    assert b"Traceback" not in result.stderr
+
+
+def test_refused_connection_exits_7_naming_the_url_and_the_endpoint(local_aws: LocalAws, stack: ApiStack) -> None:
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    result = xacct(
+        ["call", "GET", f"https://{stack.host}/hoge", "--role-arn", stack.invoke_role_arn, "--endpoint-url", endpoint],
+        environment(local_aws, stack.workload()),
+    )
+    assert result.returncode == 7
+    line = one_line(result)
+    assert line.startswith(f"xacct call: GET https://{stack.host}/hoge: connection refused by ")
+    assert line.endswith(f"(--endpoint-url {endpoint}); 3 attempts")
+
+
+def _bare_environment(tmp_path: Path) -> dict[str, str]:
+    """No AWS settings at all: no region, no credentials, empty config files."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "XACCT_"))}
+    (tmp_path / "config").write_text("")
+    env.update(
+        AWS_CONFIG_FILE=str(tmp_path / "config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "config"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return env
+
+
+@pytest.mark.parametrize(
+    ("extra", "status", "message"),
+    [
+        (
+            ["https://server.stag.foo.example.com/hoge"],
+            ExitStatus.USAGE,
+            "cannot tell the API's region from 'server.stag.foo.example.com': pass --region "
+            "(consumer_config.region in the provider's outputs)",
+        ),
+        (
+            ["https://abc.execute-api.ap-northeast-1.amazonaws.com/hoge", "--profile", "nope"],
+            ExitStatus.USAGE,
+            "--profile 'nope' is not in the AWS config files (aws configure list-profiles)",
+        ),
+        (
+            ["https://abc.execute-api.ap-northeast-1.amazonaws.com/hoge", "--endpoint-url", "localhost:4566"],
+            ExitStatus.USAGE,
+            "--endpoint-url 'localhost:4566' must be http(s)://host:port (e.g. the local AWS)",
+        ),
+        (
+            ["https://abc.execute-api.ap-northeast-1.amazonaws.com/hoge"],
+            ExitStatus.ERROR,
+            "no AWS credentials to assume arn:aws:iam::111111111111:role/Api with: run inside the workload's role "
+            "(Lambda/ECS), or set AWS_PROFILE / AWS_ACCESS_KEY_ID, or pass --profile",
+        ),
+    ],
+)
+def test_client_errors_in_the_clis_words(tmp_path: Path, extra: list[str], status: ExitStatus, message: str) -> None:
+    result = xacct(
+        ["call", "GET", *extra, "--role-arn", "arn:aws:iam::111111111111:role/Api"], _bare_environment(tmp_path)
+    )
+    assert result.returncode == status
+    assert one_line(result) == f"xacct call: {message}"
+
+
+def test_a_bad_role_arn_is_named_as_the_option(tmp_path: Path) -> None:
+    result = xacct(
+        ["call", "GET", "https://abc.execute-api.ap-northeast-1.amazonaws.com/", "--role-arn", "arn:aws:iam::1:role/x"],
+        _bare_environment(tmp_path),
+    )
+    assert result.returncode == 2
+    assert one_line(result).startswith("xacct call: --role-arn 'arn:aws:iam::1:role/x' is not an IAM role ARN")
+
+
+def test_parameter_names_are_rewritten_only_where_they_name_a_parameter() -> None:
+    assert in_cli_words("if the provider set an external id for this role, pass external_id=...") == (
+        "if the provider set an external id for this role, pass --external-id"
+    )
+    unchanged = (
+        "the external id must equal the provider's invoke_roles[...].external_id; the region of invoke_role_arns"
+    )
+    assert in_cli_words(unchanged) == unchanged
+
+
+def test_a_closed_pipe_ends_quietly(
+    local_aws: LocalAws, stack: ApiStack, upstream: tuple[str, type[_Upstream]], tmp_path: Path
+) -> None:
+    url, _ = upstream
+    env = environment(local_aws, stack.workload())
+    command = " ".join(
+        [XACCT, "call", "GET", f"https://{stack.host}/big", "--role-arn", stack.invoke_role_arn, "--endpoint-url", url]
+    )
+    assert BASH is not None
+    result = subprocess.run(
+        [BASH, "-c", f'set -o pipefail; {command} 2>{tmp_path / "stderr"} | head -c1; echo " ${{PIPESTATUS[0]}}"'],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout == b"{ 1\n"  # one byte of the 600 kB body, then xacct's exit status
+    assert (tmp_path / "stderr").read_text() == ""
+
+
+def test_ctrl_c_exits_130_without_a_traceback(
+    local_aws: LocalAws, stack: ApiStack, upstream: tuple[str, type[_Upstream]]
+) -> None:
+    url, handler = upstream
+    handler.delay = 10.0
+    process = subprocess.Popen(
+        [
+            XACCT,
+            "call",
+            "GET",
+            f"https://{stack.host}/slow",
+            "--role-arn",
+            stack.invoke_role_arn,
+            "--endpoint-url",
+            url,
+        ],
+        env=environment(local_aws, stack.workload()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while not handler.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == ExitStatus.INTERRUPTED == 130
+    assert (out, err) == (b"", b"")
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])

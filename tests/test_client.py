@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 import re
 import threading
@@ -27,11 +28,12 @@ from xacct import (
     NoSourceCredentials,
     RetryPolicy,
 )
-from xacct.echo_server import EchoServer
-from xacct.errors import denial_reason
+from xacct.errors import ConnectionFailed, TimedOut, denial_reason
 from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
+from xacct.local.stacks import ApiStack, allow, build_api, trust
 
-from helpers import REGION, ApiStack, allow, build_api, closed_port, trust
+from helpers import REGION, closed_port
 
 
 @pytest.fixture
@@ -210,13 +212,16 @@ class _Scripted(BaseHTTPRequestHandler):
         script = self.scripts.get(self.path.split("?")[0], [])
         status = script.pop(0) if script else 200
         body = b'{"error":"scripted"}' if status >= 400 else b'{"ok":true}'
-        self.send_response(status)
-        if status in (429, 503) and self.retry_after is not None:
-            self.send_header("Retry-After", self.retry_after)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            if status in (429, 503) and self.retry_after is not None:
+                self.send_header("Retry-After", self.retry_after)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client timed out and went away
+            return
 
     do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = _answer
 
@@ -305,6 +310,171 @@ def test_read_timeouts_are_retried_for_idempotent_methods_only(
         api.request(method, "/slow")
     time.sleep(0.6)  # let the server finish recording the last attempt
     assert len(scripted.attempts) == attempts
+
+
+# -- no answer: typed errors with the URL as named and the attempts; a total deadline ------------------------
+
+
+def test_dns_failure_names_the_url_and_the_attempts(stack: ApiStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("XACCT_ENDPOINT_URL", raising=False)
+    sleeps: list[float] = []
+    with ApiClient(
+        "https://api.xacct-test.invalid/v1", stack.invoke_role_arn, region=REGION, source_session=stack.workload()
+    ) as api:
+        api.sleep = sleeps.append
+        with pytest.raises(ConnectionFailed) as error:
+            api.get("/hoge", params={"q": "a b"})
+    assert error.value.reason == "dns"
+    assert error.value.attempts == 3
+    assert len(sleeps) == 2
+    assert error.value.url == "https://api.xacct-test.invalid/v1/hoge?q=a%20b"
+    assert str(error.value) == (
+        "GET https://api.xacct-test.invalid/v1/hoge?q=a%20b: cannot resolve the host name "
+        "'api.xacct-test.invalid' (DNS); 3 attempts"
+    )
+
+
+def test_connection_refused_shows_the_api_url_not_only_the_endpoint(stack: ApiStack) -> None:
+    port = closed_port()
+    with _client(stack, f"http://127.0.0.1:{port}") as api:
+        api.sleep = lambda _: None
+        with pytest.raises(ConnectionFailed) as error:
+            api.get("/hoge")
+    assert error.value.reason == "refused"
+    assert error.value.attempts == 3
+    assert isinstance(error.value, requests.ConnectionError)  # code written against requests keeps working
+    assert str(error.value).startswith(f"GET https://{stack.host}/hoge: connection refused by 127.0.0.1:{port} ")
+    assert str(error.value).endswith(f"(endpoint_url http://127.0.0.1:{port}); 3 attempts")
+
+
+def test_tls_failure_is_not_retried(stack: ApiStack, scripted: type[_Scripted]) -> None:
+    plain_http = scripted.url.replace("http://", "https://")  # type: ignore[attr-defined]
+    with _client(stack, plain_http) as api, pytest.raises(ConnectionFailed) as error:
+        api.get("/hoge")
+    assert error.value.reason == "tls"
+    assert error.value.attempts == 1
+    assert str(error.value).startswith(f"GET https://{stack.host}/hoge: TLS with 127.0.0.1:")
+    assert "WRONG_VERSION_NUMBER" in str(error.value) or "wrong version number" in str(error.value)
+    assert str(error.value).endswith("; 1 attempt")
+
+
+@pytest.mark.parametrize(
+    ("answer_after", "total_timeout", "attempts"),
+    [
+        (0.6, 1.0, 1),  # a slow 504 (API Gateway's integration timeout, scaled down) is not tried again
+        (0.0, 5.0, 3),  # quick 504s are retried up to max_attempts
+    ],
+)
+def test_total_timeout_bounds_the_retries(
+    stack: ApiStack, scripted: type[_Scripted], answer_after: float, total_timeout: float, attempts: int
+) -> None:
+    scripted.scripts["/slow"] = [504, 504, 504]
+    scripted.delay = answer_after
+    policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, total_timeout=total_timeout)
+    with _client(stack, scripted.url, retries=policy) as api, pytest.raises(HttpError) as error:  # type: ignore[attr-defined]
+        api.get("/slow")
+    assert len(scripted.attempts) == error.value.attempts == attempts
+    assert error.value.status_code == 504
+    message = str(error.value)
+    assert message.startswith(f"GET https://{stack.host}/slow -> 504 Gateway Timeout")
+    assert ("after 3 attempts" in message) == (attempts == 3)
+    assert ("(not retried: another attempt would pass the 1 s total_timeout)" in message) == (attempts == 1)
+    assert "127.0.0.1" not in message
+
+
+def test_total_timeout_cuts_a_slow_attempt_short(stack: ApiStack, scripted: type[_Scripted]) -> None:
+    scripted.delay = 3.0
+    policy = RetryPolicy(max_attempts=3, base_delay=0.01, total_timeout=0.5)
+    started = time.monotonic()
+    with _client(stack, scripted.url, retries=policy, timeout=(2.0, 10.0)) as api, pytest.raises(TimedOut) as error:  # type: ignore[attr-defined]
+        api.get("/hoge")
+    assert time.monotonic() - started < 3.0  # neither the 10 s read timeout nor the server's 3 s
+    assert isinstance(error.value, requests.Timeout)
+    assert error.value.reason == "read_timeout"
+    assert error.value.attempts == 1
+    assert str(error.value).endswith("; 1 attempt, stopped by the 0.5 s total_timeout")
+
+
+def test_bad_retry_policy_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="total_timeout > 0"):
+        RetryPolicy(total_timeout=0)
+
+
+# -- DEBUG logs: retries and credential refreshes, never a secret ---------------------------------------------
+
+
+def _xacct_log(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("xacct"))
+
+
+def test_retries_are_logged_at_debug_without_secrets(
+    stack: ApiStack, scripted: type[_Scripted], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="xacct")
+    scripted.scripts["/r"] = [503, 429]
+    with _client(stack, scripted.url) as api:  # type: ignore[attr-defined]
+        assert api.get("/r").status_code == 200
+        frozen = api.role.credentials.get_frozen_credentials()
+    with _client(stack, f"http://127.0.0.1:{closed_port()}") as api, pytest.raises(ConnectionFailed):
+        api.get("/hoge")
+    text = _xacct_log(caplog)
+    url = f"GET https://{stack.host}/r"
+    assert re.search(rf"{re.escape(url)}: attempt 1 of 3 got 503; retrying in \d+\.\d\d s", text), text
+    assert re.search(rf"{re.escape(url)}: attempt 2 of 3 got 429; retrying in ", text), text
+    assert f"GET https://{stack.host}/hoge: attempt 2 of 3 got refused; retrying in " in text
+    assert f"GET https://{stack.host}/hoge: attempt 3 of 3 got refused; no attempts left" in text
+    assert re.search(rf"assumed {re.escape(stack.invoke_role_arn)}: new session expires \S+ \(in \d+ s\)", text)
+    source = stack.workload().get_credentials()
+    assert source is not None
+    secrets = [frozen.secret_key, frozen.token, frozen.access_key, source.secret_key, source.token]
+    signatures = [a["authorization"].rsplit("Signature=", 1)[1] for a in scripted.attempts]
+    for value in [*secrets, *signatures]:
+        assert value
+        assert value not in text
+
+
+def test_a_retry_the_deadline_forbids_is_logged(
+    stack: ApiStack, scripted: type[_Scripted], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="xacct.client")
+    scripted.scripts["/slow"] = [504]
+    scripted.delay = 0.6
+    policy = RetryPolicy(base_delay=0.01, total_timeout=1.0)
+    with _client(stack, scripted.url, retries=policy) as api, pytest.raises(HttpError):  # type: ignore[attr-defined]
+        api.get("/slow")
+    assert (
+        f"GET https://{stack.host}/slow: attempt 1 got 504; not retrying, another attempt would pass the 1 s "
+        "total_timeout" in _xacct_log(caplog)
+    )
+
+
+def test_credential_refreshes_are_logged_without_secrets(
+    local_aws: LocalAws, stack: ApiStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="xacct")
+    workload = stack.workload().get_credentials()
+    assert workload is not None
+    frozen = workload.get_frozen_credentials()
+    with LocalAws(region=REGION, session_ttl_seconds=2) as short:  # STS issues 2 s sessions: refreshed at 0.5 s left
+        source = short.session_with_keys(frozen.access_key, frozen.secret_key, frozen.token)
+        with ApiClient(
+            stack.base_url, stack.invoke_role_arn, source_session=source, endpoint_url=short.endpoint_url
+        ) as api:
+            api.get("/hoge")
+            first = api.role.credentials.get_frozen_credentials()
+            time.sleep(1.6)
+            api.get("/hoge")
+            second = api.role.credentials.get_frozen_credentials()
+    assert api.role.credentials.refresh_count == 2
+    text = _xacct_log(caplog)
+    arn = re.escape(stack.invoke_role_arn)
+    assert re.search(
+        rf"assumed {arn}: new session expires .+ next refresh 0\.\d s before \(mandatory 0\.\d s\)", text
+    ), text
+    assert re.search(rf"refreshed {arn}: new session expires ", text), text
+    for value in (first.secret_key, first.token, second.secret_key, second.token, frozen.secret_key, frozen.token):
+        assert value
+        assert value not in text
 
 
 # -- errors a user can act on ---------------------------------------------------------------------------------

@@ -39,6 +39,24 @@ def test_demo_shows_the_three_outcomes_and_stays_up_for_xacct_call() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         for name, value in re.findall(r"^  export (\w+)=(.*)$", text, re.MULTILINE):
             env[name] = shlex.split(value)[0]
+        # ...for the AWS CLI too: botocore (what the CLI runs on) finds the region, the keys and the endpoint.
+        aws_cli = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import botocore.session; s = botocore.session.get_session(); "
+                "print(s.get_config_variable('region'), s.create_client('sts').get_caller_identity()['Arn'])",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert aws_cli.returncode == 0, aws_cli.stderr
+        region, arn = aws_cli.stdout.split()
+        assert region == "ap-northeast-1"
+        assert arn.startswith("arn:aws:sts::222222222222:assumed-role/LambdaRoleDeve/")
         (command,) = re.findall(r"^  \.venv/bin/xacct (call .*)$", text, re.MULTILINE)
         call = subprocess.run(
             [XACCT, *shlex.split(command)], env=env, capture_output=True, text=True, timeout=60, check=False

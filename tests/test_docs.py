@@ -1,4 +1,4 @@
-"""The docs are part of the change: their examples run, their tables match the code."""
+"""The docs are part of the change: their examples run (the tables: test_docs_tables.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from xacct import terraform as tfrun
-from xacct.echo_server import EchoServer
 from xacct.local import LocalAws
+from xacct.local import terraform as tfrun
+from xacct.local.echo_server import EchoServer
+from xacct.local.stacks import build_api
+from xacct.local.terraform import Workspace
 
-from helpers import REGION, ROOT, Workspace, allow, planned, trust
+from helpers import ROOT
+from plan_checks import check_inventory, load_scenario, semantic_checks, summarize
 
 MODULES = ["provider_api", "consumer_role"]
 
@@ -29,67 +32,30 @@ def _fenced(markdown: str, language: str, after: str) -> str:
 
 
 @pytest.mark.parametrize("module", MODULES)
-def test_module_readme_lists_exactly_its_inputs_and_outputs(module: str) -> None:
-    folder = ROOT / "modules" / module
-    readme = (folder / "README.md").read_text()
-    code = "".join(p.read_text() for p in folder.glob("*.tf"))
-    for kind, heading in (("variable", "## Inputs"), ("output", "## Outputs")):
-        declared = set(re.findall(rf'^{kind} "([a-z_]+)"', code, re.MULTILINE))
-        table = readme.split(heading, 1)[1].split("\n## ", 1)[0]
-        documented = set(re.findall(r"^\| `([a-z_]+)` \|", table, re.MULTILINE))
-        assert documented == declared, f"{module} {heading}: README {sorted(documented)} vs code {sorted(declared)}"
-
-
-@pytest.mark.parametrize("module", MODULES)
 def test_module_readme_usage_plans(module: str, local_aws: LocalAws, tmp_path: Path) -> None:
+    """The Usage block plans, and plans what tests/scenarios/readme/<module>.json lists (addresses + key values)."""
     tree = tfrun.copy_configuration(tmp_path, ROOT)
     example = tree / "examples" / "readme"
     example.mkdir(parents=True)
     (example / "main.tf").write_text(_fenced((ROOT / "modules" / module / "README.md").read_text(), "hcl", "## Usage"))
     account = "111111111111" if module == "provider_api" else "222222222222"
-    plan = Workspace(example, local_aws.env(account)).plan({})
-    resources = planned(plan)
-    expected = 'aws_iam_role.invoke["ApiAllowByIamRoleStag"]' if module == "provider_api" else "aws_iam_role.this[0]"
-    assert expected in resources
-    assert all(
-        r["authorization_type"] == "AWS_IAM" for k, r in resources.items() if k.startswith("aws_apigatewayv2_route.")
-    )
+    summary = summarize(Workspace(example, local_aws.env(account)).plan({}))
+    check_inventory(summary, load_scenario("readme", module))
+    semantic_checks(summary)
 
 
 @pytest.fixture
 def seed_deployment(local_aws: LocalAws, echo: EchoServer) -> Iterator[dict[str, str]]:
     """What the README's snippet names: server.stag.foo.example.com in 111111111111, LambdaRoleDeve in 222222222222."""
-    provider, consumer = "111111111111", "222222222222"
-    invoke = f"arn:aws:iam::{provider}:role/ApiAllowByIamRoleStag"
-    workload = f"arn:aws:iam::{consumer}:role/LambdaRoleDeve"
-    iam_b, iam_a = local_aws.client("iam", consumer), local_aws.client("iam", provider)
-    gateway = local_aws.client("apigatewayv2", provider)
-    iam_b.create_role(RoleName="LambdaRoleDeve", AssumeRolePolicyDocument=trust(service=True))
-    iam_b.put_role_policy(RoleName="LambdaRoleDeve", PolicyName="p", PolicyDocument=allow("sts:AssumeRole", invoke))
-    iam_a.create_role(RoleName="ApiAllowByIamRoleStag", AssumeRolePolicyDocument=trust(workload))
-    api_id = gateway.create_api(Name="server-stag", ProtocolType="HTTP")["ApiId"]
-    integration = gateway.create_integration(
-        ApiId=api_id,
-        IntegrationType="HTTP_PROXY",
-        IntegrationUri=echo.url,
-        IntegrationMethod="ANY",
-        PayloadFormatVersion="1.0",
-        RequestParameters={"overwrite:path": "$request.path"},
-    )["IntegrationId"]
-    gateway.create_route(
-        ApiId=api_id, RouteKey="ANY /{proxy+}", AuthorizationType="AWS_IAM", Target=f"integrations/{integration}"
+    stack = build_api(
+        local_aws,
+        "111111111111",
+        "222222222222",
+        echo.url,
+        invoke_role="ApiAllowByIamRoleStag",
+        domain_name="server.stag.foo.example.com",
     )
-    gateway.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
-    gateway.create_domain_name(
-        DomainName="server.stag.foo.example.com",
-        DomainNameConfigurations=[{"CertificateArn": f"arn:aws:acm:{REGION}:{provider}:certificate/seed"}],
-    )
-    gateway.create_api_mapping(DomainName="server.stag.foo.example.com", ApiId=api_id, Stage="$default")
-    resource = f"arn:aws:execute-api:{REGION}:{provider}:{api_id}/$default/*/*"
-    iam_a.put_role_policy(
-        RoleName="ApiAllowByIamRoleStag", PolicyName="i", PolicyDocument=allow("execute-api:Invoke", resource)
-    )
-    credentials = local_aws.workload_session(workload).get_credentials()
+    credentials = stack.workload().get_credentials()
     assert credentials is not None
     frozen = credentials.get_frozen_credentials()
     yield {
@@ -97,12 +63,7 @@ def seed_deployment(local_aws: LocalAws, echo: EchoServer) -> Iterator[dict[str,
         "AWS_SECRET_ACCESS_KEY": frozen.secret_key,
         "AWS_SESSION_TOKEN": frozen.token or "",
     }
-    gateway.delete_domain_name(DomainName="server.stag.foo.example.com")
-    gateway.delete_api(ApiId=api_id)
-    iam_a.delete_role_policy(RoleName="ApiAllowByIamRoleStag", PolicyName="i")
-    iam_a.delete_role(RoleName="ApiAllowByIamRoleStag")
-    iam_b.delete_role_policy(RoleName="LambdaRoleDeve", PolicyName="p")
-    iam_b.delete_role(RoleName="LambdaRoleDeve")
+    stack.destroy()
 
 
 @pytest.mark.xdist_group("apply")  # it uses the accounts and role names that test_apply uses

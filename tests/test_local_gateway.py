@@ -15,12 +15,13 @@ import botocore.auth
 import pytest
 import requests
 
-from xacct.echo_server import EchoServer
-from xacct.local import LocalAws
+from xacct.local import LocalAws, sigv4
+from xacct.local.echo_server import EchoServer
 from xacct.local.gateway import fill_path_variables
 from xacct.local.routing import select_route
+from xacct.local.stacks import ApiStack, build_api
 
-from helpers import REGION, ApiStack, botocore_signed, build_api, closed_port
+from helpers import REGION, botocore_signed, closed_port
 
 # -- route selection (pure) ----------------------------------------------------------------------------------
 
@@ -67,6 +68,20 @@ def test_route_selection(method: str, path: str, route: str, params: dict[str, s
 def test_no_route_and_no_default_is_none() -> None:
     assert select_route([R("GET /pets")], "DELETE", "/pets") is None
     assert select_route([R("GET /pets/{id}")], "GET", "/pets/") is None
+
+
+@pytest.mark.parametrize(
+    ("environ", "target"),
+    [
+        ({"RAW_URI": "/a%2Fb/c?x=1&y=%20"}, ("/a%2Fb/c", "x=1&y=%20")),  # as sent: no decoding
+        ({"REQUEST_URI": "/hoge"}, ("/hoge", "")),
+        ({"RAW_URI": "http://h.example.com:8080/p?q"}, ("/p", "q")),  # absolute-form request target
+        ({"RAW_URI": "?q=1"}, ("/", "q=1")),
+        ({"PATH_INFO": "/a b/ü", "QUERY_STRING": "k=v"}, ("/a%20b/%C3%BC", "k=v")),  # no raw target: re-quoted
+    ],
+)
+def test_the_raw_request_target_is_what_the_signature_covers(environ: dict[str, str], target: tuple[str, str]) -> None:
+    assert sigv4.raw_target(environ) == target
 
 
 # -- a deployed API ------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The local AWS's policy evaluation: moto's matcher, with AWS's semantics where moto's are too permissive."""
+"""The local AWS's policy evaluation: IAM wildcards, StringEquals, fail-closed for other operators, deny wins."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from xacct.local.policy import Decision, evaluate, identity_decision
+from xacct.local.policy import Decision, conditions_hold, evaluate, identity_decision, matches, string_equals
 
 API = "arn:aws:execute-api:ap-northeast-1:111111111111:abcdefgh"
 
@@ -66,7 +66,7 @@ def test_a_condition_key_missing_from_the_request_fails_string_equals() -> None:
     assert evaluate([with_external_id], "sts:AssumeRole", "r", {"sts:externalid": "abc"}) is Decision.ALLOW
 
 
-def test_conditions_moto_cannot_evaluate_fail_closed() -> None:
+def test_conditions_we_do_not_evaluate_fail_closed() -> None:
     condition = {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/Ops*"}}
     assert evaluate([doc(stmt(Resource="*", Condition=condition))], "execute-api:Invoke", API) is Decision.IMPLICIT_DENY
     documents = [doc(stmt(Resource="*")), doc(stmt("Deny", Resource="*", Condition=condition))]
@@ -86,3 +86,50 @@ def test_boundary_and_session_policy_limit_identity_policies() -> None:
         identity_decision(identity, None, session, "execute-api:Invoke", f"{API}/$default/GET/x")
         is Decision.IMPLICIT_DENY
     )
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "holds"),
+    [
+        ("abc", "abc", True),
+        ("abc", "ABC", False),  # values are case-sensitive
+        (["x", "abc"], "abc", True),
+        (["x", "y"], "abc", False),
+        (123, "123", False),  # not a string or a list of strings: never equal
+    ],
+)
+def test_string_equals(expected: Any, actual: str, holds: bool) -> None:
+    assert string_equals(expected, actual) is holds
+
+
+def test_every_key_of_every_block_must_hold() -> None:
+    statement = {"Condition": {"StringEquals": {"sts:ExternalId": "abc", "aws:SourceAccount": ["1", "2"]}}}
+    assert conditions_hold(statement, {"sts:ExternalId": "abc", "aws:SourceAccount": "2"}) is True
+    assert conditions_hold(statement, {"sts:ExternalId": "abc", "aws:SourceAccount": "3"}) is False
+    assert conditions_hold(statement, {"sts:ExternalId": "abc"}) is False
+    assert conditions_hold({"Condition": {}}, {}) is True
+    assert conditions_hold({}, {}) is True
+
+
+def test_blocks_are_read_in_order_unknown_operators_give_none() -> None:
+    unknown = {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/Ops*"}}
+    missing_key = {"StringEquals": {"sts:ExternalId": "abc"}}
+    assert conditions_hold({"Condition": unknown}, {"aws:PrincipalArn": "x"}) is None
+    assert conditions_hold({"Condition": {**unknown, **missing_key}}, {}) is None
+    assert conditions_hold({"Condition": {**missing_key, **unknown}}, {}) is False
+
+
+@pytest.mark.parametrize(
+    ("patterns", "value", "ignore_case", "result"),
+    [
+        ("a*", "a/b/c", False, True),  # * spans /
+        (["x", "a?c"], "abc", False, True),
+        ("a?c", "ac", False, False),
+        ("ABC", "abc", False, False),
+        ("ABC", "abc", True, True),
+        ("a.c", "abc", False, False),
+        ("a\\d", "a1", False, False),  # regex syntax is literal
+    ],
+)
+def test_matches(patterns: Any, value: str, ignore_case: bool, result: bool) -> None:
+    assert matches(patterns, value, ignore_case=ignore_case) is result

@@ -12,9 +12,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from xacct.local import LocalAws
+from xacct.local.stacks import allow, trust
 from xacct.local.sts import MAX_SESSION_MESSAGE, ROLE_CHAINING_MESSAGE
 
-from helpers import REGION, allow, trust
+from helpers import REGION
 
 
 def role(aws: LocalAws, account: str, name: str, trust_doc: str, *policies: str) -> str:

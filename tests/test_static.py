@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from xacct import terraform as tfrun
+from xacct.local import terraform as tfrun
 
 from helpers import ROOT
 
@@ -19,7 +19,7 @@ ROOTS = ["modules/provider_api", "modules/consumer_role", "envs/stag", "envs/dev
 
 def test_terraform_fmt() -> None:
     result = subprocess.run(
-        [tfrun.terraform_binary(), "fmt", "-check", "-recursive", "-diff", "modules", "envs"],
+        [tfrun.terraform_binary(), "fmt", "-check", "-recursive", "-diff", "modules", "envs", "examples"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -30,7 +30,11 @@ def test_terraform_fmt() -> None:
 
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tfrun.copy_configuration(tmp_path_factory.mktemp("static"), ROOT)
+    destination = tfrun.copy_configuration(tmp_path_factory.mktemp("static"), ROOT)
+    shutil.copytree(
+        ROOT / "examples", destination / "examples", ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*")
+    )
+    return destination
 
 
 @pytest.mark.parametrize("folder", ROOTS)
@@ -55,7 +59,7 @@ def _checkov() -> str:
     return binary
 
 
-@pytest.mark.parametrize("directory", ["modules", "envs"])
+@pytest.mark.parametrize("directory", ["modules", "envs", "examples"])
 def test_checkov_passes_with_every_skip_justified(directory: str, copy: Path) -> None:
     result = subprocess.run(
         [_checkov(), "-d", str(copy / directory), "--framework", "terraform", "--skip-download", "-o", "json"],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from xacct import terraform as tfrun
+from xacct.local import terraform as tfrun
 
 
 def test_a_configured_mirror_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

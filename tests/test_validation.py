@@ -25,10 +25,11 @@ from typing import Any
 
 import pytest
 
-from xacct import terraform as tfrun
+from xacct.local import terraform as tfrun
+from xacct.local.terraform import Workspace
 
 from conftest import CONSUMER
-from helpers import REGION, ROOT, Workspace
+from helpers import REGION, ROOT
 
 MODULES = ("provider_api", "consumer_role")
 TEST_FILES = sorted(

@@ -5,7 +5,13 @@ Consumers need three lines::
     from xacct import ApiClient
     api = ApiClient(invoke_url, invoke_role_arn, region="ap-northeast-1")
     print(api.put("/hoge", json={"foo": "bar"}).json())
+
+This package needs boto3, botocore and requests only. The local AWS, the demo, the Terraform runner, the
+stacks the tests deploy and the echo server are in ``xacct.local``, behind the ``local`` extra
+(``pip install 'xacct[local]'``).
 """
+
+from importlib.metadata import version as _version
 
 from xacct.client import ApiClient, RetryPolicy
 from xacct.credentials import AssumedRole, RoleCredentials
@@ -13,9 +19,11 @@ from xacct.errors import (
     AssumeRoleDenied,
     AssumeRoleError,
     ConfigError,
+    ConnectionFailed,
     HttpError,
     InvokeDenied,
     NoSourceCredentials,
+    TimedOut,
     XacctError,
 )
 from xacct.signing import IamAuth
@@ -26,11 +34,15 @@ __all__ = [
     "AssumeRoleError",
     "AssumedRole",
     "ConfigError",
+    "ConnectionFailed",
     "HttpError",
     "IamAuth",
     "InvokeDenied",
     "NoSourceCredentials",
     "RetryPolicy",
     "RoleCredentials",
+    "TimedOut",
     "XacctError",
 ]
+
+__version__ = _version("xacct")  # one source of truth: pyproject.toml

@@ -1,25 +1,36 @@
-"""The `xacct` command: call an IAM-authorized API, run the local AWS, run the demo."""
+"""The `xacct` command: call an IAM-authorized API, run the local AWS, run the demo, print shell completions."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
+import re
 import sys
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
 import boto3
 import requests
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import BotoCoreError, ProfileNotFound
 
-from xacct.client import ApiClient
-from xacct.errors import HttpError, XacctError
+from xacct.client import ApiClient, RetryPolicy
+from xacct.errors import ConfigError, ConnectionFailed, HttpError, TimedOut, XacctError
+from xacct.local import require_extra
 from xacct.signing import parse_query
+from xacct.status import ExitStatus
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_HTTP_ERROR = 0, 1, 2, 22
+# What the local/demo/terraform-setup handlers return; their work is in xacct.local (the `local` extra).
+EXIT_OK = ExitStatus.OK
 
-CALL_EXAMPLES = """\
+METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
+SHELLS = ("bash", "zsh", "fish")
+
+CALL_EXAMPLES = (
+    """\
 examples:
   # the seed's call: as the workload (e.g. LambdaRoleDeve's credentials in the environment)
   xacct call PUT https://server.stag.foo.example.com/hoge -d '{"foo":"bar"}' \\
@@ -34,17 +45,40 @@ examples:
   xacct call GET https://<api-id>.execute-api.ap-northeast-1.amazonaws.com/hoge --role-arn ... \\
       --endpoint-url http://127.0.0.1:4566
 
-exit status: 0 on a 2xx/3xx answer, 22 on an HTTP error (the body is still printed, like
-curl --fail-with-body), 2 on a usage error, 1 when the call could not be made (AssumeRole denied,
-no credentials, connection failure). A one-line reason goes to stderr.
+  # retries and credential refreshes, as they happen
+  xacct call GET https://.../hoge --role-arn ... --debug
+
+exit status (a one-line reason goes to stderr):
 """
+    + "\n".join(f"  {status.value:>3}  {status.meaning}" for status in ExitStatus)
+    + "\n"
+)
+
+# How the client's messages name its parameters (see xacct.errors), and the options the CLI has for them.
+_OPTION_OF = {
+    "role_arn": "--role-arn",
+    "external_id": "--external-id",
+    "endpoint_url": "--endpoint-url",
+    "source_session": "--profile",
+    "base_url": "the URL",
+    "region=...": "--region",
+    "external_id=...": "--external-id",
+}
+_PARAMETER = re.compile(
+    r"(?<![\w.\]])(?:(?:role_arn|external_id|endpoint_url|source_session|base_url)\b(?!=)|(?:region|external_id)=\.\.\.)"
+)
+
+
+def in_cli_words(message: str) -> str:
+    """A client message with its Python parameter names (``role_arn``, ``region=...``) as the CLI's options."""
+    return _PARAMETER.sub(lambda match: _OPTION_OF[match.group(0)], message)
 
 
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line on stderr and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        self.exit(ExitStatus.USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _read_data(value: str | None) -> bytes | None:
@@ -68,7 +102,22 @@ def _headers(values: Sequence[str], parser: argparse.ArgumentParser) -> dict[str
     return headers
 
 
-def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds > 0")
+    return seconds
+
+
+def _fail(status: ExitStatus, message: str) -> ExitStatus:
+    print(f"xacct call: {in_cli_words(message)}".splitlines()[0], file=sys.stderr)
+    return status
+
+
+def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ExitStatus:
     parts = urlsplit(args.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         parser.error(f"URL {args.url!r} must be http(s)://host/path")
@@ -83,6 +132,9 @@ def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             headers["Content-Type"] = "application/json"
         except ValueError:
             headers["Content-Type"] = "application/octet-stream"
+    if args.debug:
+        logging.basicConfig(format="xacct: %(message)s", level=logging.WARNING)
+        logging.getLogger("xacct").setLevel(logging.DEBUG)
     try:
         session = boto3.Session(profile_name=args.profile, region_name=args.region)
         client = ApiClient(
@@ -92,6 +144,7 @@ def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             external_id=args.external_id,
             source_session=session,
             endpoint_url=args.endpoint_url,
+            retries=RetryPolicy(total_timeout=args.max_time),
         )
         with client:
             response = client.request(
@@ -102,14 +155,22 @@ def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 headers=headers,
             )
             _print_response(response, args.include)
-            return EXIT_OK
+            return ExitStatus.OK
+    except ProfileNotFound:
+        return _fail(
+            ExitStatus.USAGE, f"--profile {args.profile!r} is not in the AWS config files (aws configure list-profiles)"
+        )
+    except ConfigError as error:
+        return _fail(ExitStatus.USAGE, str(error))
     except HttpError as error:
         _print_response(error.response, args.include)
-        print(f"xacct call: {error}".splitlines()[0], file=sys.stderr)
-        return EXIT_HTTP_ERROR
+        return _fail(ExitStatus.HTTP_ERROR, str(error))
+    except TimedOut as error:
+        return _fail(ExitStatus.TIMEOUT, str(error))
+    except ConnectionFailed as error:
+        return _fail(ExitStatus.CONNECTION_FAILED, str(error))
     except (XacctError, BotoCoreError, requests.RequestException) as error:
-        print(f"xacct call: {error}".splitlines()[0], file=sys.stderr)
-        return EXIT_FAILURE
+        return _fail(ExitStatus.ERROR, str(error))
 
 
 def _print_response(response: requests.Response | None, include: bool) -> None:
@@ -117,7 +178,8 @@ def _print_response(response: requests.Response | None, include: bool) -> None:
         return
     out = sys.stdout.buffer
     if include:
-        out.write(f"HTTP/1.1 {response.status_code} {response.reason}\r\n".encode())
+        reason = response.reason or _phrase(response.status_code)
+        out.write(f"HTTP/1.1 {response.status_code} {reason}\r\n".encode())
         for name, value in response.headers.items():
             out.write(f"{name}: {value}\r\n".encode())
         out.write(b"\r\n")
@@ -127,8 +189,18 @@ def _print_response(response: requests.Response | None, include: bool) -> None:
     out.flush()
 
 
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 def _local_up(args: argparse.Namespace) -> int:
-    from xacct.local import LocalAws
+    try:
+        from xacct.local.server import LocalAws
+    except ImportError as error:
+        require_extra(error)
 
     with LocalAws(args.port, args.host, region=args.region) as aws:
         url = aws.endpoint_url
@@ -152,13 +224,19 @@ def _local_up(args: argparse.Namespace) -> int:
 
 
 def _cli_config() -> str:
-    from xacct.terraform import write_cli_config
+    try:
+        from xacct.local.terraform import write_cli_config
+    except ImportError as error:
+        require_extra(error)
 
     return str(write_cli_config())
 
 
 def _terraform_setup(_: argparse.Namespace) -> int:
-    from xacct.terraform import find_mirror, terraform_binary, write_cli_config
+    try:
+        from xacct.local.terraform import find_mirror, terraform_binary, write_cli_config
+    except ImportError as error:
+        require_extra(error)
 
     binary = terraform_binary()
     path = write_cli_config()
@@ -169,57 +247,35 @@ def _terraform_setup(_: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from xacct.demo import run_demo
+    try:
+        from xacct.local.demo import run_demo
+    except ImportError as error:
+        require_extra(error)
 
     return run_demo(keep=args.keep, region=args.region, port=args.port)
 
 
-BASH_COMPLETION = """\
-_xacct() {
-    local cur prev words cword
-    _init_completion || return
-    if [[ $cword -eq 1 ]]; then
-        COMPREPLY=($(compgen -W "call local demo terraform-setup completion --help" -- "$cur")); return
-    fi
-    case "${words[1]}" in
-        call)
-            case "$prev" in
-                -d|--data) _filedir; return ;;
-                --profile) COMPREPLY=($(compgen -W "$(aws configure list-profiles 2>/dev/null)" -- "$cur")); return ;;
-            esac
-            if [[ $cword -eq 2 ]]; then
-                COMPREPLY=($(compgen -W "GET HEAD OPTIONS POST PUT PATCH DELETE" -- "$cur")); return
-            fi
-            local opts="-d --data -H --header --role-arn --external-id --region --profile --endpoint-url"
-            COMPREPLY=($(compgen -W "$opts -i --include --help" -- "$cur")) ;;
-        local) COMPREPLY=($(compgen -W "up --port --host --region --help" -- "$cur")) ;;
-        demo) COMPREPLY=($(compgen -W "--keep --port --region --help" -- "$cur")) ;;
-        completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")) ;;
-    esac
-}
-complete -F _xacct xacct
-"""
+def _completion(args: argparse.Namespace) -> ExitStatus:
+    import shtab  # only this command needs it
 
-ZSH_COMPLETION = """\
-#compdef xacct
-_xacct() {
-  local -a commands methods
-  commands=(call local demo terraform-setup completion)
-  methods=(GET HEAD OPTIONS POST PUT PATCH DELETE)
-  if (( CURRENT == 2 )); then _describe 'command' commands; return; fi
-  case $words[2] in
-    call)
-      if (( CURRENT == 3 )); then _describe 'method' methods; return; fi
-      _arguments '-d[body, @file or @-]:file:_files' '*-H[header]:header:' '--role-arn[invoke role ARN]:arn:' \\
-        '--external-id[external id]:id:' '--region[region]:region:' '--profile[AWS profile]:profile:' \\
-        '--endpoint-url[send requests here]:url:' '-i[print response headers]' ;;
-    local) _arguments '1:action:(up)' '--port[port]:port:' '--host[host]:host:' '--region[region]:region:' ;;
-    demo) _arguments '--keep[leave running]' '--port[port]:port:' '--region[region]:region:' ;;
-    completion) _arguments '1:shell:(bash zsh)' ;;
-  esac
+    print(shtab.complete(build_parser(), args.shell), end="")
+    return ExitStatus.OK
+
+
+# Completion of the HTTP method (any method is accepted; these are offered) and of AWS profiles, per shell.
+_METHOD_COMPLETION = {
+    "bash": "_xacct_methods",
+    "zsh": f"({' '.join(METHODS)})",
+    "fish": " ".join(METHODS),
+    "preamble": {"bash": f"_xacct_methods() {{\n  compgen -W '{' '.join(METHODS)}' -- \"$1\"\n}}\n"},
 }
-compdef _xacct xacct
-"""
+_PROFILES = "aws configure list-profiles 2>/dev/null"
+_PROFILE_COMPLETION = {  # what shtab.cmd(_PROFILES) gives, without importing shtab for every call
+    "bash": "_xacct_profiles",
+    "zsh": f"($({_PROFILES}))",
+    "fish": f"({_PROFILES})",
+    "preamble": {"bash": f'_xacct_profiles() {{\n  compgen -W "$({_PROFILES})" -- "$1"\n}}\n'},
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,16 +290,24 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=CALL_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    call.add_argument("method", type=str.upper, help="HTTP method, e.g. PUT")
+    call.add_argument("method", type=str.upper, help="HTTP method, e.g. PUT").complete = _METHOD_COMPLETION  # type: ignore[attr-defined]
     call.add_argument("url", help="full URL: the API's invoke URL plus path and query")
     call.add_argument("-d", "--data", help="request body: text, @file, or @- for stdin")
     call.add_argument("-H", "--header", action="append", default=[], help="extra header 'Name: value' (repeatable)")
     call.add_argument("--role-arn", required=True, help="the provider's invoke role ARN")
     call.add_argument("--external-id", help="external id, when the provider requires one")
     call.add_argument("--region", help="the API's region (default: from an execute-api URL, then the profile)")
-    call.add_argument("--profile", help="AWS profile for the source credentials")
+    call.add_argument("--profile", help="AWS profile for the source credentials").complete = _PROFILE_COMPLETION  # type: ignore[attr-defined]
     call.add_argument("--endpoint-url", help="send the bytes here instead (the local AWS); also $XACCT_ENDPOINT_URL")
     call.add_argument("-i", "--include", action="store_true", help="print the status line and response headers")
+    call.add_argument(
+        "--max-time",
+        type=_seconds,
+        default=RetryPolicy.total_timeout,
+        metavar="SECONDS",
+        help=f"time for the whole call, retries included (default {RetryPolicy.total_timeout:g})",
+    )
+    call.add_argument("--debug", action="store_true", help="log retries and credential refreshes to stderr")
     call.set_defaults(subparser=call)
 
     local = sub.add_parser("local", help="run the local AWS")
@@ -260,12 +324,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("terraform-setup", help="write the Terraform CLI config (provider mirror) and check Terraform")
 
-    completion = sub.add_parser("completion", help='print a shell completion script: eval "$(xacct completion bash)"')
-    completion.add_argument("shell", choices=["bash", "zsh"])
+    completion = sub.add_parser(
+        "completion",
+        help='print a shell completion script: eval "$(xacct completion bash)"',
+        description="Print the completion script for a shell, generated from this command's own parser.",
+    )
+    completion.add_argument("shell", choices=SHELLS)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`xacct call ... | head -c1`). As Python's documentation recommends: point stdout
+        # at devnull so that the interpreter's last flush does not fail again, and exit without a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitStatus.ERROR
+    except KeyboardInterrupt:
+        return ExitStatus.INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -277,11 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if args.command == "terraform-setup":
             return _terraform_setup(args)
-        print(BASH_COMPLETION if args.shell == "bash" else ZSH_COMPLETION, end="")
-        return EXIT_OK
+        return _completion(args)
     except XacctError as error:
-        print(f"xacct {args.command}: {error}", file=sys.stderr)
-        return EXIT_FAILURE
+        print(f"xacct {args.command}: {in_cli_words(str(error))}", file=sys.stderr)
+        return ExitStatus.ERROR
 
 
 if __name__ == "__main__":

@@ -8,13 +8,17 @@ with ApiClient("https://server.stag.foo.example.com", "arn:aws:iam::111111111111
 from __future__ import annotations
 
 import json as jsonlib
+import logging
 import os
 import random
 import re
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -27,8 +31,16 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from xacct.credentials import AssumedRole
-from xacct.errors import ConfigError, HttpError, InvokeDenied, denial_reason
-from xacct.signing import IamAuth, QueryParams, canonical_query, query_pairs
+from xacct.errors import (
+    ConfigError,
+    ConnectionFailed,
+    HttpError,
+    InvokeDenied,
+    TimedOut,
+    attempts_text,
+    denial_reason,
+)
+from xacct.signing import IamAuth, QueryParams, canonical_query, encode, query_pairs
 
 ENDPOINT_ENV = "XACCT_ENDPOINT_URL"
 EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
@@ -36,27 +48,71 @@ _METHOD = re.compile(r"^[A-Z]+$")
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded attempts, exponential backoff with full jitter, Retry-After honoured up to max_delay.
+    """Bounded attempts within a total deadline, exponential backoff with full jitter, Retry-After honoured.
 
-    Retried: connection errors, 429, 502, 503 and 504, for GET/HEAD/OPTIONS/PUT/DELETE, and for POST/PATCH
-    only when the request carries an Idempotency-Key header or failed before anything was sent.
+    Retried: connection failures other than TLS, 429, 502, 503 and 504, for GET/HEAD/OPTIONS/PUT/DELETE,
+    and for POST/PATCH only when the request carries an Idempotency-Key header or failed before anything
+    was sent. ``total_timeout`` (seconds, None for no limit) bounds all attempts and sleeps together: each
+    attempt's timeouts are cut to what is left, and a retry starts only if its sleep and another attempt as
+    long as the last one still fit - a 504 after API Gateway's 30 s integration timeout is not tried again.
     """
 
     max_attempts: int = 3
     base_delay: float = 0.2
     max_delay: float = 5.0
+    total_timeout: float | None = 60.0
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1 or self.base_delay < 0 or self.max_delay < 0:
-            raise ConfigError(f"invalid retry policy {self!r}: max_attempts >= 1 and delays >= 0 expected")
+        if (
+            self.max_attempts < 1
+            or self.base_delay < 0
+            or self.max_delay < 0
+            or (self.total_timeout is not None and self.total_timeout <= 0)
+        ):
+            raise ConfigError(
+                f"invalid retry policy {self!r}: "
+                "max_attempts >= 1, delays >= 0 and total_timeout > 0 (or None) expected"
+            )
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         if retry_after is not None:
             return min(self.max_delay, max(0.0, retry_after))
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))  # noqa: S311
+
+
+class _Deadline:
+    """The clock of one request: its total_timeout, and how long the last attempt took."""
+
+    def __init__(self, total: float | None) -> None:
+        self.total = total
+        self.start = time.monotonic()
+        self.attempt_start = self.start
+        self.cut_short = False  # a retry was due but would have passed the deadline
+
+    def begin_attempt(self) -> None:
+        self.attempt_start = time.monotonic()
+
+    def remaining(self) -> float | None:
+        return None if self.total is None else self.start + self.total - time.monotonic()
+
+    def cap(self, timeout: float | tuple[float, float]) -> float | tuple[float, float]:
+        left = self.remaining()
+        if left is None:
+            return timeout
+        left = max(left, 0.001)
+        if isinstance(timeout, tuple):
+            return (min(timeout[0], left), min(timeout[1], left))
+        return min(timeout, left)
+
+    def fits(self, sleep: float) -> bool:
+        """Would a retry after ``sleep``, taking as long as the last attempt, end before the deadline?"""
+        left = self.remaining()
+        return left is None or sleep + (time.monotonic() - self.attempt_start) < left
 
 
 def encode_path(path: str) -> str:
@@ -69,6 +125,13 @@ def encode_path(path: str) -> str:
 def _region_from_host(host: str) -> str | None:
     match = EXECUTE_API_HOST.match(host)
     return match.group(1) if match else None
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -87,6 +150,48 @@ def _failed_before_sending(exc: requests.RequestException) -> bool:
     return isinstance(reason, urllib3.exceptions.ConnectTimeoutError | urllib3.exceptions.NewConnectionError)
 
 
+def _underlying(exc: BaseException) -> list[BaseException]:
+    """The chain below a requests exception: urllib3's reason, then the OS or ssl error that caused it."""
+    chain: list[BaseException] = []
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop(0)
+        if not isinstance(item, BaseException) or any(item is seen for seen in chain):
+            continue
+        chain.append(item)
+        todo.extend([*item.args, getattr(item, "reason", None), item.__cause__, item.__context__])
+    return chain
+
+
+def describe_failure(exc: requests.RequestException, netloc: str, timeout: Any) -> tuple[str, str]:
+    """(reason, what happened in words) for a request that got no HTTP answer; see ConnectionFailed.REASONS."""
+    chain = _underlying(exc)
+    if isinstance(exc, requests.exceptions.SSLError) or any(isinstance(e, ssl.SSLError) for e in chain):
+        found = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
+        detail = getattr(found, "verify_message", None) or getattr(found, "reason", None) or "handshake failed"
+        hint = (
+            " (a private CA? point REQUESTS_CA_BUNDLE at its certificate)"
+            if isinstance(found, ssl.SSLCertVerificationError)
+            else ""
+        )
+        return "tls", f"TLS with {netloc} failed: {detail}{hint}"
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect_timeout", f"no connection to {netloc} within {connect:g} s"
+    if isinstance(exc, requests.Timeout):
+        return "read_timeout", f"no answer from {netloc} within {read:g} s"
+    if any(isinstance(e, urllib3.exceptions.NameResolutionError | socket.gaierror) for e in chain):
+        return "dns", f"cannot resolve the host name {urlsplit('//' + netloc).hostname!r} (DNS)"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return "refused", f"connection refused by {netloc}"
+    if any(isinstance(e, urllib3.exceptions.ProtocolError | ConnectionResetError) for e in chain) or isinstance(
+        exc, requests.exceptions.ChunkedEncodingError
+    ):
+        return "connection_lost", f"connection to {netloc} lost before the answer was complete"
+    oserror = next((e for e in chain if isinstance(e, OSError) and e.strerror), None)
+    return "connection", f"cannot connect to {netloc}: {oserror.strerror if oserror else type(exc).__name__}"
+
+
 class ApiClient:
     """A thread-safe client for one API, signing every request as ``role_arn``.
 
@@ -95,8 +200,10 @@ class ApiClient:
     session's. ``endpoint_url`` (or $XACCT_ENDPOINT_URL) sends the bytes elsewhere - the local AWS - while
     the signature stays for the real host. Proxy and CA settings come from the environment when a thread first
     uses the client (requests re-reads them per request; on a hot path that is a third of the cost).
-    Errors raise: ``InvokeDenied`` for API Gateway's IAM 403s,
-    ``HttpError`` for other statuses >= 400, ``AssumeRoleDenied`` when the role cannot be assumed.
+    Errors raise: ``InvokeDenied`` for API Gateway's IAM 403s, ``HttpError`` for other statuses >= 400,
+    ``ConnectionFailed`` (``TimedOut`` for timeouts) when no answer came, ``AssumeRoleDenied`` when the role
+    cannot be assumed. Their messages show the API's URL as given here, not ``endpoint_url``, and the number
+    of attempts. Retries are logged at DEBUG on ``xacct.client`` (attempt, status or failure, sleep).
     """
 
     def __init__(
@@ -121,6 +228,7 @@ class ApiClient:
         self.base_url = base_url
         self.host = parts.netloc.rsplit("@", 1)[-1]
         self._base_path = parts.path.rstrip("/")
+        self._shown_base = f"{parts.scheme}://{self.host}{self._base_path}"  # for messages: no user:password@
         session = source_session or boto3.Session()
         resolved_region = region or _region_from_host(parts.hostname) or session.region_name
         if not resolved_region:
@@ -236,40 +344,99 @@ class ApiClient:
             base_headers["Content-Type"] = content_type
         base_headers["Host"] = self.host
         url = self._origin + wire_path + (f"?{query}" if query else "")
+        # What messages show: the API's URL as the caller named it, whatever endpoint the bytes go to.
+        named_query = "&".join(f"{encode(k)}={encode(v)}" for k, v in query_pairs(params))
+        shown = self._shown_base + encode_path(path) + (f"?{named_query}" if named_query else "")
         retry_allowed = method in IDEMPOTENT_METHODS or "idempotency-key" in base_headers
         session, settings = self._session()
+        policy, clock = self.retry, _Deadline(self.retry.total_timeout)
 
         attempt = 0
         while True:
             attempt += 1
+            clock.begin_attempt()
             prepared = requests.PreparedRequest()
             prepared.prepare(method=method, url=url, headers=dict(base_headers), data=body)
             self._sign(method, wire_path, query, prepared.headers, body or b"")
+            timeout = clock.cap(self.timeout)
             try:
-                response = session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt < self.retry.max_attempts and (retry_allowed or _failed_before_sending(exc)):
-                    self.sleep(self.retry.delay(attempt))
+                response = session.send(prepared, timeout=timeout, allow_redirects=False, **settings)
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                reason, what = describe_failure(exc, urlsplit(self._origin).netloc, timeout)
+                if reason != "tls" and (retry_allowed or _failed_before_sending(exc)):
+                    delay = policy.delay(attempt)
+                    if self._retrying(method, shown, attempt, reason, delay, clock):
+                        self.sleep(delay)
+                        continue
+                raise self._failure(method, shown, reason, what, attempt, clock) from exc
+            if response.status_code in RETRY_STATUSES and retry_allowed:
+                delay = policy.delay(attempt, _retry_after(response))
+                if self._retrying(method, shown, attempt, str(response.status_code), delay, clock):
+                    response.close()
+                    self.sleep(delay)
                     continue
-                raise
-            if response.status_code in RETRY_STATUSES and retry_allowed and attempt < self.retry.max_attempts:
-                delay = self.retry.delay(attempt, _retry_after(response))
-                response.close()
-                self.sleep(delay)
-                continue
-            return self._check(method, response)
+            return self._check(method, response, shown, attempt, clock)
 
-    def _check(self, method: str, response: requests.Response) -> requests.Response:
+    def _retrying(self, method: str, url: str, attempt: int, outcome: str, delay: float, clock: _Deadline) -> bool:
+        """Whether to try again after ``outcome`` (a status or a failure reason), logged at DEBUG either way."""
+        if attempt >= self.retry.max_attempts:
+            log.debug("%s %s: attempt %d of %d got %s; no attempts left", method, url, attempt, attempt, outcome)
+            return False
+        if not clock.fits(delay):
+            clock.cut_short = True
+            log.debug(
+                "%s %s: attempt %d got %s; not retrying, another attempt would pass the %g s total_timeout",
+                method,
+                url,
+                attempt,
+                outcome,
+                clock.total,
+            )
+            return False
+        log.debug(
+            "%s %s: attempt %d of %d got %s; retrying in %.2f s",
+            method,
+            url,
+            attempt,
+            self.retry.max_attempts,
+            outcome,
+            delay,
+        )
+        return True
+
+    def _failure(
+        self, method: str, url: str, reason: str, what: str, attempts: int, clock: _Deadline
+    ) -> ConnectionFailed:
+        via = f" (endpoint_url {self.endpoint_url})" if self.endpoint_url else ""
+        left = clock.remaining()
+        stopped = clock.cut_short or (left is not None and left <= 0)
+        note = f", stopped by the {clock.total:g} s total_timeout" if stopped else ""
+        message = f"{method} {url}: {what}{via}; {attempts_text(attempts)}{note}"
+        error_type = TimedOut if reason in ("connect_timeout", "read_timeout") else ConnectionFailed
+        return error_type(message, reason=reason, url=url, attempts=attempts)
+
+    def _check(
+        self, method: str, response: requests.Response, url: str, attempts: int, clock: _Deadline
+    ) -> requests.Response:
         if response.status_code < 400:
             return response
         denial = denial_reason(response)
         if denial is not None:
-            raise InvokeDenied(response=response, reason=denial[0], aws_message=denial[1])
+            raise InvokeDenied(response=response, reason=denial[0], aws_message=denial[1], url=url)
         snippet = response.text[:300].strip()
+        phrase = response.reason or _phrase(response.status_code)
         raise HttpError(
-            f"{method} {response.url} -> {response.status_code} {response.reason}"
+            f"{method} {url} -> {response.status_code} {phrase}"
+            + (f" after {attempts_text(attempts)}" if attempts > 1 else "")
+            + (
+                f" (not retried: another attempt would pass the {clock.total:g} s total_timeout)"
+                if clock.cut_short
+                else ""
+            )
             + (f": {snippet}" if snippet else ""),
             response=response,
+            url=url,
+            attempts=attempts,
         )
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:

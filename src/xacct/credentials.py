@@ -8,6 +8,7 @@ window one thread refreshes while the others keep signing with the still-valid c
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import socket
@@ -26,6 +27,8 @@ ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/([\w+=,.@-]+/)*[
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 
+log = logging.getLogger(__name__)
+
 
 def check_role_arn(role_arn: str) -> str:
     if not ROLE_ARN.match(role_arn or ""):
@@ -42,38 +45,46 @@ def default_session_name() -> str:
     return re.sub(r"[^\w+=,.@-]", "-", f"xacct-{base}")[:64]
 
 
-class _NoCache(dict[str, Any]):
-    """The fetcher's cache would hand back credentials we are refreshing because they are about to expire."""
-
-    def __contains__(self, key: object) -> bool:
-        return False
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        return None
-
-
 class RoleCredentials(DeferredRefreshableCredentials):
     """botocore's refreshable credentials, with refresh windows that scale down for short sessions.
 
-    botocore refreshes 15 minutes (advisory) and 10 minutes (mandatory) before expiry, which would refresh
-    a 15-minute session on every request. Here the windows are min(15 min, lifetime / 4) and
-    min(10 min, lifetime / 6) of the session actually received, so one-hour sessions behave as in botocore.
+    botocore's refresher is used as is (locking, advisory vs mandatory refresh, one refresh at a time);
+    only its windows differ. botocore's are fixed: 15 minutes (advisory) and 10 minutes (mandatory) before
+    expiry, so a 15-minute session (AssumeRole's minimum, and what many providers set) would be in the
+    window from the start and cost one sts:AssumeRole per request. Here the windows are
+    min(15 min, lifetime / 4) and min(10 min, lifetime / 6) of the session actually received, set after
+    each fetch (RefreshableCredentials(advisory_timeout=..., mandatory_timeout=...) sets the same two
+    attributes, but only once, at construction); one-hour sessions behave exactly as in botocore.
+
+    Each fetch is logged at DEBUG on ``xacct.credentials``: the role ARN, the new expiry and the windows,
+    never a key, secret or token.
     """
 
     _advisory_refresh_timeout: float
     _mandatory_refresh_timeout: float
 
-    def __init__(self, fetch: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, fetch: Callable[[], dict[str, Any]], *, role_arn: str = "") -> None:
         self.refresh_count = 0
+        self.role_arn = role_arn
         self._fetch = fetch
         super().__init__(refresh_using=self._fetch_and_scale, method="assume-role")
 
     def _fetch_and_scale(self) -> dict[str, Any]:
         data = self._fetch()
-        lifetime = (parse_timestamp(data["expiry_time"]) - datetime.now(timezone.utc)).total_seconds()
+        expiry = parse_timestamp(data["expiry_time"])
+        lifetime = (expiry - datetime.now(timezone.utc)).total_seconds()
         self._advisory_refresh_timeout = min(15 * 60, max(lifetime, 1) / 4)
         self._mandatory_refresh_timeout = min(10 * 60, max(lifetime, 1) / 6)
         self.refresh_count += 1
+        log.debug(
+            "%s %s: new session expires %s (in %.0f s); next refresh %.1f s before (mandatory %.1f s)",
+            "assumed" if self.refresh_count == 1 else "refreshed",
+            self.role_arn or "the role",
+            expiry.isoformat(),
+            lifetime,
+            self._advisory_refresh_timeout,
+            self._mandatory_refresh_timeout,
+        )
         return data
 
 
@@ -114,14 +125,15 @@ class AssumedRole:
             extra["ExternalId"] = external_id
         if duration_seconds is not None:
             extra["DurationSeconds"] = duration_seconds
+        # The fetcher's in-memory cache treats credentials as expired 15 minutes before expiry, never later
+        # than RoleCredentials' windows, so a refresh always reaches STS.
         fetcher = AssumeRoleCredentialFetcher(
             functools.partial(self.session.client, region_name=region),
             source,
             role_arn,
             extra_args=extra,
-            cache=_NoCache(),
         )
-        self.credentials = RoleCredentials(fetcher.fetch_credentials)
+        self.credentials = RoleCredentials(fetcher.fetch_credentials, role_arn=role_arn)
 
     def explain(self, exc: Exception) -> XacctError:
         """Turn what botocore raised while assuming the role into an error the user can act on."""

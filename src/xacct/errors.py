@@ -1,4 +1,8 @@
-"""Errors a consumer can act on: which role, which ARN, what AWS said, what to change."""
+"""Errors a consumer can act on: which role, which ARN, what AWS said, what to change.
+
+Messages name a Python parameter as itself (``role_arn``, ``external_id``, ``endpoint_url``,
+``source_session``) or as ``region=...``; the CLI rewrites exactly those spellings into its options.
+"""
 
 from __future__ import annotations
 
@@ -61,7 +65,7 @@ class AssumeRoleDenied(AssumeRoleError):
             "(modules/provider_api: invoke_roles[...].trusted_role_arns)",
         ]
         if not external_id_sent:
-            hints.append("if the provider set an external_id for this role, pass external_id=...")
+            hints.append("if the provider set an external id for this role, pass external_id=...")
         else:
             hints.append("the external id must equal the provider's invoke_roles[...].external_id")
         message = (
@@ -70,12 +74,44 @@ class AssumeRoleDenied(AssumeRoleError):
         super().__init__(message, role_arn=role_arn, aws_code="AccessDenied")
 
 
-class HttpError(XacctError, requests.HTTPError):
-    """The API answered with an HTTP error status; .response holds the full response."""
+def attempts_text(attempts: int) -> str:
+    return f"{attempts} attempt" + ("" if attempts == 1 else "s")
 
-    def __init__(self, message: str, *, response: requests.Response) -> None:
+
+class HttpError(XacctError, requests.HTTPError):
+    """The API answered with an HTTP error status; .response holds the full (last) response.
+
+    ``url`` is the API's URL as the caller named it (not an ``endpoint_url`` the bytes went to);
+    ``attempts`` counts the requests sent, retries included.
+    """
+
+    def __init__(self, message: str, *, response: requests.Response, url: str | None = None, attempts: int = 1) -> None:
         super().__init__(message, response=response)
         self.status_code = response.status_code
+        self.url = url or response.url
+        self.attempts = attempts
+
+
+class ConnectionFailed(XacctError, requests.ConnectionError):
+    """No HTTP answer: the host name did not resolve, the connection was refused or lost, TLS failed.
+
+    ``reason`` is one of ``dns``, ``refused``, ``tls``, ``connect_timeout``, ``read_timeout``,
+    ``connection_lost`` or ``connection``; ``url`` is the API's URL as the caller named it;
+    ``attempts`` counts the requests tried, retries included. Also a ``requests.ConnectionError``, so
+    code written against plain ``requests`` keeps working.
+    """
+
+    REASONS = ("dns", "refused", "tls", "connect_timeout", "read_timeout", "connection_lost", "connection")
+
+    def __init__(self, message: str, *, reason: str, url: str, attempts: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.url = url
+        self.attempts = attempts
+
+
+class TimedOut(ConnectionFailed, requests.Timeout):
+    """No connection, or no answer, within the timeout (``reason`` ``connect_timeout`` or ``read_timeout``)."""
 
 
 # The reasons API Gateway gives in a 403 for an IAM-authorized route.
@@ -124,7 +160,7 @@ def denial_reason(response: requests.Response) -> tuple[str, str] | None:
 class InvokeDenied(HttpError):
     """API Gateway refused the request at IAM authorization (403)."""
 
-    def __init__(self, *, response: requests.Response, reason: str, aws_message: str) -> None:
+    def __init__(self, *, response: requests.Response, reason: str, aws_message: str, url: str | None = None) -> None:
         self.reason = reason
         self.aws_message = aws_message
         match = re.search(r"on resource: (\S+)", aws_message)
@@ -133,4 +169,5 @@ class InvokeDenied(HttpError):
         super().__init__(
             f"403 from API Gateway ({reason}): {first_line} -> {_ADVICE[reason]}",
             response=response,
+            url=url,
         )

@@ -7,12 +7,12 @@ only headers that no proxy rewrites are signed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
-from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import requests
 from botocore.auth import SigV4Auth
@@ -82,50 +82,34 @@ def query_pairs(params: QueryParams | None) -> list[tuple[str, str]]:
 
 
 def parse_query(query: str, *, plus_is_space: bool) -> list[tuple[str, str]]:
-    """Decode a raw query string into pairs, keeping blank values and repeated keys."""
-    pairs: list[tuple[str, str]] = []
-    for part in query.split("&"):
-        if not part:
-            continue
-        key, _, value = part.partition("=")
-        if not plus_is_space:
-            key, value = key.replace("+", "%2B"), value.replace("+", "%2B")
-        pairs.append((unquote_plus(key), unquote_plus(value)))
-    return pairs
+    """Decode a raw query string into pairs, keeping blank values and repeated keys.
+
+    ``plus_is_space`` is form encoding (what `requests` writes); off, a ``+`` stays a plus, as API Gateway reads it.
+    """
+    if not plus_is_space:
+        query = query.replace("+", "%2B")
+    return parse_qsl(query, keep_blank_values=True)
 
 
-class _SigningKeyCache:
-    """The SigV4 signing key only changes with the secret, the date, the region and the service."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entry: tuple[tuple[str, str, str, str], bytes] | None = None
-
-    def key(self, secret: str, date: str, region: str, service: str) -> bytes:
-        ident = (secret, date, region, service)
-        entry = self._entry
-        if entry is not None and entry[0] == ident:
-            return entry[1]
-        k_date = hmac.new(f"AWS4{secret}".encode(), date.encode(), hashlib.sha256).digest()
-        k_region = hmac.new(k_date, region.encode(), hashlib.sha256).digest()
-        k_service = hmac.new(k_region, service.encode(), hashlib.sha256).digest()
-        k_signing = hmac.new(k_service, b"aws4_request", hashlib.sha256).digest()
-        with self._lock:
-            self._entry = (ident, k_signing)
-        return k_signing
+@functools.lru_cache(maxsize=32)
+def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """The SigV4 signing key: it changes only with the secret, the date, the region and the service."""
+    k_date = hmac.new(f"AWS4{secret}".encode(), date.encode(), hashlib.sha256).digest()
+    k_region = hmac.new(k_date, region.encode(), hashlib.sha256).digest()
+    k_service = hmac.new(k_region, service.encode(), hashlib.sha256).digest()
+    return hmac.new(k_service, b"aws4_request", hashlib.sha256).digest()
 
 
 class _CachedKeySigV4Auth(SigV4Auth):
     """botocore's SigV4Auth, with the derived signing key reused across requests."""
 
-    def __init__(self, credentials: ReadOnlyCredentials, service: str, region: str, cache: _SigningKeyCache) -> None:
+    def __init__(self, credentials: ReadOnlyCredentials, service: str, region: str) -> None:
         super().__init__(credentials, service, region)
         self._secret = credentials.secret_key or ""
         self._scope = (region, service)
-        self._key_cache = cache
 
     def signature(self, string_to_sign: str, request: AWSRequest) -> str:
-        key = self._key_cache.key(self._secret, request.context["timestamp"][0:8], *self._scope)
+        key = signing_key(self._secret, request.context["timestamp"][0:8], *self._scope)
         return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -163,7 +147,6 @@ class IamAuth(requests.auth.AuthBase):
         self._credentials = credentials
         self.region = region
         self.service = service
-        self._keys = _SigningKeyCache()
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if request.url is None or request.method is None:
@@ -197,7 +180,7 @@ class IamAuth(requests.auth.AuthBase):
                 signed[lname] = value
         url = f"https://{host}{path}" + (f"?{query}" if query else "")
         aws_request = AWSRequest(method=method.upper(), url=url, data=body, headers=signed)
-        _CachedKeySigV4Auth(frozen, self.service, self.region, self._keys).add_auth(aws_request)
+        _CachedKeySigV4Auth(frozen, self.service, self.region).add_auth(aws_request)
         headers["X-Amz-Date"] = aws_request.headers["X-Amz-Date"]
         headers["Authorization"] = aws_request.headers["Authorization"]
         if frozen.token:

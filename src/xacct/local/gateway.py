@@ -103,18 +103,6 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _raw_target(environ: Mapping[str, Any]) -> tuple[str, str]:
-    """(raw path, raw query) exactly as the client sent them."""
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if not raw:
-        path = quote(environ.get("PATH_INFO", "/"), safe="/-_.~!$&'()*+,;=:@%")
-        return path, environ.get("QUERY_STRING", "")
-    if "://" in raw:  # absolute-form request target
-        raw = "/" + raw.split("://", 1)[1].partition("/")[2]
-    path, _, query = raw.partition("?")
-    return path or "/", query
-
-
 _URI_PATH_VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -367,7 +355,7 @@ class Gateway:
         started = time.perf_counter()
         request = Request(environ)
         now = self.clock()
-        raw_path, raw_query = _raw_target(environ)
+        raw_path, raw_query = sigv4.raw_target(environ)
         hostname = request.host.rsplit(":", 1)[0].lower() if request.host else ""
         request_id = str(uuid.uuid4())
         context: dict[str, str] = {

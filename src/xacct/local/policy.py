@@ -1,15 +1,13 @@
-"""Policy evaluation on moto's evaluator, with AWS's semantics where moto's differ.
+"""Policy evaluation for the local AWS: a small evaluator of ours, with AWS's semantics.
 
-Matching of actions, resources and conditions is moto's (``moto.iam.access_control.IAMPolicyStatement``).
-Four corrections, each a known gap of moto's evaluator that would make the local AWS too permissive:
+It replaces moto's ``IAMPolicyStatement`` (whose matching is private API and too permissive):
 
-- wildcards: moto turns a pattern into a regex without escaping it, so ``$default`` or ``.`` in an ARN
-  misbehave; here only ``*`` and ``?`` are special;
-- a condition key absent from the request (no ``sts:ExternalId`` sent) fails ``StringEquals``, as in AWS;
-  moto treats it as satisfied;
-- a condition operator moto does not implement fails closed: an Allow with it does not apply, a Deny does;
-- ``Deny`` beats ``Allow`` across all statements and documents (explicit deny wins), and actions match
-  case-insensitively.
+- wildcards: only ``*`` (any run of characters, ``/`` included) and ``?`` (one character) are special, so
+  ``$default`` or ``.`` in an ARN are literal; actions match case-insensitively, resources case-sensitively;
+- conditions: ``StringEquals`` is evaluated (the one operator moto implements, so the one the local AWS has
+  always evaluated); a condition key absent from the request fails it, as in AWS;
+- any other condition operator fails closed: an Allow with it does not apply, a Deny does;
+- ``Deny`` beats ``Allow`` across all statements and documents (explicit deny wins).
 """
 
 from __future__ import annotations
@@ -18,10 +16,8 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
+from functools import lru_cache
 from typing import Any
-
-from moto.iam.access_control import IAMPolicyStatement
-from moto.iam.policy_conditions import CONDITION_OPERATIONS
 
 Statement = dict[str, Any]
 
@@ -32,11 +28,15 @@ class Decision(Enum):
     IMPLICIT_DENY = "implicit deny"
 
 
-class _Statement(IAMPolicyStatement):
-    @staticmethod
-    def _match(pattern: str, string: str) -> re.Match[str] | None:
-        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-        return re.match(f"^{regex}$", string, re.DOTALL)
+@lru_cache(maxsize=1024)
+def _wildcard(pattern: str, *, ignore_case: bool) -> re.Pattern[str]:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(f"^{regex}$", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def matches(patterns: Any, value: str, *, ignore_case: bool = False) -> bool:
+    """Does ``value`` match one of ``patterns`` (a string or a list), IAM wildcards ``*`` and ``?``?"""
+    return any(_wildcard(str(p), ignore_case=ignore_case).match(value) for p in _as_list(patterns))
 
 
 def statements(document: str | Mapping[str, Any]) -> list[Statement]:
@@ -49,42 +49,54 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _conditions_hold(statement: Statement, context: Mapping[str, str]) -> bool | None:
-    """True/False per moto's operators; None when an operator is one moto cannot evaluate."""
+def string_equals(expected: Any, actual: str) -> bool:
+    """``StringEquals``: the request's value is the condition's value, or one of its values (case-sensitive)."""
+    if isinstance(expected, str):
+        return actual == expected
+    if isinstance(expected, list):
+        return actual in expected
+    return False
+
+
+OPERATORS: dict[str, Callable[[Any, str], bool]] = {"StringEquals": string_equals}
+
+
+def conditions_hold(statement: Statement, context: Mapping[str, str]) -> bool | None:
+    """True/False when the operators are ones we evaluate; None at the first one we do not (fail closed).
+
+    Blocks are read in order: an operator we do not evaluate gives None, a block naming a key the request
+    lacks gives False (whichever comes first); then every key of every block must satisfy its operator.
+    Condition keys are case-insensitive.
+    """
     conditions = statement.get("Condition")
     if not conditions:
         return True
     lowered = {key.lower(): value for key, value in context.items()}
-    normalized: dict[str, dict[str, Any]] = {}
     for operator, entries in conditions.items():
-        if operator not in CONDITION_OPERATIONS:
+        if operator not in OPERATORS:
             return None
-        normalized[operator] = {key.lower(): value for key, value in entries.items()}
-        if any(key not in lowered for key in normalized[operator]):
+        if any(key.lower() not in lowered for key in entries):
             return False
-    holds: bool = _Statement({"Condition": normalized})._check_conditions(lowered)
-    return holds
+    return all(
+        OPERATORS[operator](expected, lowered[key.lower()])
+        for operator, entries in conditions.items()
+        for key, expected in entries.items()
+    )
 
 
 def applies(statement: Statement, action: str, resource: str, context: Mapping[str, str]) -> bool:
     """Does this statement speak to (action, resource) under these request conditions?"""
-    normalized = dict(statement)
-    for key in ("Action", "NotAction"):
-        if key in normalized:
-            normalized[key] = [str(a).lower() for a in _as_list(normalized[key])]
-    matcher = _Statement(normalized)
-    action = action.lower()
-    if "NotAction" in normalized:
-        if matcher._check_element_matches("NotAction", action):
+    if "NotAction" in statement:
+        if matches(statement["NotAction"], action, ignore_case=True):
             return False
-    elif "Action" not in normalized or not matcher._check_element_matches("Action", action):
+    elif "Action" not in statement or not matches(statement["Action"], action, ignore_case=True):
         return False
-    if "NotResource" in normalized:
-        if matcher._check_element_matches("NotResource", resource):
+    if "NotResource" in statement:
+        if matches(statement["NotResource"], resource):
             return False
-    elif "Resource" in normalized and not matcher._check_element_matches("Resource", resource):
+    elif "Resource" in statement and not matches(statement["Resource"], resource):
         return False
-    holds = _conditions_hold(statement, context)
+    holds = conditions_hold(statement, context)
     if holds is None:  # fail closed
         return statement.get("Effect") == "Deny"
     return holds

@@ -30,7 +30,7 @@ from werkzeug.datastructures import EnvironHeaders
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from xacct.local import sigv4
-from xacct.local.gateway import Gateway, _raw_target
+from xacct.local.gateway import Gateway
 from xacct.local.identity import Caller, CallerDirectory, is_root_key
 from xacct.local.moto_gaps import (
     DELETE_LOG_GROUP,
@@ -155,7 +155,7 @@ class ControlPlane:
             signed = sigv4.parse(environ.get("HTTP_AUTHORIZATION", ""), headers)
         except sigv4.SignatureProblem as problem:
             raise StsRefusal(400, "IncompleteSignature", problem.message) from None
-        raw_path, raw_query = _raw_target(environ)
+        raw_path, raw_query = sigv4.raw_target(environ)
         verification = sigv4.verify(
             signed,
             secret_key=caller.secret_key,

@@ -214,3 +214,15 @@ def mismatch_message(verification: Verification) -> str:
         "The String-to-Sign should have been\n"
         f"'{verification.string_to_sign}'\n"
     )
+
+
+def raw_target(environ: Mapping[str, Any]) -> tuple[str, str]:
+    """(raw path, raw query) of a WSGI request exactly as the client sent them: what the signature covers."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if not raw:
+        path = quote(environ.get("PATH_INFO", "/"), safe="/-_.~!$&'()*+,;=:@%")
+        return path, environ.get("QUERY_STRING", "")
+    if "://" in raw:  # absolute-form request target
+        raw = "/" + raw.split("://", 1)[1].partition("/")[2]
+    path, _, query = raw.partition("?")
+    return path or "/", query

@@ -13,7 +13,6 @@ import json
 import shlex
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,18 +20,18 @@ from typing import Any
 import requests
 
 from xacct.client import ApiClient
-from xacct.echo_server import EchoServer
 from xacct.errors import AssumeRoleDenied, XacctError
-from xacct.local import LocalAws
-from xacct.terraform import copy_configuration, runner, write_tfvars
+from xacct.local import stacks
+from xacct.local.echo_server import EchoServer
+from xacct.local.server import LocalAws
 
 PROVIDER_ACCOUNT = "111111111111"
 CONSUMER_ACCOUNT = "222222222222"
-INVOKE_ROLE = "ApiAllowByIamRoleStag"
-WORKLOAD_ROLE = "LambdaRoleDeve"
+INVOKE_ROLE = stacks.INVOKE_ROLE
+WORKLOAD_ROLE = stacks.WORKLOAD_ROLE
 UNTRUSTED_ROLE = "BatchRoleDeve"
 
-Printer = Callable[[str], None]
+Printer = stacks.Printer
 
 
 @dataclass
@@ -47,37 +46,15 @@ class Demo:
     def __init__(self, aws: LocalAws, server: EchoServer, workdir: Path, out: Printer) -> None:
         self.aws = aws
         self.server = server
-        self.workdir = copy_configuration(workdir)
         self.out = out
-        self.deve = runner(self.workdir / "envs" / "deve", aws.env(CONSUMER_ACCOUNT))
-        self.stag = runner(self.workdir / "envs" / "stag", aws.env(PROVIDER_ACCOUNT))
+        self.envs = stacks.Envs(workdir, aws.env, region=aws.region, out=out)
         self.outputs: dict[str, Any] = {}
         self.steps: list[Step] = []
 
     def deploy(self) -> None:
-        region = self.aws.region
-        invoke_role_arn = f"arn:aws:iam::{PROVIDER_ACCOUNT}:role/{INVOKE_ROLE}"
-        self.out(f"Deploying envs/deve into account {CONSUMER_ACCOUNT} (first: the provider's trust names its role)")
-        write_tfvars(Path(self.deve.tfdir), {"region": region, "provider_invoke_role_arns": [invoke_role_arn]})
-        self.deve.setup()
-        self.deve.apply()
-        consumer_role_arn = self.deve.output()["role_arn"]
-        self.out(f"  workload role: {consumer_role_arn}")
-
-        self.out(f"Deploying envs/stag into account {PROVIDER_ACCOUNT}")
-        write_tfvars(
-            Path(self.stag.tfdir),
-            {
-                "region": region,
-                "api_server_url": self.server.url,
-                "invoke_roles": {INVOKE_ROLE: {"trusted_role_arns": [consumer_role_arn]}},
-            },
-        )
-        self.stag.setup()
-        self.stag.apply()
-        self.outputs = dict(self.stag.output())
-        self.out(f"  invoke URL:   {self.outputs['invoke_url']}")
-        self.out(f"  invoke role:  {self.outputs['invoke_role_arns'][INVOKE_ROLE]}")
+        self.out("envs/deve first: the provider's trust policy can only name a role that exists")
+        seed = self.envs.seed(PROVIDER_ACCOUNT, [CONSUMER_ACCOUNT], self.server.url)
+        self.outputs = seed.outputs
 
     def _client(self, source_role: str) -> ApiClient:
         workload = self.aws.workload_session(
@@ -125,18 +102,12 @@ class Demo:
                 }
             ],
         }
-        allow = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": "sts:AssumeRole",
-                    "Resource": self.outputs["invoke_role_arns"][INVOKE_ROLE],
-                }
-            ],
-        }
         iam.create_role(RoleName=UNTRUSTED_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
-        iam.put_role_policy(RoleName=UNTRUSTED_ROLE, PolicyName="AssumeApiRole", PolicyDocument=json.dumps(allow))
+        iam.put_role_policy(
+            RoleName=UNTRUSTED_ROLE,
+            PolicyName="AssumeApiRole",
+            PolicyDocument=stacks.allow("sts:AssumeRole", self.outputs["invoke_role_arns"][INVOKE_ROLE]),
+        )
         try:
             with self._client(UNTRUSTED_ROLE) as api:
                 response = api.put("/hoge", json={"foo": "bar"})
@@ -161,11 +132,7 @@ class Demo:
 
     def destroy(self) -> None:
         self.out("Destroying envs/stag, then envs/deve")
-        for name, env in (("stag", self.stag), ("deve", self.deve)):
-            if (Path(env.tfdir) / "terraform.tfstate").exists():
-                env.destroy()
-            else:
-                self.out(f"  envs/{name} was never applied")
+        self.envs.destroy()
 
     def explore(self) -> None:
         workload = self.aws.workload_session(
@@ -182,13 +149,15 @@ class Demo:
             "AWS_SECRET_ACCESS_KEY": creds.secret_key or "",
             "AWS_SESSION_TOKEN": creds.token or "",
             "AWS_REGION": self.aws.region,
+            "AWS_DEFAULT_REGION": self.aws.region,
         }
         self.out("\nStill running (--keep). In another shell, as the consumer workload (valid for one hour):\n")
         for name, value in exports.items():
             self.out(f"  export {name}={shlex.quote(value)}")
         role = self.outputs["invoke_role_arns"][INVOKE_ROLE]
         self.out(f'\n  .venv/bin/xacct call PUT {url} -d \'{{"foo":"bar"}}\' --role-arn {role} -i\n')
-        self.out(f"Terraform working copies: {self.workdir}/envs/{{deve,stag}}. Ctrl-C to destroy and stop.")
+        copies = ", ".join(str(workspace.folder) for workspace in self.envs.workspaces)
+        self.out(f"Terraform working copies: {copies}. Ctrl-C to destroy and stop.")
 
 
 def run_demo(*, keep: bool = False, region: str = "ap-northeast-1", port: int = 0, out: Printer = print) -> int:

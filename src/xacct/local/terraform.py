@@ -1,4 +1,4 @@
-"""Running Terraform the project's way, for the demo and the tests.
+"""Running Terraform the project's way, for the demo, the tests and the benchmarks: one ``Workspace`` class.
 
 - A CLI config of our own: a filesystem mirror for hashicorp/aws when one is found ($TF_PROVIDER_MIRROR, then
   the machine's known location), a normal registry install with a plugin cache otherwise.
@@ -35,9 +35,19 @@ class TerraformSetupError(XacctError):
     """Terraform or its AWS provider is not usable here; the message says what to install or set."""
 
 
+class TerraformError(XacctError):
+    """A Terraform command failed (or a plan expected to fail did not): which command, where, and why."""
+
+    def __init__(self, command: str, folder: Path, diagnostics: str) -> None:
+        self.command = command
+        self.folder = folder
+        self.diagnostics = diagnostics
+        super().__init__(f"terraform {command} in {folder}: {diagnostics}")
+
+
 def project_root() -> Path:
     """The checkout holding modules/ and envs/ ($XACCT_PROJECT_ROOT, the editable install's, or the cwd)."""
-    candidates = [os.environ.get("XACCT_PROJECT_ROOT"), Path(__file__).resolve().parents[2], Path.cwd()]
+    candidates = [os.environ.get("XACCT_PROJECT_ROOT"), Path(__file__).resolve().parents[3], Path.cwd()]
     for candidate in candidates:
         if candidate and (Path(candidate) / "modules" / "provider_api").is_dir():
             return Path(candidate)
@@ -156,3 +166,99 @@ def runner(folder: Path, env: Mapping[str, str]) -> tftest.TerraformTest:
             if name not in env:
                 tf.env.pop(name, None)
     return tf
+
+
+def diagnostics(text: str) -> str:
+    """Terraform's diagnostics as one line: no colour, no box drawing, wrapped lines joined."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    lines = (line.strip().strip("│╷╵").strip() for line in text.splitlines())
+    return re.sub(r"\s+", " ", " ".join(line for line in lines if line))
+
+
+def _error_text(error: tftest.TerraformTestError) -> str:
+    return diagnostics(" ".join(str(a) for a in error.args))
+
+
+class Workspace:
+    """One Terraform root (a module or an env) inside a copy of the tree (see copy_configuration).
+
+    ``env`` chooses the account: the local AWS's ``aws.env(account)``, or a real account's profile. Every
+    Terraform failure is a ``TerraformError`` with the diagnostics on one line.
+    """
+
+    def __init__(self, folder: Path, env: Mapping[str, str]) -> None:
+        self.folder = folder
+        self.tf = runner(folder, env)
+        self._initialised = False
+        self._vars_counter = 0
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.folder)!r})"
+
+    @property
+    def applied(self) -> bool:
+        """Has anything been applied here (is there state to destroy)?"""
+        return (self.folder / "terraform.tfstate").exists()
+
+    def init(self) -> Workspace:
+        if not self._initialised:
+            try:
+                self.tf.setup(cleanup_on_exit=False)
+            except tftest.TerraformTestError as error:
+                raise TerraformError("init", self.folder, _error_text(error)) from None
+            self._initialised = True
+        return self
+
+    def _var_file(self, values: Mapping[str, Any]) -> str:
+        self._vars_counter += 1
+        return str(write_tfvars(self.folder, values, f"case-{self._vars_counter}.tfvars.json"))
+
+    def plan(self, values: Mapping[str, Any]) -> Any:
+        """The plan (tftest's parsed ``terraform show -json``) for these variables."""
+        self.init()
+        try:
+            return self.tf.plan(output=True, tf_var_file=self._var_file(values), lock=False)
+        except tftest.TerraformTestError as error:
+            raise TerraformError("plan", self.folder, _error_text(error)) from None
+
+    def plan_failure(self, values: Mapping[str, Any]) -> str:
+        """The plan must fail: its diagnostics as one line (a plan that succeeds is a TerraformError)."""
+        self.init()
+        var_file = self._var_file(values)
+        try:
+            result = self.tf.execute_command(
+                "plan", "-no-color", "-input=false", "-lock=false", f"-var-file={var_file}"
+            )
+        except tftest.TerraformTestError as error:
+            return _error_text(error)
+        raise TerraformError("plan", self.folder, f"succeeded but should have failed:\n{result.out}")
+
+    def apply(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply with these variables (kept in the folder for later plans and destroy); return the outputs."""
+        self.init()
+        write_tfvars(self.folder, values)
+        try:
+            self.tf.apply()
+        except tftest.TerraformTestError as error:
+            raise TerraformError("apply", self.folder, _error_text(error)) from None
+        return self.output()
+
+    def output(self) -> dict[str, Any]:
+        try:
+            return dict(self.tf.output().items())
+        except tftest.TerraformTestError as error:
+            raise TerraformError("output", self.folder, _error_text(error)) from None
+
+    def plan_exit_code(self) -> tuple[int, str]:
+        """`terraform plan -detailed-exitcode` with the applied variables: 0 = no changes, 2 = changes."""
+        try:
+            result = self.tf.execute_command("plan", "-detailed-exitcode", "-no-color", "-input=false")
+        except tftest.TerraformTestError as error:
+            raise TerraformError("plan", self.folder, _error_text(error)) from None
+        return result.retcode, result.out
+
+    def destroy(self) -> None:
+        try:
+            self.tf.destroy()
+        except tftest.TerraformTestError as error:
+            raise TerraformError("destroy", self.folder, _error_text(error)) from None
