@@ -30,11 +30,7 @@ def test_terraform_fmt() -> None:
 
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    destination = tfrun.copy_configuration(tmp_path_factory.mktemp("static"), ROOT)
-    shutil.copytree(
-        ROOT / "examples", destination / "examples", ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*")
-    )
-    return destination
+    return tfrun.copy_configuration(tmp_path_factory.mktemp("static"), ROOT)
 
 
 @pytest.mark.parametrize("folder", ROOTS)

@@ -27,7 +27,7 @@ KNOWN_MIRRORS = ("/opt/tf-plugins", "/usr/share/terraform/plugins", "~/.terrafor
 AWS_PROVIDER = Path("registry.terraform.io/hashicorp/aws")
 MIN_TERRAFORM = (1, 10)
 _COPY_IGNORE = shutil.ignore_patterns(
-    ".terraform", ".terraform.lock.hcl", "*.tfstate", "*.tfstate.*", "terraform.tfvars"
+    ".terraform", ".terraform.lock.hcl", "*.tfstate", "*.tfstate.*", "terraform.tfvars", "*.auto.tfvars*"
 )
 
 
@@ -132,10 +132,11 @@ def environment(extra: Mapping[str, str] | None = None, *, cli_config: Path | No
 
 
 def copy_configuration(destination: Path, root: Path | None = None) -> Path:
-    """Copy modules/ and envs/ (no state, no .terraform) so that ../../modules paths still resolve."""
+    """Copy modules/, envs/ and examples/ (no state, no .terraform) so that ../../modules paths still resolve."""
     root = root or project_root()
-    for folder in ("modules", "envs"):
-        shutil.copytree(root / folder, destination / folder, ignore=_COPY_IGNORE, dirs_exist_ok=True)
+    for folder in ("modules", "envs", "examples"):
+        if (root / folder).is_dir():
+            shutil.copytree(root / folder, destination / folder, ignore=_COPY_IGNORE, dirs_exist_ok=True)
     return destination
 
 
