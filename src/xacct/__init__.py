@@ -6,11 +6,12 @@ Consumers need three lines::
     api = ApiClient(invoke_url, invoke_role_arn, region="ap-northeast-1")
     print(api.put("/hoge", json={"foo": "bar"}).json())
 
-This package needs boto3, botocore and requests only. The local AWS, the demo, the Terraform runner, the
-stacks the tests deploy and the echo server are in ``xacct.local``, behind the ``local`` extra
-(``pip install 'xacct[local]'``).
+This package needs boto3, botocore and requests (and shtab, for ``xacct completion`` only). The local AWS,
+the demo, the Terraform runner, the stacks the tests deploy and the echo server are in ``xacct.local``,
+behind the ``local`` extra (``pip install 'xacct[local]'``).
 """
 
+from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
 from xacct.client import ApiClient, RetryPolicy
@@ -45,4 +46,7 @@ __all__ = [
     "XacctError",
 ]
 
-__version__ = _version("xacct")  # one source of truth: pyproject.toml
+try:
+    __version__ = _version("xacct")  # one source of truth: pyproject.toml
+except PackageNotFoundError:  # run from a source tree that was never installed (PYTHONPATH=src)
+    __version__ = "0+unknown"
