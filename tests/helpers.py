@@ -6,10 +6,13 @@ documents and the Terraform runner are public in xacct.local (stacks, terraform)
 
 from __future__ import annotations
 
+import importlib.util
 import socket
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import ModuleType
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -18,6 +21,18 @@ from botocore.credentials import Credentials
 from xacct.local.stacks import REGION
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_tool(name: str) -> ModuleType:
+    """tools/<name>.py as a module (tools/ holds scripts, not a package), loaded once."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up by name
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 # -- waiting and ports ---------------------------------------------------------------------------------------

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, load_tool
+
 TOOL = ROOT / "tools" / "tfdocs.py"
-
-
-def _load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("tfdocs", TOOL)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["tfdocs"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-tfdocs = _load_tool()
+tfdocs = load_tool("tfdocs")
 MODULES = [p.parent.name for p in sorted((ROOT / "modules").glob("*/README.md"))]
 
 

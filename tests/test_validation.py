@@ -29,13 +29,14 @@ from xacct.local import terraform as tfrun
 from xacct.local.terraform import Workspace
 
 from conftest import CONSUMER
-from helpers import REGION, ROOT
+from helpers import REGION, ROOT, load_tool
 
 MODULES = ("provider_api", "consumer_role")
 TEST_FILES = sorted(
     p.relative_to(ROOT / "modules") for m in MODULES for p in (ROOT / "modules" / m / "tests").glob("*.tftest.hcl")
 )
 ROLE = "ApiAllowByIamRoleStag"
+tfdocs = load_tool("tfdocs")  # parse_body: the .tftest.hcl files read with python-hcl2
 
 # run name -> fragments its failure message must hold: the rule, and the offending value as the message shows it.
 MESSAGES: dict[str, tuple[str, ...]] = {
@@ -148,64 +149,6 @@ MESSAGES: dict[str, tuple[str, ...]] = {
 # -- reading the .tftest.hcl files --------------------------------------------------------------------------
 
 
-def hcl_items(body: str) -> list[tuple[str, str, str]]:
-    """The top-level items of an HCL body, comments dropped: ("attr", name, expression) or ("block", header, body).
-
-    Just enough HCL for the test files: strings (with escapes and ${...} templates), brackets, comments.
-    """
-    items: list[tuple[str, str, str]] = []
-    current: list[str] = []
-    stack: list[str] = []  # open "{", "[", "(", '"' (string) and "${" (template inside a string)
-    i = 0
-
-    def flush() -> None:
-        text = "".join(current).strip()
-        current.clear()
-        if not text:
-            return
-        attr = re.match(r"^([A-Za-z_][\w-]*)\s*=(?!=)\s*(.*)$", text, re.S)
-        if attr:
-            items.append(("attr", attr[1], attr[2].strip()))
-        else:
-            brace = text.index("{")
-            items.append(("block", text[:brace].strip(), text[brace + 1 : text.rindex("}")]))
-
-    while i < len(body):
-        char, pair = body[i], body[i : i + 2]
-        in_string = bool(stack) and stack[-1] == '"'
-        if in_string:
-            if char == "\\":
-                current.append(pair)
-                i += 2
-                continue
-            if pair == "${":
-                stack.append("${")
-                current.append(pair)
-                i += 2
-                continue
-            if char == '"':
-                stack.pop()
-        elif char == "#" or pair == "//":
-            while i < len(body) and body[i] != "\n":
-                i += 1
-            continue
-        elif pair == "/*":
-            i = body.index("*/", i) + 2
-            continue
-        elif char == '"':
-            stack.append('"')
-        elif char in "{[(":
-            stack.append(char)
-        elif char in "}])":
-            stack.pop()
-        elif char == "\n" and not stack:
-            flush()
-        current.append(char)
-        i += 1
-    flush()
-    return items
-
-
 @dataclass(frozen=True)
 class FailingRun:
     module: str
@@ -222,35 +165,26 @@ class FailingRun:
         return not re.fullmatch(r"\[\s*var\.[^,\]]+(\s*,\s*var\.[^,\]]+)*\s*,?\s*\]", self.expect_failures)
 
 
-def attributes(body: str) -> dict[str, str]:
-    return {name: value for kind, name, value in hcl_items(body) if kind == "attr"}
-
-
 def read_runs(test_file: Path) -> tuple[list[str], list[FailingRun]]:
     """(names of every run, the runs that expect a failure) of one .tftest.hcl file."""
-    items = hcl_items(test_file.read_text())
-    base = next((attributes(body) for kind, header, body in items if kind == "block" and header == "variables"), {})
+    body = tfdocs.parse_body(test_file.read_text())
+    base = next((b.body.attributes for b in body.find("variables")), {})
     mocks = tuple(
-        (h, b)
-        for kind, header, body in items
-        if kind == "block" and header == 'mock_provider "aws"'
-        for k, h, b in hcl_items(body)
-        if k == "block"
+        (" ".join((m.type, *m.labels)), m.body.text)
+        for aws in body.find("mock_provider", '"aws"')
+        for m in aws.body.blocks
     )
     names, failing = [], []
-    for kind, header, body in items:
-        run = re.fullmatch(r'run\s+"([^"]+)"', header) if kind == "block" else None
-        if run is None:
-            continue
-        names.append(run[1])
-        inner = hcl_items(body)
-        overrides = next((attributes(b) for k, h, b in inner if k == "block" and h == "variables"), {})
-        expected = next((v for k, n, v in inner if k == "attr" and n == "expect_failures"), None)
-        blocks = tuple((h, attributes(b)) for k, h, b in inner if k == "block" and h.startswith("override_"))
+    for run in body.find("run"):
+        name = run.labels[0].strip('"')
+        names.append(name)
+        overrides = next((b.body.attributes for b in run.body.find("variables")), {})
+        expected = run.body.attributes.get("expect_failures")
+        blocks = tuple((b.type, b.body.attributes) for b in run.body.blocks if b.type.startswith("override_"))
         if expected is not None:
             module = test_file.parents[1].name
             variables = {**base, **overrides}
-            failing.append(FailingRun(module, test_file.name, run[1], variables, expected, blocks, mocks))
+            failing.append(FailingRun(module, test_file.name, name, variables, expected, blocks, mocks))
     return names, failing
 
 

@@ -61,35 +61,72 @@ class Module:
     outputs: list[Output]
 
 
-# --- reading the .tf files -----------------------------------------------------------------------------------
-# python-hcl2 parses; its lark tree keeps each node's source position, which is how types and defaults are shown
-# as written (its own serializer would re-format them and drop comments).
+# --- reading HCL ---------------------------------------------------------------------------------------------
+# python-hcl2 parses; its lark tree keeps each node's source position, which is how expressions are kept as written
+# (its own serializer would re-format them). tests/test_validation.py reads the .tftest.hcl files with it too.
 
 _VALUES = hcl2.SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
+_COMMENT = re.compile(r"(#|//)[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
-def _children(node: Tree[Token], data: str) -> Iterator[Tree[Token]]:
-    for child in node.children:
-        if isinstance(child, Tree) and child.data == data:
-            yield child
+@dataclass(frozen=True)
+class Block:
+    type: str
+    labels: tuple[str, ...]  # as written: a string label keeps its quotes
+    body: Body
 
 
-def _name(node: Tree[Token] | Token) -> str:
-    """The text of an identifier node."""
-    token = node.children[0] if isinstance(node, Tree) else node
-    return str(token)
+@dataclass(frozen=True)
+class Body:
+    """An HCL body: its attributes (name => expression as written), its blocks and its text (between the braces)."""
+
+    attributes: dict[str, str]
+    blocks: tuple[Block, ...]
+    text: str
+
+    def find(self, kind: str, *labels: str) -> Iterator[Block]:
+        """The blocks of this type whose labels begin with these (as written)."""
+        return (b for b in self.blocks if b.type == kind and b.labels[: len(labels)] == labels)
 
 
-def _attributes(source: str, body: Tree[Token]) -> dict[str, str]:
-    """Attribute name => its expression as written, continuation lines dedented to the attribute's column."""
-    found = {}
-    for attribute in _children(body, "attribute"):
-        name, expression = attribute.children[0], attribute.children[-1]
-        assert isinstance(expression, Tree), attribute
-        first, *rest = source[expression.meta.start_pos : expression.meta.end_pos].rstrip().split("\n")
-        indent = " " * (attribute.meta.column - 1)
-        found[_name(name)] = "\n".join([first, *(line.removeprefix(indent) for line in rest)])
-    return found
+def _written(source: str, node: Tree[Token], start: int, end: int, comments: bool) -> str:
+    """source[start:end], a span of node, with or without the comments the span holds."""
+    if comments:
+        return source[start:end]
+    text, at = "", start
+    for gap in sorted(node.find_data("new_line_or_comment"), key=lambda g: g.meta.start_pos):
+        if start <= gap.meta.start_pos < end:
+            text += source[at : gap.meta.start_pos] + _COMMENT.sub("", source[gap.meta.start_pos : gap.meta.end_pos])
+            at = gap.meta.end_pos
+    return text + source[at:end]
+
+
+def _body(source: str, node: Tree[Token], start: int, end: int, comments: bool) -> Body:
+    attributes, blocks = {}, []
+    for child in (c for c in node.children if isinstance(c, Tree) and c.data in ("attribute", "block")):
+        first, *rest = (c for c in child.children if isinstance(c, Tree))
+        if child.data == "attribute":  # its expression, continuation lines dedented to the attribute's column
+            expression = rest[-1]
+            text = _written(source, expression, expression.meta.start_pos, expression.meta.end_pos, comments)
+            line, *more = text.split("\n")
+            indent = " " * (child.meta.column - 1)
+            attributes[str(first.children[0])] = "\n".join([line, *(m.removeprefix(indent) for m in more)]).rstrip()
+        else:  # type, labels, body: the body's text is what lies between the braces
+            *labels, inner = rest
+            lbrace = source.index("{", (labels or [first])[-1].meta.end_pos)
+            body = _body(source, inner, lbrace + 1, child.meta.end_pos - 1, comments)
+            written = tuple(source[label.meta.start_pos : label.meta.end_pos] for label in labels)
+            blocks.append(Block(str(first.children[0]), written, body))
+    return Body(attributes, tuple(blocks), _written(source, node, start, end, comments))
+
+
+def parse_body(source: str, tree: Tree[Token] | None = None, comments: bool = False) -> Body:
+    """The top-level body of HCL source (a .tf or .tftest.hcl file), comments dropped unless comments is true.
+
+    tree: hcl2.parses_to_tree(source), when the caller has it already.
+    """
+    tree = hcl2.parses_to_tree(source) if tree is None else tree
+    return _body(source, next(c for c in tree.children if isinstance(c, Tree)), 0, len(source), comments)
 
 
 def _string(expression: str | None) -> str:
@@ -135,18 +172,11 @@ def read_module(folder: Path) -> Module:
         raise TfDocsError(f"{folder}: no .tf files")
     for path in files:
         source, tree = _parse(path)
-        for block in (b for body in _children(tree, "body") for b in _children(body, "block")):
-            kind, *labels = (c for c in block.children if isinstance(c, Tree) and c.data != "body")
-            if _name(kind) not in ("variable", "output") or len(labels) != 1:
+        for block in parse_body(source, tree, comments=True).blocks:  # a type's comments are part of the docs
+            if block.type not in ("variable", "output") or len(block.labels) != 1:
                 continue
-            label = labels[0]
-            name = (
-                _name(label)
-                if label.data == "identifier"
-                else _string(source[label.meta.start_pos : label.meta.end_pos])
-            )
-            attributes = _attributes(source, next(_children(block, "body")))
-            if _name(kind) == "variable":
+            name, attributes = _string(block.labels[0]), block.body.attributes
+            if block.type == "variable":
                 default = attributes.get("default")  # None: no default, so the input is required
                 if default == "null" and attributes.get("nullable") == "false":
                     default = None  # Terraform requires a value for a non-nullable input whose default is null
