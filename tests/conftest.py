@@ -28,9 +28,11 @@ def local_aws() -> Iterator[LocalAws]:
         yield aws
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def new_account() -> Callable[[], str]:
-    """Fresh account ids, so that tests sharing the session's local AWS never see each other's resources."""
+    """Fresh account ids, so that tests sharing the session's local AWS never see each other's resources.
+
+    Session-scoped so that module-scoped stacks can use it too; every call still gives a new account."""
     return lambda: f"9{os.getpid() % 1000:03d}{next(_accounts):08d}"
 
 

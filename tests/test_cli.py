@@ -30,8 +30,9 @@ from helpers import REGION, ROOT, closed_port
 XACCT = str(Path(sys.executable).parent / "xacct")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def stack(local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str]) -> ApiStack:
+    """One API for the module: no test changes it, and building it costs ~1 s."""
     return build_api(
         local_aws,
         new_account(),

@@ -36,8 +36,9 @@ from xacct.local.stacks import ApiStack, allow, build_api, trust
 from helpers import REGION, closed_port
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def stack(local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str]) -> ApiStack:
+    """One API for the module: no test changes it (each counts only what it caused), and building it costs ~1 s."""
     return build_api(local_aws, new_account(), new_account(), echo.url)
 
 
