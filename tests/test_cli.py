@@ -18,8 +18,11 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
+from botocore.credentials import Credentials
 
-from xacct.cli import build_parser, in_cli_words
+from xacct import IamAuth
+from xacct.cli import build_parser, in_cli_words, print_response
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
 from xacct.local.stacks import ApiStack, allow, build_api, trust
@@ -609,3 +612,22 @@ def test_local_up_serves_and_prints_how_to_use_it(stop: signal.Signals) -> None:
         out, _ = process.communicate(timeout=20)
     assert process.returncode == 0
     assert b"stopped" in out
+
+
+def test_an_error_body_is_printed_without_the_session_token(
+    local_aws: LocalAws, stack: ApiStack, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """A signature-mismatch 403 from the gateway echoes the canonical request; what `xacct call` prints does not."""
+    creds = stack.invoke_credentials()
+    response = requests.get(
+        f"{local_aws.endpoint_url}/hoge",
+        headers={"Host": stack.host},
+        auth=IamAuth(Credentials(creds["key"], "not-the-secret", creds["token"]), REGION),
+        timeout=10,
+    )
+    assert response.status_code == 403
+    assert creds["token"] in response.text
+    print_response(response, include=True, redacted=True)
+    out = capsysbinary.readouterr().out
+    assert b"x-amz-security-token:<redacted>" in out
+    assert creds["token"].encode() not in out

@@ -28,7 +28,7 @@ from xacct import (
     NoSourceCredentials,
     RetryPolicy,
 )
-from xacct.errors import ConnectionFailed, TimedOut, denial_reason
+from xacct.errors import ConnectionFailed, TimedOut, denial_reason, redact_bytes
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
 from xacct.local.stacks import ApiStack, allow, build_api, trust
@@ -532,6 +532,13 @@ def test_invoke_denied_says_why(
     if reason == "not_authorized":
         assert error.resource is not None
         assert error.resource.endswith(f":{stack.api_id}/$default/GET/denied")
+    if reason == "signature_mismatch":
+        # The 403 echoes the canonical request, x-amz-security-token included: the error keeps none of it.
+        assert creds["token"] in response.text
+        assert "x-amz-security-token:<redacted>" in error.aws_message
+        for text in (str(error), error.aws_message, found[1], repr(error.args)):
+            assert creds["token"] not in text
+        assert creds["token"].encode() not in redact_bytes(response.content)
 
 
 def test_other_errors_are_plain_http_errors(stack: ApiStack, scripted: type[_Scripted]) -> None:

@@ -18,7 +18,7 @@ import requests
 from botocore.exceptions import BotoCoreError, ProfileNotFound
 
 from xacct.client import ApiClient, RetryPolicy
-from xacct.errors import ConfigError, ConnectionFailed, HttpError, TimedOut, XacctError
+from xacct.errors import ConfigError, ConnectionFailed, HttpError, TimedOut, XacctError, redact_bytes
 from xacct.local import require_extra
 from xacct.signing import parse_query
 from xacct.status import ExitStatus
@@ -154,7 +154,7 @@ def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ExitStat
                 params=parse_query(parts.query, plus_is_space=False),
                 headers=headers,
             )
-            _print_response(response, args.include)
+            print_response(response, args.include)
             return ExitStatus.OK
     except ProfileNotFound:
         return _fail(
@@ -163,7 +163,7 @@ def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ExitStat
     except ConfigError as error:
         return _fail(ExitStatus.USAGE, str(error))
     except HttpError as error:
-        _print_response(error.response, args.include)
+        print_response(error.response, args.include, redacted=True)
         return _fail(ExitStatus.HTTP_ERROR, str(error))
     except TimedOut as error:
         return _fail(ExitStatus.TIMEOUT, str(error))
@@ -173,9 +173,11 @@ def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ExitStat
         return _fail(ExitStatus.ERROR, str(error))
 
 
-def _print_response(response: requests.Response | None, include: bool) -> None:
+def print_response(response: requests.Response | None, include: bool, *, redacted: bool = False) -> None:
+    """The response as curl -i would show it; an error's body without any session token it echoes."""
     if response is None:
         return
+    content = redact_bytes(response.content) if redacted else response.content
     out = sys.stdout.buffer
     if include:
         reason = response.reason or _phrase(response.status_code)
@@ -183,8 +185,8 @@ def _print_response(response: requests.Response | None, include: bool) -> None:
         for name, value in response.headers.items():
             out.write(f"{name}: {value}\r\n".encode())
         out.write(b"\r\n")
-    out.write(response.content)
-    if response.content and not response.content.endswith(b"\n"):
+    out.write(content)
+    if content and not content.endswith(b"\n"):
         out.write(b"\n")
     out.flush()
 

@@ -140,6 +140,23 @@ _ADVICE = {
 }
 
 
+# API Gateway's signature-mismatch 403 echoes the canonical request, session token included (as a header line
+# "x-amz-security-token:<token>", or as a query parameter "X-Amz-Security-Token=<token>" when presigned).
+_SESSION_TOKEN = re.compile(r"(x-amz-security-token[:=])[A-Za-z0-9+/=%_-]+", re.IGNORECASE)
+_SESSION_TOKEN_BYTES = re.compile(rb"(x-amz-security-token[:=])[A-Za-z0-9+/=%_-]+", re.IGNORECASE)
+REDACTED = "<redacted>"
+
+
+def redact(text: str) -> str:
+    """``text`` with any session token it echoes replaced by ``<redacted>``."""
+    return _SESSION_TOKEN.sub(rf"\g<1>{REDACTED}", text)
+
+
+def redact_bytes(body: bytes) -> bytes:
+    """``redact`` for a response body as received (e.g. API Gateway's JSON error)."""
+    return _SESSION_TOKEN_BYTES.sub(rb"\g<1>" + REDACTED.encode(), body)
+
+
 def denial_reason(response: requests.Response) -> tuple[str, str] | None:
     """(reason, AWS message) when a 403 is API Gateway's IAM authorization refusal, else None."""
     if response.status_code != 403:
@@ -150,7 +167,7 @@ def denial_reason(response: requests.Response) -> tuple[str, str] | None:
         return None
     if not isinstance(body, dict) or not isinstance(body.get("message"), str):
         return None
-    message: str = body["message"]
+    message = redact(body["message"])
     for reason, pattern in _DENIAL_REASONS:
         if pattern.search(message):
             return reason, message
@@ -162,7 +179,7 @@ class InvokeDenied(HttpError):
 
     def __init__(self, *, response: requests.Response, reason: str, aws_message: str, url: str | None = None) -> None:
         self.reason = reason
-        self.aws_message = aws_message
+        self.aws_message = aws_message = redact(aws_message)
         match = re.search(r"on resource: (\S+)", aws_message)
         self.resource = match.group(1) if match else None
         first_line = aws_message.splitlines()[0] if aws_message else ""
