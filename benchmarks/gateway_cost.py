@@ -1,7 +1,7 @@
 """Gateway cost: signed requests through the local gateway vs the same requests straight to the API server.
 
 Also: authorization decisions per second (SigV4 verification with botocore + policy evaluation by
-xacct.local.policy), measured in-process without HTTP, and the whole STS AssumeRole decision per second.
+xacct.iam), measured in-process without HTTP, and the whole STS AssumeRole decision per second.
 """
 
 from __future__ import annotations

@@ -28,9 +28,9 @@ from moto.logs.exceptions import ResourceAlreadyExistsException
 from moto.logs.models import logs_backends
 from werkzeug.wrappers import Request, Response
 
+from xacct.iam import Decision, identity_decision
 from xacct.local import sigv4
 from xacct.local.identity import Caller, CallerDirectory, identity_policies, permissions_boundary
-from xacct.local.policy import Decision, identity_decision
 from xacct.local.routing import RouteMatch, select_route
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from xml.sax.saxutils import escape
 
 from moto.iam.exceptions import NotFoundException
 
+from xacct.iam import Decision, Statement, evaluate, identity_decision
 from xacct.local.identity import Caller, iam, identity_policies, permissions_boundary
-from xacct.local.policy import Decision, Statement, evaluate, identity_decision
 
 ACTION = "sts:AssumeRole"
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/")

@@ -1,4 +1,4 @@
-"""Policy evaluation for the local AWS: a small evaluator of ours, with AWS's semantics.
+"""The IAM policy engine (pure Python, no moto): one evaluator for the local AWS and the access report.
 
 It replaces moto's ``IAMPolicyStatement`` (whose matching is private API and too permissive):
 

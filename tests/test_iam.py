@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from xacct.local.policy import Decision, conditions_hold, evaluate, identity_decision, matches, string_equals
+from xacct.iam import Decision, conditions_hold, evaluate, identity_decision, matches, string_equals
 
 API = "arn:aws:execute-api:ap-northeast-1:111111111111:abcdefgh"
 
