@@ -205,3 +205,88 @@ def test_policy_variable_in_the_resource(stack: ApiStack) -> None:
     assert call(stack) == 403
     iam.untag_role(RoleName=name, TagKeys=["route"])
     assert call(stack) == 403  # no value, no default: the statement does not match
+
+
+# -- same-account trust: EVALUATION ---------------------------------------------------------------------------------
+
+
+def boundary_policy(aws: LocalAws, account: str, name: str, action: str) -> str:
+    arn: str = aws.client("iam", account).create_policy(PolicyName=name, PolicyDocument=allow(action, "*"))["Policy"][
+        "Arn"
+    ]
+    return arn
+
+
+def test_same_account_trust_naming_the_role_is_limited_by_its_boundary(
+    local_aws: LocalAws, new_account: Callable[[], str]
+) -> None:
+    """EVALUATION ("Policy evaluation for requests within a single account"; "Permissions boundaries for IAM
+    entities"): "Resource-based policies that grant permissions to an IAM role ARN are limited by an implicit deny
+    in a permissions boundary or session policy" - but need no identity policy."""
+    account = new_account()
+    narrow = boundary_policy(local_aws, account, "OnlyS3", "s3:*")
+    wide = boundary_policy(local_aws, account, "AssumeOk", "sts:AssumeRole")
+    bounded = role(local_aws, account, "Bounded", trust(service=True), PermissionsBoundary=narrow)
+    open_ = role(local_aws, account, "Open", trust(service=True), PermissionsBoundary=wide)
+    unbounded = role(local_aws, account, "Unbounded", trust(service=True))
+    target = role(local_aws, account, "Target", trust(bounded, open_, unbounded))
+    assert assume(local_aws.workload_session(bounded), target) == "AccessDenied"
+    assert assume(local_aws.workload_session(open_), target) == "ok"
+    assert assume(local_aws.workload_session(unbounded), target) == "ok"
+
+
+def test_same_account_trust_naming_the_session_is_not_limited_by_the_boundary(
+    local_aws: LocalAws, new_account: Callable[[], str]
+) -> None:
+    """EVALUATION: "resource-based policies that grant permissions to an IAM role session ARN ... are not limited
+    by an implicit deny in an identity-based policy, a permissions boundary, or session policy"."""
+    account = new_account()
+    narrow = boundary_policy(local_aws, account, "OnlyS3", "s3:*")
+    bounded = role(local_aws, account, "Bounded", trust(service=True), PermissionsBoundary=narrow)
+    session_arn = f"arn:aws:sts::{account}:assumed-role/Bounded/workload"
+    target = role(local_aws, account, "Target", trust(session_arn))
+    assert assume(local_aws.workload_session(bounded), target) == "ok"
+
+
+def test_same_account_trust_naming_the_role_is_limited_by_the_session_policy(
+    local_aws: LocalAws, new_account: Callable[[], str]
+) -> None:
+    """EVALUATION: the same rule for a session policy: a session whose policy allows only s3 cannot assume a role
+    whose trust policy names its role ARN."""
+    account = new_account()
+    caller = role(local_aws, account, "Caller", trust(f"arn:aws:iam::{account}:root"))
+    target = role(local_aws, account, "Target", trust(caller))
+    root = local_aws.client("sts", account)
+    for session_policy, expected in ((allow("s3:*", "*"), "AccessDenied"), (allow("sts:AssumeRole", "*"), "ok")):
+        creds = root.assume_role(RoleArn=caller, RoleSessionName="sess", Policy=session_policy)["Credentials"]
+        session = local_aws.session_with_keys(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        assert assume(session, target) == expected
+
+
+def test_same_account_trust_naming_the_account_needs_an_identity_policy(
+    local_aws: LocalAws, new_account: Callable[[], str]
+) -> None:
+    """EVALUATION: an account principal ("arn:aws:iam::<account>:root") delegates to the account's identity
+    policies: without an identity policy allowing sts:AssumeRole, the role's trust alone is not enough."""
+    account = new_account()
+    target_arn = f"arn:aws:iam::{account}:role/Target"
+    permitted = role(local_aws, account, "Permitted", trust(service=True), allow("sts:AssumeRole", target_arn))
+    unpermitted = role(local_aws, account, "Unpermitted", trust(service=True))
+    role(local_aws, account, "Target", trust(f"arn:aws:iam::{account}:root"))
+    assert assume(local_aws.workload_session(permitted), target_arn) == "ok"
+    assert assume(local_aws.workload_session(unpermitted), target_arn) == "AccessDenied"
+
+
+def test_cross_account_identity_policy_is_limited_by_the_boundary(
+    local_aws: LocalAws, accounts: tuple[str, str]
+) -> None:
+    """ "Cross-account policy evaluation logic": the caller's identity policies, within its permissions boundary,
+    must allow the request, and the trust policy must too."""
+    provider, consumer = accounts
+    target = f"arn:aws:iam::{provider}:role/Target"
+    narrow = boundary_policy(local_aws, consumer, "OnlyS3", "s3:*")
+    bounded = role(
+        local_aws, consumer, "Bounded", trust(service=True), allow("sts:AssumeRole", target), PermissionsBoundary=narrow
+    )
+    role(local_aws, provider, "Target", trust(bounded))
+    assert assume(local_aws.workload_session(bounded), target) == "AccessDenied"
