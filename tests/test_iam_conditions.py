@@ -295,3 +295,77 @@ def test_names_iam_does_not_define_fail_closed(name: str) -> None:
     assert operator(name) is None
     assert decide("Allow", {name: {"aws:TagKeys": "a"}}, {"aws:TagKeys": "a"}) is Decision.IMPLICIT_DENY
     assert decide("Deny", {name: {"aws:TagKeys": "a"}}, {}) is Decision.EXPLICIT_DENY
+
+
+# -- OPERATORS, "Numeric", "Date and time", "Binary", "IP address" -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("op", "policy", "request_value", "result"),
+    [
+        ("NumericLessThanEquals", "10", "10", True),  # the s3:max-keys example: "up to 10 objects"
+        ("NumericLessThanEquals", "10", "11", False),
+        ("NumericLessThan", "10", "9.5", True),  # "an integer or decimal value"
+        ("NumericLessThan", "10", "10", False),
+        ("NumericEquals", "10", "10.0", True),
+        ("NumericNotEquals", "10", "10.0", False),
+        ("NumericNotEquals", ["10", "20"], "30", True),
+        ("NumericGreaterThan", "10", "10", False),
+        ("NumericGreaterThanEquals", "10", "10", True),
+        ("NumericGreaterThan", 10, "11", True),  # a JSON number in the policy
+        ("NumericEquals", "10", "ten", False),  # not a number: no match
+    ],
+)
+def test_numeric_operators(op: str, policy: Any, request_value: str, result: bool) -> None:
+    """OPERATORS, Numeric table and the s3:max-keys example."""
+    assert holds(op, "s3:max-keys", policy, {"s3:max-keys": request_value}) is result
+
+
+@pytest.mark.parametrize(
+    ("op", "policy", "request_value", "result"),
+    [
+        ("DateGreaterThan", "2020-01-01T00:00:01Z", "2020-06-30T12:00:00Z", True),  # the aws:TokenIssueTime example
+        ("DateGreaterThan", "2020-01-01T00:00:01Z", "2019-12-31T23:59:59Z", False),
+        ("DateGreaterThan", "2020-01-01T00:00:01Z", "2020-01-01T00:00:01Z", False),
+        ("DateGreaterThanEquals", "2020-01-01T00:00:01Z", "2020-01-01T00:00:01Z", True),
+        ("DateLessThan", "2020-01-01", "2019-12-31T23:00:00Z", True),  # W3C "YYYY-MM-DD"
+        ("DateLessThan", "2020-01", "2020-01-01T00:00:00Z", False),  # W3C "YYYY-MM"
+        ("DateEquals", "2020-01-01T09:00:00+09:00", "2020-01-01T00:00:00Z", True),  # time zone designator
+        ("DateEquals", "1577836800", "2020-01-01T00:00:00Z", True),  # epoch (UNIX) time
+        ("DateLessThanEquals", "2020-01-01T00:00:00.500Z", "1577836800", True),
+        ("DateNotEquals", "2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z", True),
+        ("DateLessThan", "2020-*", "2019-01-01T00:00:00Z", False),  # "Wildcards are not permitted"
+        ("DateLessThan", "2020-01-01T00:00:00Z", "yesterday", False),
+    ],
+)
+def test_date_operators(op: str, policy: str, request_value: str, result: bool) -> None:
+    """OPERATORS, Date table: W3C ISO 8601 date formats or epoch time; no wildcards."""
+    assert holds(op, "aws:TokenIssueTime", policy, {"aws:TokenIssueTime": request_value}) is result
+
+
+def test_binary_equals() -> None:
+    """OPERATORS, "Binary condition operators": compared byte for byte with the base-64 value of the policy (the
+    request's binary value is given base-64 encoded in the context)."""
+    policy = "QmluYXJ5VmFsdWVJbkJhc2U2NA=="
+    assert holds("BinaryEquals", "key", policy, {"key": "QmluYXJ5VmFsdWVJbkJhc2U2NA=="}) is True
+    assert holds("BinaryEquals", "key", policy, {"key": "QmluYXJ5"}) is False
+    assert holds("BinaryEquals", "key", policy, {"key": "not base64!"}) is False
+
+
+@pytest.mark.parametrize(
+    ("op", "policy", "source_ip", "result"),
+    [
+        ("IpAddress", "203.0.113.0/24", "203.0.113.255", True),  # "the IP range 203.0.113.0 to 203.0.113.255"
+        ("IpAddress", "203.0.113.0/24", "203.0.114.0", False),
+        ("IpAddress", "203.0.113.7", "203.0.113.7", True),  # "without the associated routing prefix ... /32"
+        ("IpAddress", "203.0.113.7", "203.0.113.8", False),
+        ("IpAddress", ["203.0.113.0/24", "2001:DB8:1234:5678::/64"], "2001:db8:1234:5678::1", True),  # IPv6 CIDR
+        ("IpAddress", ["203.0.113.0/24", "2001:DB8:1234:5678::/64"], "2001:db8:1234:5679::1", False),
+        ("NotIpAddress", "203.0.113.0/24", "198.51.100.1", True),
+        ("NotIpAddress", "203.0.113.0/24", "203.0.113.1", False),
+        ("IpAddress", "203.0.113.0/24", "not-an-ip", False),
+    ],
+)
+def test_ip_address_operators(op: str, policy: Any, source_ip: str, result: bool) -> None:
+    """OPERATORS, "IP address condition operators": CIDR, IPv4 and IPv6, a bare address is /32."""
+    assert holds(op, "aws:SourceIp", policy, {"aws:SourceIp": source_ip}) is result

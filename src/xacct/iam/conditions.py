@@ -134,9 +134,25 @@ def _ip(value: str, policy: str, _context: Context | None) -> bool:
     return network is not None and address.version == network.version and address in network
 
 
+def arn_components(text: str) -> list[str]:
+    """The six colon-delimited components of an ARN (the last keeps its colons); a colon inside ``${...}`` is
+    part of a policy variable, not a delimiter."""
+    parts, start, depth = [], 0, 0
+    for index, char in enumerate(text):
+        if char == "{" and text[index - 1 : index] == "$":
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+        elif char == ":" and not depth and len(parts) < 5:
+            parts.append(text[start:index])
+            start = index + 1
+    parts.append(text[start:])
+    return parts
+
+
 def _arn(value: str, policy: str, context: Context | None) -> bool:
     """Each of the six colon-delimited components is matched separately, wildcards within a component."""
-    wanted, actual = policy.split(":", 5), value.split(":", 5)
+    wanted, actual = arn_components(policy) if context is not None else policy.split(":", 5), value.split(":", 5)
     if len(wanted) != 6 or len(actual) != 6:
         return False
     return all(like(w, a, context) for w, a in zip(wanted, actual, strict=True))
