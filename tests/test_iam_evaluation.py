@@ -60,7 +60,7 @@ def test_not_resource_hr_payroll_example() -> None:
             "NotResource": ["arn:aws:s3:::HRBucket/Payroll", "arn:aws:s3:::HRBucket/Payroll/*"],
         }
     )
-    allow_all = policy({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    allow_all = policy({"Effect": "Allow", "Action": "*", "Resource": "*"})
     assert evaluate([deny], "s3:GetObject", "arn:aws:s3:::HRBucket/Payroll/a") is Decision.IMPLICIT_DENY
     assert evaluate([allow_all, deny], "s3:GetObject", "arn:aws:s3:::HRBucket/Payroll/a") is Decision.ALLOW
     assert evaluate([allow_all, deny], "s3:GetObject", "arn:aws:s3:::HRBucket/Other") is Decision.EXPLICIT_DENY

@@ -137,7 +137,8 @@ def _ip(value: str, policy: str, _context: Context | None) -> bool:
 def arn_components(text: str) -> list[str]:
     """The six colon-delimited components of an ARN (the last keeps its colons); a colon inside ``${...}`` is
     part of a policy variable, not a delimiter."""
-    parts, start, depth = [], 0, 0
+    parts: list[str] = []
+    start, depth = 0, 0
     for index, char in enumerate(text):
         if char == "{" and text[index - 1 : index] == "$":
             depth += 1
