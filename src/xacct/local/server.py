@@ -37,6 +37,7 @@ from xacct.local.auth import (
     Rendered,
     SignedHttpRequest,
     is_signed,
+    parse,
     render_for,
     render_query,
 )
@@ -128,6 +129,14 @@ class ControlPlane:
                 return _render(start_response, render_for(service or "", refusal))
             region = scope["region"] if scope else None
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = known.account_id
+            if "authorization" not in headers and service not in (None, "s3"):
+                # A query-string signature, verified above: moto finds the service (and the caller of, say,
+                # sts:GetCallerIdentity) from an Authorization header only, so it gets one naming the same scope.
+                signed = parse(request)
+                scope_text = f"{signed.access_key}/{signed.date}/{signed.region}/{signed.service}/aws4_request"
+                environ["HTTP_AUTHORIZATION"] = (
+                    f"AWS4-HMAC-SHA256 Credential={scope_text}, SignedHeaders=host, Signature={signed.signature}"
+                )
 
         if service == "sts" and method == "POST":
             body = self._read_body(environ)
