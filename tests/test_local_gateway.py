@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -429,3 +430,147 @@ def test_request_parameter_mapping_of_context_values(
     assert echo_["caller"]["arn"] == f"arn:aws:sts::{stack.provider}:assumed-role/ApiInvoke/test-session"
     assert sorted(map(tuple, echo_["query"])) == [("q", "1"), ("via", "$default")]
     assert "x-internal" not in echo_["headers"]
+
+
+# -- HTTP API quotas, CORS, error bodies (xacct.local.gateway, xacct.local.auth) --------------------------------
+
+
+def test_error_bodies_are_byte_identical_to_api_gateways(local_aws: LocalAws, stack: ApiStack) -> None:
+    """API Gateway answers compact JSON: `{"message":"Forbidden"}` for an unsigned request to an AWS_IAM route
+    (as curl shows it in aws-samples/aws-microservices-deploy-options#26, svdgraaf/serverless-screenshot#6),
+    `{"message":"Not Found"}` for no route; the error type in x-amzn-ErrorType."""
+    unsigned = send(local_aws, stack.host, "GET", "/hoge")
+    assert (unsigned.status_code, unsigned.content) == (403, b'{"message":"Forbidden"}')
+    assert unsigned.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    no_route = send(local_aws, stack.host, "GET", "/")
+    assert (no_route.status_code, no_route.content) == (404, b'{"message":"Not Found"}')
+
+
+def test_a_body_over_10_mb_is_413(local_aws: LocalAws, stack: ApiStack) -> None:
+    """ "Quotas for configuring and running an HTTP API in API Gateway": payload size 10 MB, not adjustable.
+    The body is what API Gateway was seen answering (koki-develop/lgtm-generator#10); the page has none."""
+    limit = 10 * 1024 * 1024
+    over = send(local_aws, stack.host, "POST", "/hoge", body=b"x" * (limit + 1))
+    assert over.status_code == 413
+    assert over.content == b"HTTP content length exceeded 10485760 bytes."
+    at_limit = send(local_aws, stack.host, "POST", "/hoge", body=b"x" * limit)
+    assert at_limit.status_code == 403  # within the quota: on to authorization (unsigned)
+
+
+def _raw_get(aws: LocalAws, host: str, pad: str) -> tuple[int, bytes]:
+    """GET /hoge with exactly two headers (Host, x-pad): the request line and header values are known bytes."""
+    connection = http.client.HTTPConnection("127.0.0.1", aws.port, timeout=30)
+    try:
+        connection.putrequest("GET", "/hoge", skip_host=True, skip_accept_encoding=True)
+        connection.putheader("Host", host)
+        connection.putheader("x-pad", pad)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_request_line_and_header_values_over_10240_bytes(local_aws: LocalAws, stack: ApiStack) -> None:
+    """ "Quotas for configuring and running an HTTP API in API Gateway": total combined size of request line and
+    header values 10240 bytes, not adjustable. The page gives no status or body: 431 with the text API Gateway
+    was seen answering ("HTTP header is larger than 10240 bytes.", README)."""
+    fixed = len("GET /hoge HTTP/1.1") + len(stack.host)
+    assert _raw_get(local_aws, stack.host, "p" * (10240 - fixed))[0] == 403  # at the quota: on to authorization
+    status, body = _raw_get(local_aws, stack.host, "p" * (10241 - fixed))
+    assert (status, body) == (431, b"HTTP header is larger than 10240 bytes.")
+
+
+class _CorsBackend(BaseHTTPRequestHandler):
+    """An API server that sends its own CORS headers (which API Gateway ignores when CORS is configured)."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Access-Control-Allow-Origin", "https://evil.example")
+        self.send_header("Access-Control-Allow-Methods", "*")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: Any) -> None:  # noqa: ARG002  (quiet)
+        return None
+
+
+@pytest.fixture
+def cors_backend() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CorsBackend)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+CORS = {
+    "AllowOrigins": ["https://app.example.com", "http://*"],
+    "AllowCredentials": True,
+    "AllowMethods": ["GET", "POST"],
+    "AllowHeaders": ["authorization", "x-amz-date", "x-amz-security-token"],
+    "ExposeHeaders": ["x-request-id"],
+    "MaxAge": 300,
+}
+
+
+def _with_cors(aws: LocalAws, stack: ApiStack) -> ApiStack:
+    aws.client("apigatewayv2", stack.provider).update_api(ApiId=stack.api_id, CorsConfiguration=CORS)
+    return stack
+
+
+def test_cors_preflight_is_answered_by_the_gateway_without_authorization(
+    local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str]
+) -> None:
+    """ "Configure CORS for HTTP APIs in API Gateway": with CORS configured, API Gateway answers preflight
+    OPTIONS requests itself, even without an OPTIONS route (here every route is AWS_IAM), and a preflight request
+    carries Origin and Access-Control-Request-Method. allowOrigins may be an origin or "http://*"."""
+    stack = _with_cors(local_aws, build_api(local_aws, new_account(), new_account(), echo.url))
+    preflight = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"}
+    response = send(local_aws, stack.host, "OPTIONS", "/hoge", preflight)
+    assert response.status_code == 204, response.text
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    assert response.headers["Access-Control-Allow-Methods"] == "GET,POST"
+    assert response.headers["Access-Control-Allow-Headers"] == "authorization,x-amz-date,x-amz-security-token"
+    assert response.headers["Access-Control-Max-Age"] == "300"
+    wildcard = send(local_aws, stack.host, "OPTIONS", "/hoge", {**preflight, "Origin": "http://localhost:3000"})
+    assert wildcard.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    foreign = send(local_aws, stack.host, "OPTIONS", "/hoge", {**preflight, "Origin": "https://evil.example"})
+    assert foreign.status_code == 204
+    assert "Access-Control-Allow-Origin" not in foreign.headers
+    # Not a preflight (no Access-Control-Request-Method): an OPTIONS request like any other, authorized.
+    plain = send(local_aws, stack.host, "OPTIONS", "/hoge", {"Origin": "https://app.example.com"})
+    assert (plain.status_code, plain.content) == (403, b'{"message":"Forbidden"}')
+
+
+def test_cors_headers_on_integration_responses(
+    local_aws: LocalAws, cors_backend: str, new_account: Callable[[], str]
+) -> None:
+    """ "Configure CORS for HTTP APIs in API Gateway": API Gateway adds the configured CORS headers to the
+    integration's response when the request has an Origin header, and ignores the backend's own CORS headers."""
+    stack = _with_cors(local_aws, build_api(local_aws, new_account(), new_account(), cors_backend))
+    creds = stack.invoke_credentials()
+    origin = {"Origin": "https://app.example.com"}
+    response = send(
+        local_aws, stack.host, "GET", "/hoge", botocore_signed("GET", stack.host, "/hoge", creds, headers=origin)
+    )
+    assert (response.status_code, response.content) == (200, b"ok")
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    assert response.headers["Access-Control-Expose-Headers"] == "x-request-id"
+    assert "Access-Control-Allow-Methods" not in response.headers  # the backend's, dropped
+    no_origin = send(local_aws, stack.host, "GET", "/hoge", botocore_signed("GET", stack.host, "/hoge", creds))
+    assert not [h for h in no_origin.headers if h.lower().startswith("access-control-")]
+
+
+def test_cors_preflight_caught_by_the_default_route_is_authorized(
+    local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str]
+) -> None:
+    """ "Configure CORS for HTTP APIs in API Gateway": "The $default route catches requests for all methods and
+    routes that you haven't explicitly defined, including OPTIONS requests" - so with an AWS_IAM $default route,
+    an unsigned preflight request is refused (the page suggests an OPTIONS /{proxy+} route without authorization)."""
+    stack = _with_cors(local_aws, build_api(local_aws, new_account(), new_account(), echo.url, routes=("$default",)))
+    preflight = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"}
+    response = send(local_aws, stack.host, "OPTIONS", "/hoge", preflight)
+    assert (response.status_code, response.content) == (403, b'{"message":"Forbidden"}')

@@ -30,6 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from xacct.iam import Decision, identity_decision
 from xacct.local import sigv4
+from xacct.local.auth import Authenticator, AuthRefusal, SignedHttpRequest, render_execute_api
 from xacct.local.identity import Caller, CallerDirectory, identity_policies, permissions_boundary
 from xacct.local.request_context import principal_keys, request_keys
 from xacct.local.routing import RouteMatch, select_route
@@ -58,6 +59,11 @@ _EXPRESSION = re.compile(
 )
 LOG_STREAM = "local-gateway"
 
+# "Quotas for configuring and running an HTTP API in API Gateway" (http-api-quotas.html): payload size 10 MB;
+# total combined size of request line and header values 10240 bytes. Neither can be increased.
+MAX_PAYLOAD = 10 * 1024 * 1024
+MAX_REQUEST_LINE_AND_HEADERS = 10240
+
 
 @dataclass(frozen=True)
 class Target:
@@ -78,14 +84,20 @@ class Reply:
     error_type: str | None = None
     integration_status: str = "-"
     integration_error: str = "-"
+    from_integration: bool = False  # the integration's answer (CORS headers are added to these)
 
     @classmethod
     def message(cls, status: int, message: str, error_type: str | None = None, **detail: str) -> Reply:
+        """API Gateway's error body, byte for byte: ``{"message":"Not Found"}`` (compact JSON, no spaces).
+
+        ``detail`` adds the local AWS's own explanation (only for cases AWS has no answer for, or does not
+        document), after AWS's message.
+        """
         payload = {"message": message, **detail}
         headers = {"Content-Type": "application/json"}
         if error_type:
             headers["x-amzn-ErrorType"] = error_type
-        return cls(status, json.dumps(payload).encode(), headers, error_type)
+        return cls(status, json.dumps(payload, separators=(",", ":")).encode(), headers, error_type)
 
 
 class Denied(Exception):
@@ -128,12 +140,99 @@ def execute_api_arn(target: Target, method: str) -> str:
     )
 
 
+def _drain(request: Request) -> None:
+    """Read (and drop) a body the gateway refuses, so that the kept-alive connection stays in step."""
+    while request.stream.read(1 << 20):
+        pass
+
+
+# -- CORS ("Configure CORS for HTTP APIs in API Gateway", http-api-cors.html) ----------------------------------
+
+
+def cors_of(api: Api) -> Mapping[str, Any] | None:
+    """The API's CORS configuration (moto keeps the request's corsConfiguration object), if any."""
+    cors: object = api.cors_configuration
+    return cors if isinstance(cors, dict) and cors else None
+
+
+def _allowed_origin(cors: Mapping[str, Any], origin: str) -> str | None:
+    """The Access-Control-Allow-Origin for ``origin``: allowOrigins entries are origins, "*" (any origin), or
+    a scheme followed by "*" ("https://*": any origin starting with https://), as the page lists them."""
+    for allowed in cors.get("allowOrigins") or []:
+        if allowed == "*":
+            return "*"
+        if allowed.endswith("*") and origin.startswith(allowed[:-1]):
+            return origin
+        if allowed.lower() == origin.lower():
+            return origin
+    return None
+
+
+def _joined(values: Iterable[str] | None) -> str:
+    return ",".join(values or [])
+
+
+def cors_preflight(cors: Mapping[str, Any] | None, request: Request, match: RouteMatch[Route] | None) -> Reply | None:
+    """The gateway's own answer to a CORS preflight request, or None when the request is not one it answers.
+
+    From the page: with CORS configured, API Gateway answers preflight OPTIONS requests itself, "even if there
+    isn't an OPTIONS route configured", without authorization; a preflight request carries an Origin and an
+    Access-Control-Request-Method header; the $default route "catches requests for all methods and routes that
+    you haven't explicitly defined, including OPTIONS requests", so a preflight that only $default matches goes
+    to $default (and its authorization) like any other request. The status (204) is not documented.
+    """
+    if not cors or request.method != "OPTIONS":
+        return None
+    origin = request.headers.get("Origin")
+    if not origin or "Access-Control-Request-Method" not in request.headers:
+        return None
+    if match is not None and match.route.route_key == "$default":
+        return None
+    headers: dict[str, str] = {}
+    allowed = _allowed_origin(cors, origin)
+    if allowed is not None:
+        headers["Access-Control-Allow-Origin"] = allowed
+        if cors.get("allowCredentials"):
+            headers["Access-Control-Allow-Credentials"] = "true"
+        if cors.get("allowMethods"):
+            headers["Access-Control-Allow-Methods"] = _joined(cors["allowMethods"])
+        if cors.get("allowHeaders"):
+            headers["Access-Control-Allow-Headers"] = _joined(cors["allowHeaders"])
+        if cors.get("exposeHeaders"):
+            headers["Access-Control-Expose-Headers"] = _joined(cors["exposeHeaders"])
+        if cors.get("maxAge") is not None:
+            headers["Access-Control-Max-Age"] = str(cors["maxAge"])
+    return Reply(204, b"", headers)
+
+
+def cors_response_headers(cors: Mapping[str, Any] | None, origin: str | None, headers: dict[str, str]) -> None:
+    """The configured CORS headers on an integration's response (in place), the integration's own dropped.
+
+    From the page: "For a CORS request, API Gateway adds the configured CORS headers to the response from an
+    integration" and "If you configure CORS for an API, API Gateway ignores CORS headers returned from your
+    backend integration"; "To return CORS headers, your request must contain an origin header."
+    """
+    if not cors:
+        return
+    for name in [n for n in headers if n.lower().startswith("access-control-")]:
+        del headers[name]
+    allowed = _allowed_origin(cors, origin) if origin else None
+    if allowed is None:
+        return
+    headers["Access-Control-Allow-Origin"] = allowed
+    if cors.get("allowCredentials"):
+        headers["Access-Control-Allow-Credentials"] = "true"
+    if cors.get("exposeHeaders"):
+        headers["Access-Control-Expose-Headers"] = _joined(cors["exposeHeaders"])
+
+
 class Gateway:
     """A WSGI app serving every HTTP API in moto's apigatewayv2 state."""
 
     def __init__(self, callers: CallerDirectory, *, clock: Callable[[], datetime] = _utcnow) -> None:
         self.callers = callers
         self.clock = clock
+        self.authenticator = Authenticator(callers, clock)
         self._http = urllib3.PoolManager(num_pools=32, maxsize=16, retries=False)
         self._log_lock = threading.Lock()
 
@@ -196,39 +295,20 @@ class Gateway:
         headers: Mapping[str, str],
         body: bytes,
     ) -> Caller:
-        """The verified caller of a SigV4-signed request (headers keyed lower-case), or Denied with AWS's 403."""
-        authorization = headers.get("authorization")
-        if not authorization:
-            raise _forbidden("Forbidden", "MissingAuthenticationTokenException")
+        """The verified caller of a SigV4-signed request (headers keyed lower-case), or Denied with AWS's 403.
+
+        The one authentication path of the local AWS (``xacct.local.auth``), for execute-api in the API's
+        region; account-root keys sign no data-plane call. Header and query-string (presigned) signatures.
+        """
+        request = SignedHttpRequest(method, raw_path, raw_query, headers, body)
         try:
-            signed = sigv4.parse(authorization, headers)
-            sigv4.check_scope(signed, service="execute-api", region=target.region)
-        except sigv4.SignatureProblem as problem:
-            raise _forbidden(problem.message, problem.kind) from None
-        caller = self.callers.find(signed.access_key)
-        token = headers.get("x-amz-security-token")
-        # Root keys (any secret) are the local control plane's convention; they cannot sign data-plane calls.
-        if caller is None or caller.secret_key is None or token != caller.session_token:
-            raise _forbidden("The security token included in the request is invalid.", "UnrecognizedClientException")
-        if caller.expiration is not None and caller.expiration <= self.clock().replace(tzinfo=None):
-            raise _forbidden("The security token included in the request is expired", "ExpiredTokenException")
-        try:
-            sigv4.check_clock(signed, self.clock())
-        except sigv4.SignatureProblem as problem:
-            raise _forbidden(problem.message, problem.kind) from None
-        verification = sigv4.verify(
-            signed,
-            secret_key=caller.secret_key,
-            session_token=caller.session_token,
-            method=method,
-            raw_path=raw_path,
-            raw_query=raw_query,
-            headers=headers,
-            body=body,
-        )
-        if not verification.ok:
-            raise _forbidden(sigv4.mismatch_message(verification), "InvalidSignatureException")
-        return caller
+            return self.authenticator.authenticate(
+                request, service="execute-api", region=target.region, root_accepted=False
+            )
+        except AuthRefusal as refusal:
+            rendered = render_execute_api(refusal)
+            reply = Reply(rendered.status, rendered.body, rendered.headers, rendered.headers["x-amzn-ErrorType"])
+            raise Denied(reply) from None
 
     def authorize(
         self,
@@ -391,7 +471,11 @@ class Gateway:
             "identity.userAgent": request.headers.get("User-Agent", ""),
         }
         target = self.resolve(hostname, raw_path)
-        reply = self._handle(request, target, raw_path, raw_query, context)
+        reply = self._over_quota(environ, request, raw_path, raw_query) or self._handle(
+            request, target, raw_path, raw_query, context
+        )
+        if target is not None and reply.from_integration:
+            cors_response_headers(cors_of(target.api), request.headers.get("Origin"), reply.headers)
         context["status"] = str(reply.status)
         context["responseLength"] = str(len(reply.body))
         context["responseLatency"] = str(int((time.perf_counter() - started) * 1000))
@@ -413,6 +497,9 @@ class Gateway:
         api = target.api
         context.update(apiId=api.api_id, accountId=target.account_id, stage=target.stage.name)
         match = select_route(api.routes.values(), request.method, target.path)
+        preflight = cors_preflight(cors_of(api), request, match)
+        if preflight is not None:
+            return preflight
         if match is None:
             return Reply.message(404, "Not Found")
         route = match.route
@@ -463,7 +550,42 @@ class Gateway:
                 "Internal Server Error",
                 detail=f"{integration.integration_type} integrations are not emulated by the local AWS",
             )
-        return self._forward(integration, match, request, target, raw_query, context, body)
+        reply = self._forward(integration, match, request, target, raw_query, context, body)
+        reply.from_integration = True
+        return reply
+
+    @staticmethod
+    def _over_quota(environ: Mapping[str, Any], request: Request, raw_path: str, raw_query: str) -> Reply | None:
+        """413 for a body over 10 MB, 431 for a request line and header values over 10240 bytes (HTTP API quotas).
+
+        The 413 body is what API Gateway was seen answering (koki-develop/lgtm-generator#10, text, not JSON); the
+        status and body for the 10240-byte quota are not documented (README): 431 with the text API Gateway was
+        seen answering (ntsblog.homedev.com.au, "HTTP header is larger than 10240 bytes.").
+        """
+        target = raw_path + (f"?{raw_query}" if raw_query else "")
+        request_line = f"{request.method} {target} {environ.get('SERVER_PROTOCOL', 'HTTP/1.1')}"
+        size = len(request_line.encode("latin-1", "replace")) + sum(
+            len(value.encode("latin-1", "replace")) for _, value in request.headers.items()
+        )
+        if size > MAX_REQUEST_LINE_AND_HEADERS:
+            _drain(request)
+            return Reply(
+                431,
+                f"HTTP header is larger than {MAX_REQUEST_LINE_AND_HEADERS} bytes.".encode(),
+                {"Content-Type": "text; charset=utf-8"},
+            )
+        length = request.content_length
+        too_large = length is not None and length > MAX_PAYLOAD
+        if not too_large and length is None and request.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            too_large = len(request.get_data(cache=True)) > MAX_PAYLOAD
+        if too_large:
+            _drain(request)
+            return Reply(
+                413,
+                f"HTTP content length exceeded {MAX_PAYLOAD} bytes.".encode(),
+                {"Content-Type": "text; charset=utf-8"},
+            )
+        return None
 
     # -- access log ---------------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 import boto3
 import botocore.loaders
@@ -30,6 +30,17 @@ from werkzeug.datastructures import EnvironHeaders
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from xacct.local import sigv4
+from xacct.local.auth import (
+    Authenticator,
+    AuthRefusal,
+    Refusal,
+    Rendered,
+    SignedHttpRequest,
+    is_signed,
+    parse,
+    render_for,
+    render_query,
+)
 from xacct.local.gateway import Gateway
 from xacct.local.identity import Caller, CallerDirectory, is_root_key
 from xacct.local.moto_gaps import (
@@ -66,6 +77,14 @@ class _QuietHandler(MotoRequestHandler):
         log.debug("%s %s %s", self.requestline, code, size)
 
 
+def _render(start_response: StartResponse, rendered: Rendered) -> Iterable[bytes]:
+    """A refusal of the one authentication path, in the service's shape (``xacct.local.auth.render_*``)."""
+    reasons = {400: "Bad Request", 403: "Forbidden"}
+    headers = [*rendered.headers.items(), ("Content-Length", str(len(rendered.body)))]
+    start_response(f"{rendered.status} {reasons.get(rendered.status, 'Error')}", headers)
+    return [rendered.body]
+
+
 def _reply(start_response: StartResponse, status: int, body: bytes, content_type: str) -> Iterable[bytes]:
     reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}.get(status, "Error")
     start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
@@ -85,6 +104,7 @@ class ControlPlane:
         self.callers = callers
         self.guard = guard
         self.clock = clock
+        self.authenticator = Authenticator(callers, clock)
         self.session_ttl_seconds = session_ttl_seconds
         self.moto = DomainDispatcherApplication(create_backend_app)
 
@@ -92,14 +112,31 @@ class ControlPlane:
         # The account comes from the access key, never from a header the client chose. Telling moto the
         # account also spares it a search that builds an IAM backend in every partition of every account.
         environ.pop("HTTP_X_MOTO_ACCOUNT_ID", None)
-        authorization = environ.get("HTTP_AUTHORIZATION", "")
-        access_key = sigv4.access_key_of(authorization)
-        known = self.callers.find(access_key) if access_key else None
-        if known is not None:
-            environ["HTTP_X_MOTO_ACCOUNT_ID"] = known.account_id
-        scope = _SCOPE.search(authorization)
-        service = scope["service"] if scope else None
         method = environ.get("REQUEST_METHOD", "GET")
+        raw_path, raw_query = sigv4.raw_target(environ)
+        headers = {name.lower(): value for name, value in EnvironHeaders(environ).items()}
+        request = SignedHttpRequest(method, raw_path, raw_query, headers, b"")
+        known: Caller | None = None
+        service = region = None
+        if is_signed(request):
+            scope = _SCOPE.search(headers.get("authorization") or unquote(raw_query))
+            service = scope["service"] if scope else None
+            request = SignedHttpRequest(method, raw_path, raw_query, headers, self._read_body(environ))
+            try:
+                # Every signed call, whatever the service: the one path the gateway takes too.
+                known = self.authenticator.authenticate(request, service=None, region=None, root_accepted=True)
+            except AuthRefusal as refusal:
+                return _render(start_response, render_for(service or "", refusal))
+            region = scope["region"] if scope else None
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = known.account_id
+            if "authorization" not in headers and service not in (None, "s3"):
+                # A query-string signature, verified above: moto finds the service (and the caller of, say,
+                # sts:GetCallerIdentity) from an Authorization header only, so it gets one naming the same scope.
+                signed = parse(request)
+                scope_text = f"{signed.access_key}/{signed.date}/{signed.region}/{signed.service}/aws4_request"
+                environ["HTTP_AUTHORIZATION"] = (
+                    f"AWS4-HMAC-SHA256 Credential={scope_text}, SignedHeaders=host, Signature={signed.signature}"
+                )
 
         if service == "sts" and method == "POST":
             body = self._read_body(environ)
@@ -110,21 +147,21 @@ class ControlPlane:
             if action == "GetCallerIdentity" and known is not None and known.kind == "root":
                 return _reply(start_response, 200, caller_identity_xml(known), "text/xml")
 
-        if service == "apigateway" and scope is not None and known is not None:
+        if service == "apigateway" and region is not None and known is not None:
             path = environ.get("PATH_INFO", "")
             match = STAGE_PATH.match(path)
             if method == "PATCH" and match is not None:
-                status, headers, payload = update_stage(
-                    known.account_id, scope["region"], match["api_id"], match["stage"], self._read_body(environ)
+                status, patched, payload = update_stage(
+                    known.account_id, region, match["api_id"], match["stage"], self._read_body(environ)
                 )
-                start_response(f"{status} OK" if status == 200 else f"{status} Error", list(headers.items()))
+                start_response(f"{status} OK" if status == 200 else f"{status} Error", list(patched.items()))
                 return [payload]
             if DOMAIN_PATH.match(path):
-                complete_domain_names(known.account_id, scope["region"])
+                complete_domain_names(known.account_id, region)
 
         deleting_log_group = environ.get("HTTP_X_AMZ_TARGET") == DELETE_LOG_GROUP
-        if service == "logs" and deleting_log_group and scope is not None and known is not None:
-            forget_log_group_tags(known.account_id, scope["region"], self._read_body(environ))
+        if service == "logs" and deleting_log_group and region is not None and known is not None:
+            forget_log_group_tags(known.account_id, region, self._read_body(environ))
         return self._moto(environ, start_response)
 
     def _moto(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -138,43 +175,6 @@ class ControlPlane:
         environ["wsgi.input"] = io.BytesIO(body)
         return body
 
-    def _authenticate(self, environ: dict[str, Any], caller: Caller | None, body: bytes) -> Caller:
-        """The caller found for the request's access key, once its token, expiry and signature check out."""
-        invalid = StsRefusal(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
-        if caller is None:
-            raise invalid
-        if caller.kind == "root":
-            return caller
-        headers = {name.lower(): value for name, value in EnvironHeaders(environ).items()}
-        if headers.get("x-amz-security-token") != caller.session_token:
-            raise invalid
-        if caller.expiration is not None and caller.expiration <= self.clock().replace(tzinfo=None):
-            raise StsRefusal(400, "ExpiredToken", "The security token included in the request is expired")
-        assert caller.secret_key is not None
-        try:
-            signed = sigv4.parse(environ.get("HTTP_AUTHORIZATION", ""), headers)
-        except sigv4.SignatureProblem as problem:
-            raise StsRefusal(400, "IncompleteSignature", problem.message) from None
-        raw_path, raw_query = sigv4.raw_target(environ)
-        verification = sigv4.verify(
-            signed,
-            secret_key=caller.secret_key,
-            session_token=caller.session_token,
-            method=environ.get("REQUEST_METHOD", "POST"),
-            raw_path=raw_path,
-            raw_query=raw_query,
-            headers=headers,
-            body=body,
-        )
-        if not verification.ok:
-            raise StsRefusal(
-                403,
-                "SignatureDoesNotMatch",
-                "The request signature we calculated does not match the signature you provided. Check your AWS "
-                "Secret Access Key and signing method. Consult the service documentation for details.",
-            )
-        return caller
-
     def _assume_role(
         self,
         environ: dict[str, Any],
@@ -183,9 +183,11 @@ class ControlPlane:
         body: bytes,
         params: dict[str, str],
     ) -> Iterable[bytes]:
+        if known is None:  # unsigned
+            refusal = AuthRefusal(Refusal.MISSING_AUTHENTICATION, "Request is missing Authentication Token")
+            return _render(start_response, render_query(refusal, "sts"))
         try:
-            caller = self._authenticate(environ, known, body)
-            self.guard.check(caller, params)
+            self.guard.check(known, params)
         except StsRefusal as refusal:
             return _reply(start_response, refusal.status, refusal.xml(), "text/xml")
         if self.session_ttl_seconds is not None:
