@@ -41,6 +41,10 @@ from xacct.local.moto_gaps import (
     update_stage,
 )
 from xacct.local.sts import AssumeRoleGuard, AssumeRoleRecord, StsRefusal, caller_identity_xml
+from xacct.local.trust import TrustPolicyRefusal
+from xacct.local.trust import check as check_trust_policy
+from xacct.local.trust import record as record_trust_policy
+from xacct.local.trust import show as show_trust_policies
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,8 @@ ROOT_SECRET = "local-root-secret"  # noqa: S105  (not a secret: any secret is ac
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
 
 StartResponse = Callable[..., Any]
+# IAM actions that save a role trust policy -> the request member that carries it.
+TRUST_ACTIONS = {"CreateRole": "AssumeRolePolicyDocument", "UpdateAssumeRolePolicy": "PolicyDocument"}
 
 
 def _utcnow() -> datetime:
@@ -110,6 +116,14 @@ class ControlPlane:
             if action == "GetCallerIdentity" and known is not None and known.kind == "root":
                 return _reply(start_response, 200, caller_identity_xml(known), "text/xml")
 
+        if service == "iam" and known is not None:
+            show_trust_policies(known.account_id)
+            if method == "POST":
+                body = self._read_body(environ)
+                params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+                if params.get("Action") in TRUST_ACTIONS:
+                    return self._save_trust_policy(environ, start_response, known, params)
+
         if service == "apigateway" and scope is not None and known is not None:
             path = environ.get("PATH_INFO", "")
             match = STAGE_PATH.match(path)
@@ -126,6 +140,28 @@ class ControlPlane:
         if service == "logs" and deleting_log_group and scope is not None and known is not None:
             forget_log_group_tags(known.account_id, scope["region"], self._read_body(environ))
         return self._moto(environ, start_response)
+
+    def _save_trust_policy(
+        self, environ: dict[str, Any], start_response: StartResponse, known: Caller, params: dict[str, str]
+    ) -> Iterable[bytes]:
+        """CreateRole / UpdateAssumeRolePolicy: refused as AWS refuses, else saved by moto and recorded as stored."""
+        document = params.get(TRUST_ACTIONS[params["Action"]])
+        if document is None:
+            return self._moto(environ, start_response)
+        try:
+            stored = check_trust_policy(document)
+        except TrustPolicyRefusal as refusal:
+            return _reply(start_response, refusal.status, refusal.xml(), "text/xml")
+        statuses: list[str] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            statuses.append(status)
+            return start_response(status, headers, *args)
+
+        result = self._moto(environ, capture)
+        if statuses and statuses[0].startswith("200"):
+            record_trust_policy(known.account_id, params.get("RoleName", ""), stored)
+        return result
 
     def _moto(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         result: Iterable[bytes] = self.moto(environ, start_response)
