@@ -157,10 +157,15 @@ def test_a_deleted_and_recreated_consumer_role_is_no_longer_trusted(
     assert sts.assume_role(RoleArn=invoke, RoleSessionName="fixed")["Credentials"]["AccessKeyId"]
 
 
+@pytest.mark.apply
 def test_applying_the_provider_before_its_consumer_fails_with_aws_message(
     local_aws: LocalAws, new_account: Callable[[], str], tmp_path: Path
 ) -> None:
-    """envs/stag before envs/deve: the plan succeeds (it cannot know), the apply fails at CreateRole as in AWS."""
+    """envs/stag before envs/deve: the plan succeeds (it cannot know), the apply fails at CreateRole as in AWS.
+
+    Slow by nature (about 2 minutes of wall time, little CPU): the AWS provider retries CreateRole on "Invalid
+    principal in policy" for its IAM propagation timeout, as it does against AWS (eventual consistency).
+    """
     provider, consumer = new_account(), new_account()
     consumer_role = f"arn:aws:iam::{consumer}:role/LambdaRoleDeve"
     stag = Workspace(copy_configuration(tmp_path / "tree") / "envs/stag", local_aws.env(provider))
