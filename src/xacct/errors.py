@@ -33,7 +33,7 @@ class InsecureTransport(ConfigError):
         super().__init__(
             f"refusing to sign for {url}: plain http:// to a host other than this machine would expose the "
             "signed request and its session token on the network. Use the API's https:// URL (its invoke_url), "
-            "a loopback host (127.0.0.1, ::1, localhost) for local testing, or pass endpoint_url=... to send "
+            "a loopback host (127.0.0.1, ::1, localhost) for local testing, or set endpoint_url to send "
             "the bytes to an emulator explicitly"
         )
 
