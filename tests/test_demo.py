@@ -17,7 +17,7 @@ XACCT = str(Path(sys.executable).parent / "xacct")
 pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("demo")]
 
 
-def test_demo_shows_the_four_outcomes_and_stays_up_for_xacct_call() -> None:
+def test_demo_shows_the_five_outcomes_and_stays_up_for_xacct_call() -> None:
     demo = subprocess.Popen(
         [XACCT, "demo", "--keep"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
@@ -29,7 +29,7 @@ def test_demo_shows_the_four_outcomes_and_stays_up_for_xacct_call() -> None:
             if "Ctrl-C to destroy and stop" in line:
                 break
         text = "".join(output)
-        assert text.count("PASS  ") == 4, text
+        assert text.count("PASS  ") == 5, text
         # The wrong apply order, refused as AWS refuses it ("IAM JSON policy elements: Principal").
         assert (
             'observed: MalformedPolicyDocument: Invalid principal in policy: "AWS":'
@@ -39,6 +39,8 @@ def test_demo_shows_the_four_outcomes_and_stays_up_for_xacct_call() -> None:
         assert re.search(r"PASS  1\. .*\n.*\n      observed: 200; the API server received PUT /hoge", text)
         assert "AssumeRoleDenied: User: arn:aws:sts::222222222222:assumed-role/BatchRoleDeve/" in text
         assert 'observed: 403 {"message": "Forbidden"}' in text
+        # Sealed: around the gateway, a forged caller gets the API server's 403.
+        assert re.search(r"PASS  4\. Around the gateway.*\n.*\n      observed: 403 .*x-origin-verify", text), text
 
         # What the demo prints for exploring by hand works as printed.
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -74,4 +76,4 @@ def test_demo_shows_the_four_outcomes_and_stays_up_for_xacct_call() -> None:
         rest, _ = demo.communicate(timeout=120)
     assert demo.returncode == 0, rest
     assert "Destroying envs/stag, then envs/deve" in rest
-    assert "4/4 outcomes as expected" in rest
+    assert "5/5 outcomes as expected" in rest

@@ -85,7 +85,7 @@ MESSAGES: dict[str, tuple[str, ...]] = {
         'routes without them: ["GET /health"]',
     ),
     "listener_arn_without_vpc_link": (
-        "reaches only through a VPC link: set integration.vpc_link_id",
+        "reaches only through a VPC link: set integration.vpc_link_id or integration.vpc_link",
         '"arn:aws:elasticloadbalancing:ap-northeast-1:111111111111:listener/app/server-stag/',
     ),
     "cloud_map_arn_without_vpc_link": (
@@ -144,6 +144,40 @@ MESSAGES: dict[str, tuple[str, ...]] = {
         "set create_role = true",
     ),
 }
+
+# provider_api: private integrations, the origin secret, Lambda identity (issue 7, items 1, 2 and 5).
+MESSAGES.update(
+    {
+        "vpc_link_with_a_url": (
+            "when the integration goes through a VPC link",
+            "(HTTP API private integrations take no URL)",
+            'got "https://api.example.com"',
+        ),
+        "vpc_link_and_vpc_link_id": ('set vpc_link_id (an existing VPC link, "abc123") or vpc_link', "not both"),
+        "vpc_link_subnet_malformed": (
+            "integration.vpc_link.subnet_ids must list at least one subnet id",
+            '["subnet-XYZ"]',
+        ),
+        "vpc_link_without_subnets": ("integration.vpc_link.subnet_ids must list at least one subnet id", "bad: []"),
+        "vpc_link_security_group_malformed": ("security_group_ids must be security group ids", '["default"]'),
+        "vpc_link_with_lambda": ("integration.vpc_link is only valid with HTTP_PROXY", "got AWS_PROXY"),
+        "tls_server_name_without_vpc_link": ("only valid with a VPC link", 'got "api.example.com"'),
+        "tls_server_name_malformed": ("must be a DNS name", 'got "https://api.example.com/"'),
+        "public_plain_http": (
+            'integration.uri "http://api.internal.stag.foo.example.com" is plain http:// to a host that is not',
+            "127.0.0.0/8, localhost and [::1]",
+        ),
+        "plain_http_to_a_lookalike_of_localhost": ('"http://localhost.example.com:8080/" is plain http://',),
+        "lambda_with_forward_caller_identity": (
+            'forward_caller_identity = true is refused with integration.type = "AWS_PROXY"',
+            "requestContext.authorizer.iam",
+            "Set forward_caller_identity = false",
+        ),
+        "origin_header_upper_case": ("origin_verify_header must be a lower-case header name", 'got "X-Origin-Verify"'),
+        "origin_header_reserved": ("not one API Gateway", 'got "x-amzn-origin"'),
+        "origin_secret_version_zero": ("origin_secret_version must be a whole number >= 1", "got 0"),
+    }
+)
 
 
 # -- reading the .tftest.hcl files --------------------------------------------------------------------------

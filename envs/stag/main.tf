@@ -10,6 +10,12 @@ module "api" {
   routes       = var.routes
   invoke_roles = var.invoke_roles
   throttling   = var.throttling
-  access_log   = { retention_in_days = var.access_log_retention_in_days }
-  domain       = var.domain
+  access_log = {
+    retention_in_days = var.access_log_retention_in_days
+    kms_key_arn       = var.access_log_kms_key_arn
+  }
+  invoke_role_permissions_boundary_arn = var.invoke_role_permissions_boundary_arn
+  origin_verify_header                 = var.origin_verify_header
+  origin_secret_version                = var.origin_secret_version
+  domain                               = var.domain
 }

@@ -27,3 +27,14 @@ output "access_log_group_name" {
   description = "CloudWatch log group with one JSON line per request."
   value       = module.api.access_log_group_name
 }
+
+output "origin_secret" {
+  description = "The secret the gateway sends in origin_verify_header: configure the API server with it (terraform output -raw origin_secret). Never give it to consumers."
+  value       = module.api.origin_secret
+  sensitive   = true
+}
+
+output "origin_verify_header" {
+  description = "Name of the header that carries origin_secret."
+  value       = module.api.origin_verify_header
+}

@@ -58,9 +58,48 @@ variable "throttling" {
 }
 
 variable "access_log_retention_in_days" {
-  description = "Retention of the access log."
+  description = "Retention of the access log in days (one of CloudWatch Logs' values; 365 or more where audit rules ask for a year)."
   type        = number
   default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.access_log_retention_in_days)
+    error_message = "access_log_retention_in_days must be one of CloudWatch Logs' retention values (1, 3, 5, 7, 14, 30, 60, 90, ... 3653); got ${var.access_log_retention_in_days}."
+  }
+}
+
+variable "access_log_kms_key_arn" {
+  description = "Optional KMS key (ARN) that encrypts the access log group; its key policy must let logs.<region>.amazonaws.com use it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.access_log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", coalesce(var.access_log_kms_key_arn, "-")))
+    error_message = "access_log_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias; got \"${coalesce(var.access_log_kms_key_arn, "null")}\"."
+  }
+}
+
+variable "invoke_role_permissions_boundary_arn" {
+  description = "Optional permissions boundary (managed policy ARN) for every invoke role, where the account's guardrails require one."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.invoke_role_permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", coalesce(var.invoke_role_permissions_boundary_arn, "-")))
+    error_message = "invoke_role_permissions_boundary_arn must be a managed policy ARN (arn:aws:iam::<account>:policy/<name>); got \"${coalesce(var.invoke_role_permissions_boundary_arn, "null")}\"."
+  }
+}
+
+variable "origin_verify_header" {
+  description = "Header that carries the origin secret to the API server (see modules/provider_api, \"The origin secret\")."
+  type        = string
+  default     = "x-origin-verify"
+}
+
+variable "origin_secret_version" {
+  description = "Increment to rotate the origin secret (two phases: see modules/provider_api, \"Rotating the origin secret\")."
+  type        = number
+  default     = 1
 }
 
 variable "domain" {

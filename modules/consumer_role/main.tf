@@ -12,16 +12,25 @@ resource "aws_iam_role" "this" {
   permissions_boundary = var.permissions_boundary_arn
   tags                 = var.tags
 
+  # Confused deputy ("The confused deputy problem", IAM User Guide): a service may assume this role only on behalf
+  # of a resource of this account. aws:SourceAccount is the account of the resource the service acts for.
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid       = "WorkloadServices"
-      Effect    = "Allow"
-      Principal = { Service = local.trusted_services }
-      Action    = "sts:AssumeRole"
-    }]
+    Statement = [merge(
+      {
+        Sid       = "WorkloadServices"
+        Effect    = "Allow"
+        Principal = { Service = local.trusted_services }
+        Action    = "sts:AssumeRole"
+      },
+      var.source_account_condition ? {
+        Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
+      } : {},
+    )]
   })
 }
+
+data "aws_caller_identity" "current" {}
 
 # create_role = false: the role must exist. A listing (not aws_iam_role, whose lookup of a missing role is a raw
 # provider error) lets the plan say which role is missing and what to do. Role names are unique regardless of

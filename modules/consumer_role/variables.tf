@@ -60,6 +60,18 @@ variable "trusted_services" {
   }
 }
 
+variable "source_account_condition" {
+  description = <<-EOT
+    Add Condition StringEquals aws:SourceAccount = <this account> to the created role's service trust (confused
+    deputy prevention: a service assumes the role only for a resource of this account). Lambda and ECS tasks send
+    aws:SourceAccount when they assume a workload role; set false only for a service that does not (AWS keeps no
+    list of them; e.g. EC2 instance profiles), or the service can no longer assume the role.
+  EOT
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "provider_invoke_role_arns" {
   description = "ARNs of the provider's invoke roles this workload may assume (the provider's invoke_role_arns output). The role gets sts:AssumeRole on exactly these."
   type        = list(string)

@@ -1,26 +1,34 @@
 locals {
   # One JSON object per request. The identity fields say which principal called; for consumers that is the
   # invoke role session (arn:aws:sts::<this account>:assumed-role/<invoke role>/<session name>).
-  access_log_format = {
-    requestId          = "$context.requestId"
-    requestTime        = "$context.requestTime"
-    sourceIp           = "$context.identity.sourceIp"
-    accountId          = "$context.identity.accountId"
-    userArn            = "$context.identity.userArn"
-    caller             = "$context.identity.caller"
-    user               = "$context.identity.user"
-    userAgent          = "$context.identity.userAgent"
-    httpMethod         = "$context.httpMethod"
-    path               = "$context.path"
-    routeKey           = "$context.routeKey"
-    status             = "$context.status"
-    protocol           = "$context.protocol"
-    responseLength     = "$context.responseLength"
-    responseLatency    = "$context.responseLatency"
-    integrationLatency = "$context.integrationLatency"
-    integrationStatus  = "$context.integrationStatus"
-    errorMessage       = "$context.error.message"
-  }
+  #
+  # Forgery: API Gateway's documentation does not say that it escapes the values it writes into an access log
+  # ("Customize HTTP API access logs"), and users report quotes and backslashes in caller-controlled values breaking
+  # the JSON (DataBiosphere/azul#4348). So no value the caller chooses freely is logged: not
+  # $context.identity.userAgent (any bytes the client sends), and nothing from $request. The path is logged as the
+  # route matched it ($context.path holds only characters a URL path may carry) and it comes first, with the
+  # error message: a parser that keeps the last of two equal keys then keeps the gateway's own identity, route and
+  # status fields, which follow. Terraform's jsonencode sorts keys, so the format is built in this order by hand.
+  access_log_fields = [
+    ["path", "$context.path"],
+    ["errorMessage", "$context.error.message"],
+    ["requestId", "$context.requestId"],
+    ["requestTime", "$context.requestTime"],
+    ["httpMethod", "$context.httpMethod"],
+    ["routeKey", "$context.routeKey"],
+    ["protocol", "$context.protocol"],
+    ["sourceIp", "$context.identity.sourceIp"],
+    ["accountId", "$context.identity.accountId"],
+    ["caller", "$context.identity.caller"],
+    ["user", "$context.identity.user"],
+    ["userArn", "$context.identity.userArn"],
+    ["status", "$context.status"],
+    ["responseLength", "$context.responseLength"],
+    ["responseLatency", "$context.responseLatency"],
+    ["integrationLatency", "$context.integrationLatency"],
+    ["integrationStatus", "$context.integrationStatus"],
+  ]
+  access_log_format = "{${join(",", [for f in local.access_log_fields : "${jsonencode(f[0])}:${jsonencode(f[1])}"])}}"
 
   # Log group names allow [.-_/#A-Za-z0-9]; API names allow more.
   log_group_name = "/aws/apigateway/${replace(var.name, "/[^A-Za-z0-9._#/-]/", "-")}/access"

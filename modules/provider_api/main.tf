@@ -20,7 +20,43 @@ locals {
     "overwrite:header.x-caller-arn"        = "$context.identity.userArn"
   } : {}
 
-  request_parameters = local.is_lambda ? {} : merge(local.path_mapping, local.identity_headers)
+  # Connection: a VPC link (an existing one, or the one this module creates) makes the integration private.
+  uses_vpc_link = var.integration.vpc_link_id != null || var.integration.vpc_link != null
+  vpc_link_id   = var.integration.vpc_link != null ? aws_apigatewayv2_vpc_link.this[0].id : var.integration.vpc_link_id
+
+  # The origin secret: every HTTP_PROXY integration over the internet (a loopback URL included) carries it, so
+  # that the API server can refuse what did not come through the gateway. A VPC link integration is private.
+  origin_sealed  = !local.is_lambda && !local.uses_vpc_link
+  origin_secret  = local.origin_sealed ? terraform_data.origin_secret[0].output : null
+  origin_headers = local.origin_sealed ? { "overwrite:header.${var.origin_verify_header}" = sensitive(local.origin_secret) } : {}
+
+  request_parameters = local.is_lambda ? {} : merge(local.path_mapping, local.identity_headers, local.origin_headers)
+}
+
+# The origin secret, made with built-in functions only (no random provider offline): sha256 over two random
+# UUIDs (uuid() draws from the OS's CSPRNG), 256 bits shown as 64 hex digits. uuid() is new at every plan, so the
+# input is ignored after creation: the value stays until origin_secret_version changes (see README, "Rotating the
+# origin secret").
+resource "terraform_data" "origin_secret" {
+  count = local.origin_sealed ? 1 : 0
+
+  input            = sha256("${uuid()}/${uuid()}")
+  triggers_replace = [var.origin_secret_version]
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
+# A VPC link into the API server's VPC, when integration.vpc_link asks for one ("Working with VPC links for HTTP
+# APIs"). With integration.vpc_link_id an existing link is used instead.
+resource "aws_apigatewayv2_vpc_link" "this" {
+  count = var.integration.vpc_link != null ? 1 : 0
+
+  name               = var.name
+  subnet_ids         = var.integration.vpc_link.subnet_ids
+  security_group_ids = var.integration.vpc_link.security_group_ids
+  tags               = var.tags
 }
 
 resource "aws_apigatewayv2_api" "this" {
@@ -37,9 +73,17 @@ resource "aws_apigatewayv2_integration" "this" {
   integration_method     = local.is_lambda ? "POST" : var.integration.method
   payload_format_version = local.is_lambda ? "2.0" : "1.0"
   timeout_milliseconds   = var.integration.timeout_ms
-  connection_type        = var.integration.vpc_link_id == null ? "INTERNET" : "VPC_LINK"
-  connection_id          = var.integration.vpc_link_id
+  connection_type        = local.uses_vpc_link ? "VPC_LINK" : "INTERNET"
+  connection_id          = local.uses_vpc_link ? local.vpc_link_id : null
   request_parameters     = length(local.request_parameters) > 0 ? local.request_parameters : null
+
+  # Private integrations speak HTTP unless a server name to verify is given; then HTTPS to that name.
+  dynamic "tls_config" {
+    for_each = var.integration.tls_server_name == null ? [] : [var.integration.tls_server_name]
+    content {
+      server_name_to_verify = tls_config.value
+    }
+  }
 }
 
 resource "aws_apigatewayv2_route" "this" {
@@ -66,7 +110,7 @@ resource "aws_apigatewayv2_stage" "this" {
     for_each = var.access_log.enabled ? [1] : []
     content {
       destination_arn = aws_cloudwatch_log_group.access[0].arn
-      format          = jsonencode(local.access_log_format)
+      format          = local.access_log_format
     }
   }
 
@@ -74,7 +118,8 @@ resource "aws_apigatewayv2_stage" "this" {
   depends_on = [aws_apigatewayv2_route.this]
 }
 
-# AWS_PROXY: let this API (and only this API) invoke the function.
+# AWS_PROXY: let this API's stage (and nothing else) invoke the function. The source ARN is
+# <execution_arn>/<stage>/<method>/<path>: scoped to the stage, any route of it.
 resource "aws_lambda_permission" "api" {
   count = local.is_lambda ? 1 : 0
 
@@ -83,5 +128,5 @@ resource "aws_lambda_permission" "api" {
   function_name = regex("^(arn:[^:]+:lambda:[^:]+:[0-9]{12}:function:[^:]+)", var.integration.uri)[0]
   qualifier     = try(regex("^arn:[^:]+:lambda:[^:]+:[0-9]{12}:function:[^:]+:([^:]+)$", var.integration.uri)[0], null)
   principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*"
+  source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/${var.stage_name}/*"
 }

@@ -43,3 +43,19 @@ output "consumer_config" {
     external_id_required = { for name, r in var.invoke_roles : name => r.external_id != null }
   }
 }
+
+output "origin_secret" {
+  description = "The value the gateway sends in the origin_verify_header to an API server reached over the internet (null with a VPC link or Lambda). Give it to the API server only; never to consumers."
+  value       = local.origin_secret
+  sensitive   = true
+}
+
+output "origin_verify_header" {
+  description = "Name of the header that carries origin_secret (null when the integration needs none)."
+  value       = local.origin_sealed ? var.origin_verify_header : null
+}
+
+output "vpc_link_id" {
+  description = "Id of the VPC link the integration goes through (the one created here, or integration.vpc_link_id); null over the internet."
+  value       = local.uses_vpc_link ? local.vpc_link_id : null
+}

@@ -15,15 +15,24 @@ locals {
 
   # HTTP_PROXY targets: a URL whose path may refer to the routes' path variables ({proxy} for {proxy+}), or,
   # through a VPC link, an ALB/NLB listener or a Cloud Map service (what HTTP API private integrations take).
-  http_uri_regex    = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/([^\\s?#{}]|\\{${local.path_variable}\\})*)?$"
-  listener_arn      = "elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/(app|net)/[A-Za-z0-9-]{1,32}/[0-9a-f]+/[0-9a-f]+"
-  cloud_map_arn     = "servicediscovery:[a-z0-9-]+:[0-9]{12}:service/srv-[a-z0-9]+"
-  private_uri_regex = "^arn:aws[a-z-]*:(${local.listener_arn}|${local.cloud_map_arn})$"
-  lambda_arn_regex  = "^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]+)?$"
-  vpc_link_id_regex = "^[a-z0-9]{1,64}$"
-  timeout_ms_min    = 50
-  timeout_ms_max    = 30000
-  http_uri_examples = "https://api.internal.example.com, https://host:8443/base or https://backend.example.com/{proxy} for ANY /{proxy+}"
+  http_uri_regex = "^https?://([A-Za-z0-9.-]+|\\[::1\\])(:[0-9]{1,5})?(/([^\\s?#{}]|\\{${local.path_variable}\\})*)?$"
+  # Plain http:// only to this machine (local testing): 127.0.0.0/8, localhost, ::1.
+  loopback_http_regex = "^http://(localhost|127\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}|\\[::1\\])(:[0-9]{1,5})?(/|$)"
+  listener_arn        = "elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/(app|net)/[A-Za-z0-9-]{1,32}/[0-9a-f]+/[0-9a-f]+"
+  cloud_map_arn       = "servicediscovery:[a-z0-9-]+:[0-9]{12}:service/srv-[a-z0-9]+"
+  private_uri_regex   = "^arn:aws[a-z-]*:(${local.listener_arn}|${local.cloud_map_arn})$"
+  lambda_arn_regex    = "^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]+)?$"
+  vpc_link_id_regex   = "^[a-z0-9]{1,64}$"
+  subnet_id_regex     = "^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"
+  sg_id_regex         = "^sg-([0-9a-f]{8}|[0-9a-f]{17})$"
+  tls_name_regex      = "^([A-Za-z0-9*]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+  # Origin header names: lower-case token characters; not a header API Gateway reserves or rewrites ("Transforming
+  # API requests and responses for HTTP APIs", reserved headers), nor one of the caller headers.
+  header_name_regex     = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$"
+  reserved_header_regex = "^(x-amz-|x-amzn-|apigw-|access-control-|x-forwarded-|x-caller-)|^(authorization|connection|content-encoding|content-length|content-location|forwarded|host|keep-alive|origin|proxy-authenticate|proxy-authorization|te|trailers|transfer-encoding|upgrade|via|www-authenticate)$"
+  timeout_ms_min        = 50
+  timeout_ms_max        = 30000
+  http_uri_examples     = "https://api.internal.example.com, https://host:8443/base or https://backend.example.com/{proxy} for ANY /{proxy+}"
   private_uri_shapes = join(" ", [
     "an ALB/NLB listener ARN (arn:aws:elasticloadbalancing:<region>:<account>:listener/app|net/...)",
     "or a Cloud Map service ARN (arn:aws:servicediscovery:<region>:<account>:service/srv-...)",
@@ -68,8 +77,11 @@ variable "integration" {
     are filled in and the caller's path is not appended. type = "AWS_PROXY" targets a Lambda function (uri = its
     function ARN, optionally with an alias/version; the Lambda permission scoped to this API is created).
     method is the HTTP method used towards an HTTP_PROXY target (ANY = the caller's method); timeout_ms is 50-30000.
-    vpc_link_id sends HTTP_PROXY traffic through a VPC link (private API servers); uri is then the ALB/NLB listener
-    ARN or the Cloud Map service ARN, as HTTP API private integrations require.
+    Private API servers: vpc_link_id (an existing VPC link) or vpc_link = { subnet_ids, security_group_ids } (this
+    module creates the link) sends HTTP_PROXY traffic through a VPC link; uri is then the ALB/NLB listener ARN or
+    the Cloud Map service ARN, as HTTP API private integrations require, and tls_server_name (optional) makes the
+    link speak HTTPS and verify that name. Without a VPC link the uri must be https://, or http:// to a loopback
+    host (local testing), and the gateway adds the origin secret header (see origin_verify_header).
   EOT
   type = object({
     type        = string
@@ -77,6 +89,11 @@ variable "integration" {
     method      = optional(string, "ANY")
     timeout_ms  = optional(number, 30000)
     vpc_link_id = optional(string)
+    vpc_link = optional(object({
+      subnet_ids         = list(string)
+      security_group_ids = list(string)
+    }))
+    tls_server_name = optional(string)
   })
   nullable = false
 
@@ -97,10 +114,79 @@ variable "integration" {
   }
 
   validation {
-    condition = var.integration.vpc_link_id != null || !can(regex(local.private_uri_regex, var.integration.uri))
+    condition = (
+      var.integration.vpc_link_id != null || var.integration.vpc_link != null
+      || !can(regex(local.private_uri_regex, var.integration.uri))
+    )
     error_message = join(" ", [
       "integration.uri \"${var.integration.uri}\" is a load balancer listener or Cloud Map service ARN, which API Gateway",
-      "reaches only through a VPC link: set integration.vpc_link_id, or give the API server's http(s) URL.",
+      "reaches only through a VPC link: set integration.vpc_link_id or integration.vpc_link, or give the API server's https URL.",
+    ])
+  }
+
+  # "Working with private integrations for HTTP APIs": a private integration's URI is the listener or Cloud Map
+  # service ARN; a URL through a VPC link is no private integration AWS accepts.
+  validation {
+    condition = (
+      var.integration.vpc_link_id == null && var.integration.vpc_link == null
+      || can(regex(local.private_uri_regex, var.integration.uri))
+    )
+    error_message = join(" ", [
+      "integration.uri must be ${local.private_uri_shapes} when the integration goes through a VPC link",
+      "(HTTP API private integrations take no URL); got \"${var.integration.uri}\". Give the listener's ARN, or drop",
+      "the VPC link to call a public https URL.",
+    ])
+  }
+
+  validation {
+    condition = var.integration.vpc_link_id == null || var.integration.vpc_link == null
+    error_message = join(" ", [
+      "integration: set vpc_link_id (an existing VPC link, \"${coalesce(var.integration.vpc_link_id, "-")}\") or vpc_link",
+      "(this module creates one), not both.",
+    ])
+  }
+
+  validation {
+    condition = (
+      var.integration.type != "HTTP_PROXY" || !startswith(var.integration.uri, "http://")
+      || can(regex(local.loopback_http_regex, var.integration.uri))
+    )
+    error_message = join(" ", [
+      "integration.uri \"${var.integration.uri}\" is plain http:// to a host that is not this machine: the caller's",
+      "identity headers and the origin secret would cross the network unencrypted. Use https://, or a VPC link",
+      "(plain http:// is accepted only for 127.0.0.0/8, localhost and [::1], for local testing).",
+    ])
+  }
+
+  validation {
+    condition = var.integration.vpc_link == null || (
+      length(try(var.integration.vpc_link.subnet_ids, [])) > 0
+      && alltrue([for id in try(var.integration.vpc_link.subnet_ids, []) : can(regex(local.subnet_id_regex, id))])
+    )
+    error_message = join(" ", [
+      "integration.vpc_link.subnet_ids must list at least one subnet id (subnet- and 8 or 17 hex digits);",
+      "bad: ${jsonencode([for id in try(var.integration.vpc_link.subnet_ids, []) : id if !can(regex(local.subnet_id_regex, id))])}.",
+    ])
+  }
+
+  validation {
+    condition = var.integration.vpc_link == null || alltrue([
+      for id in try(var.integration.vpc_link.security_group_ids, []) : can(regex(local.sg_id_regex, id))
+    ])
+    error_message = join(" ", [
+      "integration.vpc_link.security_group_ids must be security group ids (sg- and 8 or 17 hex digits);",
+      "bad: ${jsonencode([for id in try(var.integration.vpc_link.security_group_ids, []) : id if !can(regex(local.sg_id_regex, id))])}.",
+    ])
+  }
+
+  validation {
+    condition = var.integration.tls_server_name == null || (
+      (var.integration.vpc_link_id != null || var.integration.vpc_link != null)
+      && can(regex(local.tls_name_regex, coalesce(var.integration.tls_server_name, "-")))
+    )
+    error_message = join(" ", [
+      "integration.tls_server_name must be a DNS name (the name the private API server's certificate holds) and is",
+      "only valid with a VPC link (tlsConfig is for private integrations); got \"${coalesce(var.integration.tls_server_name, "null")}\".",
     ])
   }
 
@@ -150,6 +236,11 @@ variable "integration" {
       "integration.timeout_ms must be a whole number of milliseconds from ${local.timeout_ms_min} to ${local.timeout_ms_max}",
       "(the HTTP API limit); got ${var.integration.timeout_ms}.",
     ])
+  }
+
+  validation {
+    condition     = var.integration.vpc_link == null || var.integration.type == "HTTP_PROXY"
+    error_message = "integration.vpc_link is only valid with HTTP_PROXY (a Lambda function needs no VPC link); got ${var.integration.type}."
   }
 
   validation {
@@ -447,10 +538,56 @@ variable "access_log" {
 }
 
 variable "forward_caller_identity" {
-  description = "Pass the verified caller to the API server as headers x-caller-account-id and x-caller-arn (from $context.identity), overwriting anything the client sent under those names."
+  description = <<-EOT
+    HTTP_PROXY: pass the verified caller to the API server as headers (x-caller-arn from $context.identity),
+    overwriting anything the client sent under those names. Must be false with AWS_PROXY: a Lambda function reads
+    the caller from its event's requestContext.authorizer.iam, which API Gateway fills in and no client can set
+    (a client's x-caller-arn header arrives among the event's headers, untrusted).
+  EOT
   type        = bool
   default     = true
   nullable    = false
+
+  validation {
+    condition = !(var.forward_caller_identity && var.integration.type == "AWS_PROXY")
+    error_message = join(" ", [
+      "forward_caller_identity = true is refused with integration.type = \"AWS_PROXY\": this module forwards no caller",
+      "headers to a Lambda function, which takes the verified caller from requestContext.authorizer.iam (userArn,",
+      "accountId, callerId) of its payload 2.0 event instead. Set forward_caller_identity = false.",
+    ])
+  }
+}
+
+variable "origin_verify_header" {
+  description = <<-EOT
+    Name of the header that carries the origin secret to an API server reached over the internet (HTTP_PROXY
+    without a VPC link). The gateway overwrites it on every request; the API server refuses requests without the
+    secret (see the output origin_secret and README, "The origin secret").
+  EOT
+  type        = string
+  default     = "x-origin-verify"
+  nullable    = false
+
+  validation {
+    condition = can(regex(local.header_name_regex, var.origin_verify_header)) && !can(regex(local.reserved_header_regex, var.origin_verify_header))
+    error_message = join(" ", [
+      "origin_verify_header must be a lower-case header name of 2-64 letters, digits and -, and not one API Gateway",
+      "reserves or the gateway sets itself (x-amz-*, x-amzn-*, apigw-*, x-forwarded-*, x-caller-*, authorization, host, ...);",
+      "got \"${var.origin_verify_header}\".",
+    ])
+  }
+}
+
+variable "origin_secret_version" {
+  description = "Change (e.g. increment) to generate a new origin secret; see README, \"Rotating the origin secret\"."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.origin_secret_version >= 1 && floor(var.origin_secret_version) == var.origin_secret_version
+    error_message = "origin_secret_version must be a whole number >= 1; got ${var.origin_secret_version}."
+  }
 }
 
 variable "domain" {

@@ -8,6 +8,9 @@ mock_provider "aws" {
       arns  = ["arn:aws:iam::222222222222:role/LambdaRoleDeve"]
     }
   }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "222222222222" }
+  }
 }
 
 variables {
@@ -21,6 +24,11 @@ run "base_plans" {
   assert {
     condition     = jsondecode(aws_iam_role.this[0].assume_role_policy).Statement[0].Principal == { Service = ["lambda.amazonaws.com"] }
     error_message = "trust policy: ${aws_iam_role.this[0].assume_role_policy}"
+  }
+  # Confused deputy prevention: the service acts for a resource of this account only.
+  assert {
+    condition     = jsondecode(aws_iam_role.this[0].assume_role_policy).Statement[0].Condition == { StringEquals = { "aws:SourceAccount" = "222222222222" } }
+    error_message = "trust policy condition: ${aws_iam_role.this[0].assume_role_policy}"
   }
   assert {
     condition     = jsondecode(aws_iam_role_policy.assume_provider_roles.policy).Statement[0].Resource == ["arn:aws:iam::111111111111:role/ApiAllowByIamRoleStag"]
@@ -61,5 +69,19 @@ run "existing_role_is_used_by_name" {
   assert {
     condition     = length(aws_iam_role.this) == 0
     error_message = "no role may be created with create_role = false"
+  }
+}
+
+# A service that sends no aws:SourceAccount: the condition can be left out.
+run "source_account_condition_off" {
+  command = plan
+
+  variables {
+    source_account_condition = false
+  }
+
+  assert {
+    condition     = !contains(keys(jsondecode(aws_iam_role.this[0].assume_role_policy).Statement[0]), "Condition")
+    error_message = "trust policy: ${aws_iam_role.this[0].assume_role_policy}"
   }
 }

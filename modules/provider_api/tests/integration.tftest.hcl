@@ -87,14 +87,18 @@ run "vpc_link_id_malformed" {
 
 run "lambda_uri_not_function_arn" {
   command = plan
-  variables { integration = { type = "AWS_PROXY", uri = "https://api.example.com" } }
+  variables {
+    integration             = { type = "AWS_PROXY", uri = "https://api.example.com" }
+    forward_caller_identity = false
+  }
   expect_failures = [var.integration]
 }
 
 run "lambda_with_get" {
   command = plan
   variables {
-    integration = { type = "AWS_PROXY", uri = "arn:aws:lambda:ap-northeast-1:111111111111:function:server", method = "GET" }
+    integration             = { type = "AWS_PROXY", uri = "arn:aws:lambda:ap-northeast-1:111111111111:function:server", method = "GET" }
+    forward_caller_identity = false
   }
   expect_failures = [var.integration]
 }
@@ -115,4 +119,128 @@ run "integration_method" {
   command = plan
   variables { integration = { type = "HTTP_PROXY", uri = "https://api.example.com", method = "FETCH" } }
   expect_failures = [var.integration]
+}
+
+# -- private integrations ("Working with private integrations for HTTP APIs") ----------------------------------
+
+# A private integration's URI is a listener or Cloud Map service ARN: a URL through a VPC link is refused, be its
+# host public or private.
+run "vpc_link_with_a_url" {
+  command = plan
+  variables {
+    integration = { type = "HTTP_PROXY", uri = "https://api.example.com", vpc_link_id = "abc123" }
+  }
+  expect_failures = [var.integration]
+}
+
+run "vpc_link_and_vpc_link_id" {
+  command = plan
+  variables {
+    integration = {
+      type        = "HTTP_PROXY"
+      uri         = "arn:aws:servicediscovery:ap-northeast-1:111111111111:service/srv-e4anhexample0004"
+      vpc_link_id = "abc123"
+      vpc_link    = { subnet_ids = ["subnet-0123456789abcdef0"], security_group_ids = [] }
+    }
+  }
+  expect_failures = [var.integration]
+}
+
+run "vpc_link_subnet_malformed" {
+  command = plan
+  variables {
+    integration = {
+      type     = "HTTP_PROXY"
+      uri      = "arn:aws:servicediscovery:ap-northeast-1:111111111111:service/srv-e4anhexample0004"
+      vpc_link = { subnet_ids = ["subnet-0123456789abcdef0", "subnet-XYZ"], security_group_ids = [] }
+    }
+  }
+  expect_failures = [var.integration]
+}
+
+run "vpc_link_without_subnets" {
+  command = plan
+  variables {
+    integration = {
+      type     = "HTTP_PROXY"
+      uri      = "arn:aws:servicediscovery:ap-northeast-1:111111111111:service/srv-e4anhexample0004"
+      vpc_link = { subnet_ids = [], security_group_ids = ["sg-0123456789abcdef0"] }
+    }
+  }
+  expect_failures = [var.integration]
+}
+
+run "vpc_link_security_group_malformed" {
+  command = plan
+  variables {
+    integration = {
+      type     = "HTTP_PROXY"
+      uri      = "arn:aws:servicediscovery:ap-northeast-1:111111111111:service/srv-e4anhexample0004"
+      vpc_link = { subnet_ids = ["subnet-0123456789abcdef0"], security_group_ids = ["default"] }
+    }
+  }
+  expect_failures = [var.integration]
+}
+
+run "vpc_link_with_lambda" {
+  command = plan
+  variables {
+    integration = {
+      type     = "AWS_PROXY"
+      uri      = "arn:aws:lambda:ap-northeast-1:111111111111:function:server"
+      vpc_link = { subnet_ids = ["subnet-0123456789abcdef0"], security_group_ids = [] }
+    }
+    forward_caller_identity = false
+  }
+  expect_failures = [var.integration]
+}
+
+# tlsConfig is for private integrations only.
+run "tls_server_name_without_vpc_link" {
+  command = plan
+  variables {
+    integration = { type = "HTTP_PROXY", uri = "https://api.example.com", tls_server_name = "api.example.com" }
+  }
+  expect_failures = [var.integration]
+}
+
+run "tls_server_name_malformed" {
+  command = plan
+  variables {
+    integration = {
+      type            = "HTTP_PROXY"
+      uri             = "arn:aws:servicediscovery:ap-northeast-1:111111111111:service/srv-e4anhexample0004"
+      vpc_link_id     = "abc123"
+      tls_server_name = "https://api.example.com/"
+    }
+  }
+  expect_failures = [var.integration]
+}
+
+# -- the origin ------------------------------------------------------------------------------------------------
+
+# The caller's identity and the origin secret would cross the network in clear text.
+run "public_plain_http" {
+  command = plan
+  variables { integration = { type = "HTTP_PROXY", uri = "http://api.internal.stag.foo.example.com" } }
+  expect_failures = [var.integration]
+}
+
+# 127.0.0.1 is loopback; 128.0.0.1 and a name that merely starts with "localhost" are not.
+run "plain_http_to_a_lookalike_of_localhost" {
+  command = plan
+  variables { integration = { type = "HTTP_PROXY", uri = "http://localhost.example.com:8080/" } }
+  expect_failures = [var.integration]
+}
+
+# -- Lambda ----------------------------------------------------------------------------------------------------
+
+# A Lambda function reads the caller from requestContext.authorizer.iam; no header forwarding applies.
+run "lambda_with_forward_caller_identity" {
+  command = plan
+  variables {
+    integration             = { type = "AWS_PROXY", uri = "arn:aws:lambda:ap-northeast-1:111111111111:function:server" }
+    forward_caller_identity = true
+  }
+  expect_failures = [var.forward_caller_identity]
 }

@@ -16,12 +16,21 @@ run "base_plans" {
   command = plan
 
   assert {
-    condition = aws_apigatewayv2_integration.this.request_parameters == tomap({
-      "overwrite:path"                       = "$request.path"
-      "overwrite:header.x-caller-account-id" = "$context.identity.accountId"
-      "overwrite:header.x-caller-arn"        = "$context.identity.userArn"
-    })
-    error_message = "request_parameters: ${jsonencode(aws_apigatewayv2_integration.this.request_parameters)}"
+    condition     = aws_apigatewayv2_integration.this.request_parameters["overwrite:path"] == "$request.path"
+    error_message = "overwrite:path: ${jsonencode(keys(aws_apigatewayv2_integration.this.request_parameters))}"
+  }
+  assert {
+    condition     = aws_apigatewayv2_integration.this.request_parameters["overwrite:header.x-caller-arn"] == "$context.identity.userArn"
+    error_message = "x-caller-arn: ${jsonencode(keys(aws_apigatewayv2_integration.this.request_parameters))}"
+  }
+  # Sealed by default: the gateway adds the origin secret, which the module generated (unknown until apply).
+  assert {
+    condition     = contains(keys(aws_apigatewayv2_integration.this.request_parameters), "overwrite:header.x-origin-verify")
+    error_message = "no origin header: ${jsonencode(keys(aws_apigatewayv2_integration.this.request_parameters))}"
+  }
+  assert {
+    condition     = length(terraform_data.origin_secret) == 1 && output.origin_verify_header == "x-origin-verify"
+    error_message = "the origin secret must be generated for an INTERNET integration"
   }
   assert {
     condition     = [for r in aws_apigatewayv2_route.this : r.authorization_type] == ["AWS_IAM"]
@@ -81,11 +90,13 @@ run "named_path_variables_in_uri" {
     integration             = { type = "HTTP_PROXY", uri = "https://backend.example.com/pets/extendedpath/{petID}" }
     routes                  = ["GET /pets/{petID}", "DELETE /pets/{petID}"]
     forward_caller_identity = false
+    origin_verify_header    = "x-backend-origin"
   }
 
+  # Only the origin secret (under a configurable name): no path mapping, no caller headers.
   assert {
-    condition     = aws_apigatewayv2_integration.this.request_parameters == null
-    error_message = "no request parameters: ${jsonencode(aws_apigatewayv2_integration.this.request_parameters)}"
+    condition     = toset(keys(aws_apigatewayv2_integration.this.request_parameters)) == toset(["overwrite:header.x-backend-origin"])
+    error_message = "request parameters: ${jsonencode(keys(aws_apigatewayv2_integration.this.request_parameters))}"
   }
 }
 
@@ -109,6 +120,72 @@ run "load_balancer_listener_through_vpc_link" {
   assert {
     condition     = aws_apigatewayv2_integration.this.request_parameters["overwrite:path"] == "$request.path"
     error_message = "overwrite:path: ${jsonencode(aws_apigatewayv2_integration.this.request_parameters)}"
+  }
+  # A private integration needs no origin secret: only the VPC link reaches the listener.
+  assert {
+    condition     = !contains(keys(aws_apigatewayv2_integration.this.request_parameters), "overwrite:header.x-origin-verify")
+    error_message = "no origin header through a VPC link: ${jsonencode(keys(aws_apigatewayv2_integration.this.request_parameters))}"
+  }
+  assert {
+    condition     = length(terraform_data.origin_secret) == 0 && length(aws_apigatewayv2_vpc_link.this) == 0 && output.vpc_link_id == "abc123"
+    error_message = "an existing VPC link: no secret, no new link"
+  }
+  assert {
+    condition     = length(aws_apigatewayv2_integration.this.tls_config) == 0
+    error_message = "no tls_config unless tls_server_name is set"
+  }
+}
+
+# integration.vpc_link: the module creates the link in the given subnets, with the given security groups, and
+# tls_server_name makes the private integration speak HTTPS and verify that name.
+run "vpc_link_created_by_the_module" {
+  command = plan
+
+  variables {
+    integration = {
+      type = "HTTP_PROXY"
+      uri  = "arn:aws:elasticloadbalancing:ap-northeast-1:111111111111:listener/app/server-stag/50dc6c495c0c9188/0467ef3c8400ae65"
+      vpc_link = {
+        subnet_ids         = ["subnet-0123456789abcdef0", "subnet-89abcdef"]
+        security_group_ids = ["sg-0123456789abcdef0"]
+      }
+      tls_server_name = "api.internal.stag.foo.example.com"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_apigatewayv2_vpc_link.this[0].subnet_ids == toset(["subnet-0123456789abcdef0", "subnet-89abcdef"])
+      && aws_apigatewayv2_vpc_link.this[0].security_group_ids == toset(["sg-0123456789abcdef0"])
+      && aws_apigatewayv2_vpc_link.this[0].name == "server-stag"
+    )
+    error_message = "vpc link: ${jsonencode(aws_apigatewayv2_vpc_link.this[0].subnet_ids)}"
+  }
+  assert {
+    condition     = aws_apigatewayv2_integration.this.connection_type == "VPC_LINK"
+    error_message = "connection_type: ${aws_apigatewayv2_integration.this.connection_type}"
+  }
+  assert {
+    condition     = aws_apigatewayv2_integration.this.tls_config[0].server_name_to_verify == "api.internal.stag.foo.example.com"
+    error_message = "tls_config: ${jsonencode(aws_apigatewayv2_integration.this.tls_config)}"
+  }
+  assert {
+    condition     = length(terraform_data.origin_secret) == 0
+    error_message = "no origin secret through a VPC link"
+  }
+}
+
+# Plain http:// is for this machine only (the local AWS's echo server).
+run "loopback_http_is_accepted" {
+  command = plan
+
+  variables {
+    integration = { type = "HTTP_PROXY", uri = "http://127.0.0.1:8080" }
+  }
+
+  assert {
+    condition     = contains(keys(aws_apigatewayv2_integration.this.request_parameters), "overwrite:header.x-origin-verify")
+    error_message = "the loopback integration is sealed too"
   }
 }
 
@@ -145,7 +222,8 @@ run "lambda_plans_with_its_permission" {
   command = plan
 
   variables {
-    integration = { type = "AWS_PROXY", uri = "arn:aws:lambda:ap-northeast-1:111111111111:function:server-stag:live" }
+    integration             = { type = "AWS_PROXY", uri = "arn:aws:lambda:ap-northeast-1:111111111111:function:server-stag:live" }
+    forward_caller_identity = false
   }
 
   assert {
@@ -155,6 +233,20 @@ run "lambda_plans_with_its_permission" {
   assert {
     condition     = aws_lambda_permission.api[0].qualifier == "live"
     error_message = "qualifier: ${aws_lambda_permission.api[0].qualifier}"
+  }
+  # Scoped to the stage: <execution_arn>/<stage>/<method>/<path>.
+  override_resource {
+    target          = aws_apigatewayv2_api.this
+    override_during = plan
+    values          = { id = "a1b2c3d4e5", execution_arn = "arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5" }
+  }
+  assert {
+    condition     = aws_lambda_permission.api[0].source_arn == "arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/$default/*"
+    error_message = "source_arn: ${aws_lambda_permission.api[0].source_arn}"
+  }
+  assert {
+    condition     = length(terraform_data.origin_secret) == 0 && output.origin_verify_header == null
+    error_message = "no origin secret for Lambda"
   }
 }
 

@@ -107,3 +107,24 @@ run "domain_zone_given_by_name" {
   }
   expect_failures = [var.domain]
 }
+
+# -- the origin secret -----------------------------------------------------------------------------------------
+
+run "origin_header_upper_case" {
+  command = plan
+  variables { origin_verify_header = "X-Origin-Verify" }
+  expect_failures = [var.origin_verify_header]
+}
+
+# API Gateway reserves x-amz-* (and rewrites x-forwarded-*); x-caller-* are the identity headers.
+run "origin_header_reserved" {
+  command = plan
+  variables { origin_verify_header = "x-amzn-origin" }
+  expect_failures = [var.origin_verify_header]
+}
+
+run "origin_secret_version_zero" {
+  command = plan
+  variables { origin_secret_version = 0 }
+  expect_failures = [var.origin_secret_version]
+}

@@ -6,6 +6,7 @@
 2. as the consumer workload (LambdaRoleDeve): assume ApiAllowByIamRoleStag, PUT /hoge {"foo": "bar"} -> 200;
 3. another role of the consumer account, not trusted -> AccessDenied at AssumeRole;
 4. an unsigned request -> 403;
+5. around the gateway: a direct request to the API server with a forged x-caller-arn -> 403 (origin secret);
 then destroy everything (or, with --keep, leave it running for exploring by hand).
 """
 
@@ -33,7 +34,7 @@ CONSUMER_ACCOUNT = "222222222222"
 INVOKE_ROLE = stacks.INVOKE_ROLE
 WORKLOAD_ROLE = stacks.WORKLOAD_ROLE
 UNTRUSTED_ROLE = "BatchRoleDeve"
-STEPS = 4  # step_apply_order, step_allowed, step_untrusted, step_unsigned
+STEPS = 5  # step_apply_order, step_allowed, step_untrusted, step_unsigned, step_around_the_gateway
 
 Printer = stacks.Printer
 
@@ -84,6 +85,9 @@ class Demo:
         self.out("envs/deve first: the provider's trust policy can only name a role that exists")
         seed = self.envs.seed(PROVIDER_ACCOUNT, [CONSUMER_ACCOUNT], self.server.url)
         self.outputs = seed.outputs
+        # Sealed: the API server accepts only what carries the origin secret the gateway adds.
+        seed.seal(self.server)
+        self.out(f"  API server:   accepts only requests with the gateway's {seed.origin_header} secret")
 
     def _client(self, source_role: str) -> ApiClient:
         workload = self.aws.workload_session(
@@ -158,6 +162,19 @@ class Demo:
         step.ok = response.status_code == 403 and response.json() == {"message": "Forbidden"}
         return step
 
+    def step_around_the_gateway(self) -> Step:
+        step = Step(
+            "4. Around the gateway: PUT /hoge straight to the API server, with a forged x-caller-arn",
+            "403 from the API server (no origin secret)",
+        )
+        forged = f"arn:aws:sts::{PROVIDER_ACCOUNT}:assumed-role/{INVOKE_ROLE}/{CONSUMER_ACCOUNT}-forged"
+        response = requests.put(
+            f"{self.server.url}/hoge", json={"foo": "bar"}, headers={"x-caller-arn": forged}, timeout=10
+        )
+        step.observed = f"{response.status_code} {response.text}"
+        step.ok = response.status_code == 403 and "Forbidden" in response.json().get("message", "")
+        return step
+
     def destroy(self) -> None:
         self.out("Destroying envs/stag, then envs/deve")
         self.envs.destroy()
@@ -208,7 +225,7 @@ def run_demo(*, keep: bool = False, region: str = "ap-northeast-1", port: int = 
             report(demo.step_apply_order())
             demo.deploy()
             out("")
-            for run in (demo.step_allowed, demo.step_untrusted, demo.step_unsigned):
+            for run in (demo.step_allowed, demo.step_untrusted, demo.step_unsigned, demo.step_around_the_gateway):
                 try:
                     step = run()
                 except (XacctError, requests.RequestException) as error:

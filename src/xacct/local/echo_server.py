@@ -2,10 +2,15 @@
 
 The JSON echo has the method, the path (raw and decoded), the query pairs, the headers, the body, and the
 caller the gateway vouched for (``x-caller-account-id`` / ``x-caller-arn``).
+
+Sealed (``require_origin(header, secret)``, as the demo and the seed deployment run it): a request without the
+origin secret the gateway adds gets 403 and a JSON message, so a direct call around the gateway - with any
+``x-caller-arn`` it likes - is refused. The secret is compared in constant time and never echoed back.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import socket
 import threading
@@ -30,31 +35,48 @@ class _EchoHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: ARG002  (quiet: stdlib's signature)
         return None
 
-    def _echo(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        raw_path, _, raw_query = self.path.partition("?")
-        payload = {
-            "method": self.command,
-            "path": unquote(raw_path),
-            "raw_path": raw_path,
-            "query": parse_query(raw_query, plus_is_space=False),
-            "headers": {k.lower(): v for k, v in self.headers.items()},
-            "body": body.decode("utf-8", "replace"),
-            "caller": {
-                "account_id": self.headers.get("x-caller-account-id"),
-                "arn": self.headers.get("x-caller-arn"),
-            },
-        }
+    def _reply(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
 
+    def _echo(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        origin: _Origin | None = getattr(self.server, "origin", None)
+        if origin is not None:
+            sent = self.headers.get(origin.header)
+            if sent is None or not hmac.compare_digest(sent.encode(), origin.secret.encode()):
+                self._reply(403, {"message": f"Forbidden: the {origin.header} header is missing or wrong"})
+                return
+        hidden = origin.header if origin is not None else None
+        raw_path, _, raw_query = self.path.partition("?")
+        payload = {
+            "method": self.command,
+            "path": unquote(raw_path),
+            "raw_path": raw_path,
+            "query": parse_query(raw_query, plus_is_space=False),
+            "headers": {k.lower(): v for k, v in self.headers.items() if k.lower() != hidden},
+            "origin_verified": origin is not None,
+            "body": body.decode("utf-8", "replace"),
+            "caller": {
+                "account_id": self.headers.get("x-caller-account-id"),
+                "arn": self.headers.get("x-caller-arn"),
+            },
+        }
+        self._reply(200, payload)
+
     do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _echo
+
+
+class _Origin:
+    def __init__(self, header: str, secret: str) -> None:
+        self.header = header.lower()
+        self.secret = secret
 
 
 class EchoServer:
@@ -69,6 +91,16 @@ class EchoServer:
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def require_origin(self, header: str, secret: str) -> None:
+        """From now on, answer only requests whose ``header`` carries ``secret`` (403 JSON otherwise)."""
+        if not secret:
+            raise ValueError("the origin secret must not be empty")
+        self._httpd.origin = _Origin(header, secret)  # type: ignore[attr-defined]
+
+    def allow_any_origin(self) -> None:
+        """Answer every request again (the state after construction)."""
+        self._httpd.origin = None  # type: ignore[attr-defined]
 
     def start(self) -> EchoServer:
         self._thread.start()

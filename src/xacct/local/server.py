@@ -491,6 +491,18 @@ class LocalAws:
             creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], region=region
         )
 
+    def register_private_target(self, arn: str, url: str) -> None:
+        """Make ``url`` stand in for a load balancer listener or Cloud Map service ``arn``.
+
+        An HTTP_PROXY integration through a VPC link (connection type VPC_LINK, the ARN as its URI) then forwards
+        to ``url``; with nothing registered, it answers as AWS does for an unreachable private integration (500).
+        """
+        if not re.match(r"^arn:aws[a-z-]*:(elasticloadbalancing|servicediscovery):", arn):
+            raise ValueError(f"{arn!r} is not a load balancer listener or Cloud Map service ARN")
+        if not re.match(r"^https?://[^/]+", url):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        self.gateway.private_targets[arn] = url
+
     @property
     def assume_role_records(self) -> list[AssumeRoleRecord]:
         return list(self.guard.records)

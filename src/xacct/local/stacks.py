@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 
 from xacct.client import ApiClient
+from xacct.local.echo_server import EchoServer
 from xacct.local.server import LocalAws
 from xacct.local.terraform import Workspace, copy_configuration
 
@@ -245,6 +246,22 @@ class Seed:
     def workload_role_arn(self, account: str) -> str:
         arn: str = self.consumers[account]["role_arn"]
         return arn
+
+    @property
+    def origin_header(self) -> str:
+        """The header that carries the origin secret (envs/stag's origin_verify_header output)."""
+        header: str = self.outputs["origin_verify_header"]
+        return header
+
+    @property
+    def origin_secret(self) -> str:
+        """The secret the gateway adds to every request it forwards (a sensitive output of envs/stag)."""
+        secret: str = self.outputs["origin_secret"]
+        return secret
+
+    def seal(self, server: EchoServer) -> None:
+        """Make the API server refuse every request that lacks the gateway's origin secret."""
+        server.require_origin(self.origin_header, self.origin_secret)
 
 
 @dataclass
