@@ -1,4 +1,4 @@
-"""The local AWS's policy evaluation: IAM wildcards, StringEquals, fail-closed for other operators, deny wins."""
+"""xacct.iam basics: IAM wildcards, StringEquals, deny wins, boundaries (the AWS-page cases are in test_iam_*.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from xacct.iam import Decision, conditions_hold, evaluate, identity_decision, matches, string_equals
+from xacct.iam import Decision, conditions_hold, evaluate, identity_decision, matches
 
 API = "arn:aws:execute-api:ap-northeast-1:111111111111:abcdefgh"
 
@@ -66,8 +66,22 @@ def test_a_condition_key_missing_from_the_request_fails_string_equals() -> None:
     assert evaluate([with_external_id], "sts:AssumeRole", "r", {"sts:externalid": "abc"}) is Decision.ALLOW
 
 
-def test_conditions_we_do_not_evaluate_fail_closed() -> None:
+def test_string_like_is_evaluated_as_aws_does() -> None:
+    """ "IAM JSON policy elements: Condition operators": StringLike, wildcards anywhere (it used to fail closed)."""
     condition = {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/Ops*"}}
+    allow = [doc(stmt(Resource="*", Condition=condition))]
+    assert (
+        evaluate(allow, "execute-api:Invoke", API, {"aws:PrincipalArn": "arn:aws:iam::1:role/Ops1"}) is Decision.ALLOW
+    )
+    assert evaluate(allow, "execute-api:Invoke", API, {"aws:PrincipalArn": "arn:aws:iam::1:role/Dev"}) is (
+        Decision.IMPLICIT_DENY
+    )
+    documents = [doc(stmt(Resource="*")), doc(stmt("Deny", Resource="*", Condition=condition))]
+    assert evaluate(documents, "execute-api:Invoke", API) is Decision.ALLOW  # key absent: the Deny does not apply
+
+
+def test_an_operator_iam_does_not_define_fails_closed() -> None:
+    condition = {"StringSortOf": {"aws:PrincipalArn": "arn:aws:iam::*:role/Ops*"}}
     assert evaluate([doc(stmt(Resource="*", Condition=condition))], "execute-api:Invoke", API) is Decision.IMPLICIT_DENY
     documents = [doc(stmt(Resource="*")), doc(stmt("Deny", Resource="*", Condition=condition))]
     assert evaluate(documents, "execute-api:Invoke", API) is Decision.EXPLICIT_DENY
@@ -95,11 +109,12 @@ def test_boundary_and_session_policy_limit_identity_policies() -> None:
         ("abc", "ABC", False),  # values are case-sensitive
         (["x", "abc"], "abc", True),
         (["x", "y"], "abc", False),
-        (123, "123", False),  # not a string or a list of strings: never equal
+        (123, "123", True),  # a JSON number in a policy is compared as its text
     ],
 )
 def test_string_equals(expected: Any, actual: str, holds: bool) -> None:
-    assert string_equals(expected, actual) is holds
+    statement = {"Condition": {"StringEquals": {"sts:ExternalId": expected}}}
+    assert conditions_hold(statement, {"sts:ExternalId": actual}) is holds
 
 
 def test_every_key_of_every_block_must_hold() -> None:
@@ -111,12 +126,12 @@ def test_every_key_of_every_block_must_hold() -> None:
     assert conditions_hold({}, {}) is True
 
 
-def test_blocks_are_read_in_order_unknown_operators_give_none() -> None:
-    unknown = {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/Ops*"}}
+def test_an_unknown_operator_anywhere_gives_none() -> None:
+    unknown = {"StringSortOf": {"aws:PrincipalArn": "arn:aws:iam::*:role/Ops*"}}
     missing_key = {"StringEquals": {"sts:ExternalId": "abc"}}
     assert conditions_hold({"Condition": unknown}, {"aws:PrincipalArn": "x"}) is None
     assert conditions_hold({"Condition": {**unknown, **missing_key}}, {}) is None
-    assert conditions_hold({"Condition": {**missing_key, **unknown}}, {}) is False
+    assert conditions_hold({"Condition": {**missing_key, **unknown}}, {}) is None
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from werkzeug.wrappers import Request, Response
 from xacct.iam import Decision, identity_decision
 from xacct.local import sigv4
 from xacct.local.identity import Caller, CallerDirectory, identity_policies, permissions_boundary
+from xacct.local.request_context import principal_keys, request_keys
 from xacct.local.routing import RouteMatch, select_route
 
 log = logging.getLogger(__name__)
@@ -229,19 +230,37 @@ class Gateway:
             raise _forbidden(sigv4.mismatch_message(verification), "InvalidSignatureException")
         return caller
 
-    @staticmethod
-    def authorize(caller: Caller, target: Target, method: str) -> None:
-        """execute-api:Invoke on the request's ARN, from the caller's policies in the API's own account."""
+    def authorize(
+        self,
+        caller: Caller,
+        target: Target,
+        method: str,
+        *,
+        source_ip: str | None = None,
+        secure_transport: bool = False,
+    ) -> None:
+        """execute-api:Invoke on the request's ARN, from the caller's policies in the API's own account.
+
+        The request context carries the global condition keys AWS provides (xacct.local.request_context).
+        """
         resource = execute_api_arn(target, method)
         # HTTP APIs have no resource policy: only principals of the API's account can be granted access.
         decision = Decision.IMPLICIT_DENY
         if caller.account_id == target.account_id:
+            context = principal_keys(caller) | request_keys(
+                self.clock(),
+                source_ip=source_ip,
+                region=target.region,
+                secure_transport=secure_transport,
+                resource_account=target.account_id,
+            )
             decision = identity_decision(
                 identity_policies(caller),
                 permissions_boundary(caller),
                 caller.session_policy,
                 "execute-api:Invoke",
                 resource,
+                context,
             )
         if decision is not Decision.ALLOW:
             raise _forbidden(
@@ -412,7 +431,13 @@ class Gateway:
                         "identity.accessKey": caller.access_key,
                     }
                 )
-                self.authorize(caller, target, request.method)
+                self.authorize(
+                    caller,
+                    target,
+                    request.method,
+                    source_ip=context["identity.sourceIp"],
+                    secure_transport=request.scheme == "https",
+                )
             except Denied as denied:
                 return denied.reply
         elif route.authorization_type not in (None, "NONE"):

@@ -39,6 +39,8 @@ class Caller:
     role_name: str | None = None
     user_name: str | None = None
     session_policy: str | None = None
+    session_tags: tuple[tuple[str, str], ...] = ()  # (key, value) pairs passed as Tags to sts:AssumeRole
+    source_identity: str | None = None  # SourceIdentity passed to sts:AssumeRole
 
 
 def iam(account_id: str) -> IAMBackend:

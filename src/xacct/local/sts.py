@@ -22,6 +22,7 @@ from moto.iam.exceptions import NotFoundException
 
 from xacct.iam import Decision, Statement, evaluate, identity_decision
 from xacct.local.identity import Caller, iam, identity_policies, permissions_boundary
+from xacct.local.request_context import assume_role_keys, principal_keys, request_keys
 
 ACTION = "sts:AssumeRole"
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/")
@@ -90,6 +91,16 @@ def principal_match(statement: Statement, caller: Caller) -> str | None:
     return None
 
 
+def names_caller_itself(statement: Statement, caller: Caller) -> bool:
+    """Does a trust statement grant to the caller itself: its session or user ARN, or any principal ("*")?"""
+    how = principal_match(statement, caller)
+    if how == "any":
+        return True
+    principal = statement.get("Principal")
+    entries = _as_list(principal.get("AWS", [])) if isinstance(principal, dict) else []
+    return how == "direct" and caller.arn in entries
+
+
 @dataclass(frozen=True)
 class AssumeRoleRecord:
     """One sts:AssumeRole decision, kept for tests and benchmarks (calls per 1,000 requests)."""
@@ -111,17 +122,56 @@ class AssumeRoleGuard:
         with self._lock:
             self.records.append(AssumeRoleRecord(self.clock(), caller.arn, role_arn, allowed, reason))
 
-    def check(self, caller: Caller, params: dict[str, str]) -> None:
-        """Raise StsRefusal unless ``caller`` may assume params['RoleArn'] with these parameters."""
+    def check(
+        self,
+        caller: Caller,
+        params: dict[str, str],
+        *,
+        source_ip: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        """Raise StsRefusal unless ``caller`` may assume params['RoleArn'] with these parameters.
+
+        ``source_ip`` and ``region`` (of the request's signature) go into the request context when known.
+        """
         role_arn = params.get("RoleArn", "")
         try:
-            self._check(caller, role_arn, params)
+            self._check(caller, role_arn, params, source_ip=source_ip, region=region)
         except StsRefusal as refusal:
             self._record(caller, role_arn, False, refusal.message)
             raise
         self._record(caller, role_arn, True, "allowed")
 
-    def _check(self, caller: Caller, role_arn: str, params: dict[str, str]) -> None:
+    @staticmethod
+    def _allowed(
+        caller: Caller, trust: list[str], role_arn: str, context: dict[str, str | list[str]], *, same_account: bool
+    ) -> bool:
+        """ "Policy evaluation logic" for a role's trust policy (a resource-based policy) and the caller's policies.
+
+        An explicit Deny anywhere wins. Across accounts the trust policy AND the caller's identity policies
+        (limited by its permissions boundary and session policy) must allow. Within one account the trust policy
+        alone is enough when it names the caller itself (its session or user ARN, or any principal); when it names
+        the caller's role ARN it is limited by an implicit deny in the role's permissions boundary or session
+        policy; an account principal delegates to the caller's own policies.
+        """
+        boundary, session_policy = permissions_boundary(caller), caller.session_policy
+        trust_any = evaluate(trust, ACTION, role_arn, context, only=lambda s: principal_match(s, caller) is not None)
+        identity = identity_decision(identity_policies(caller), boundary, session_policy, ACTION, role_arn, context)
+        if Decision.EXPLICIT_DENY in (trust_any, identity):
+            return False
+        if trust_any is Decision.ALLOW and identity is Decision.ALLOW:
+            return True
+        if not same_account:
+            return False
+        if evaluate(trust, ACTION, role_arn, context, only=lambda s: names_caller_itself(s, caller)) is Decision.ALLOW:
+            return True
+        trust_role = evaluate(trust, ACTION, role_arn, context, only=lambda s: principal_match(s, caller) == "direct")
+        limits = [evaluate([p], ACTION, role_arn, context) for p in (boundary, session_policy) if p is not None]
+        return trust_role is Decision.ALLOW and all(d is Decision.ALLOW for d in limits)
+
+    def _check(
+        self, caller: Caller, role_arn: str, params: dict[str, str], *, source_ip: str | None, region: str | None
+    ) -> None:
         duration_text = params.get("DurationSeconds", "3600")
         if not duration_text.isdigit() or not 900 <= int(duration_text) <= 43200:
             raise StsRefusal(
@@ -141,12 +191,10 @@ class AssumeRoleGuard:
             raise access_denied(caller, role_arn) from None  # AWS does not say whether the role exists
 
         context = {
-            "aws:PrincipalArn": caller.principal_arn,
-            "aws:PrincipalAccount": caller.account_id,
-            "sts:RoleSessionName": params.get("RoleSessionName", ""),
+            **principal_keys(caller),
+            **request_keys(self.clock(), source_ip=source_ip, region=region, resource_account=role_account),
+            **assume_role_keys(params, caller),
         }
-        if "ExternalId" in params:
-            context["sts:ExternalId"] = params["ExternalId"]
         trust = [role.assume_role_policy_document]
         same_account = caller.account_id == role_account
 
@@ -169,26 +217,8 @@ class AssumeRoleGuard:
                 )
                 if named is not Decision.ALLOW:
                     raise access_denied(caller, role_arn)
-        else:
-            trust_any = evaluate(
-                trust, ACTION, role_arn, context, only=lambda s: principal_match(s, caller) is not None
-            )
-            trust_direct = evaluate(
-                trust, ACTION, role_arn, context, only=lambda s: principal_match(s, caller) == "direct"
-            )
-            identity = identity_decision(
-                identity_policies(caller),
-                permissions_boundary(caller),
-                caller.session_policy,
-                ACTION,
-                role_arn,
-                context,
-            )
-            if Decision.EXPLICIT_DENY in (trust_any, identity):
-                raise access_denied(caller, role_arn)
-            granted_by_trust_alone = same_account and trust_direct is Decision.ALLOW
-            if not granted_by_trust_alone and not (trust_any is Decision.ALLOW and identity is Decision.ALLOW):
-                raise access_denied(caller, role_arn)
+        elif not self._allowed(caller, trust, role_arn, context, same_account=same_account):
+            raise access_denied(caller, role_arn)
 
         if caller.kind == "session" and duration > ROLE_CHAINING_LIMIT:
             raise StsRefusal(400, "ValidationError", ROLE_CHAINING_MESSAGE)
