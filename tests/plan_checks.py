@@ -137,7 +137,6 @@ def _strings(value: Any) -> list[str]:
 
 # What the gateway may set on a request to the API server: the path, and the caller as the gateway verified it.
 IDENTITY_HEADERS = {
-    "overwrite:header.x-caller-account-id": "$context.identity.accountId",
     "overwrite:header.x-caller-arn": "$context.identity.userArn",
 }
 
@@ -149,6 +148,8 @@ def semantic_checks(summary: PlanSummary) -> None:
         kind, name = address.split("[")[0].rsplit(".", 2)[-2:]  # [module.<m>.]<type>.<name>[<key>]
         if kind == "aws_apigatewayv2_route":
             assert values["authorization_type"] == "AWS_IAM", f"{address}: a route without IAM authorization"
+        elif kind == "aws_iam_role" and name == "invoke" and "assume_role_policy" in values:
+            _check_invoke_trust(address, _statements(values["assume_role_policy"]))
         elif kind == "aws_iam_role" and "assume_role_policy" in values:
             for statement in _statements(values["assume_role_policy"]):
                 _check_trust_statement(address, statement)
@@ -184,6 +185,21 @@ def _check_trust_statement(address: str, statement: dict[str, Any]) -> None:
         assert isinstance(condition["StringEquals"]["sts:ExternalId"], str), f"{address}: condition {condition}"
 
 
+def _check_invoke_trust(address: str, statements: list[dict[str, Any]]) -> None:
+    """An invoke role: one statement per consumer account, its session names bound to "<account id>-*"."""
+    accounts = []
+    for statement in statements:
+        condition = dict(statement.get("Condition") or {})
+        like = condition.pop("StringLike", None)
+        _check_trust_statement(address, {**statement, "Condition": condition or None})
+        roles = _strings(statement["Principal"])
+        account = roles[0].split(":")[4]
+        assert {r.split(":")[4] for r in roles} == {account}, f"{address}: one statement for several accounts {roles}"
+        assert like == {"sts:RoleSessionName": f"{account}-*"}, f"{address}: session names not bound to {account}"
+        accounts.append(account)
+    assert len(accounts) == len(set(accounts)), f"{address}: several statements for one account {accounts}"
+
+
 def _check_consumer_config(summary: PlanSummary) -> None:
     """consumer_config speaks of exactly the invoke roles the plan creates."""
     config = summary.outputs.get("consumer_config")
@@ -194,7 +210,7 @@ def _check_consumer_config(summary: PlanSummary) -> None:
         for address in summary.values
         if address.split("[")[0].endswith("aws_iam_role.invoke")
     }
-    for key in ("allowed_routes", "external_id_required"):
+    for key in ("allowed_routes", "external_id_required", "trusted_principals", "role_session_name_prefix"):
         if key in config:
             assert set(config[key]) == roles, f"outputs.consumer_config.{key}: {sorted(config[key])}, roles {roles}"
 

@@ -6,9 +6,10 @@ against real AWS accounts when XACCT_LIVE_PROVIDER_PROFILE and XACCT_LIVE_CONSUM
 
 Deployed (provider account P, consumer account C, third account T):
 - envs/deve in C and in T: LambdaRoleDeve, allowed to assume P's three invoke roles;
-- envs/stag in P, routes ANY /{proxy+} and GET /items/{id}, invoke roles
+- envs/stag in P, routes ANY /{proxy+}, GET /items/{id} and GET /items/{id}/secret, invoke roles
   ApiAllowByIamRoleStag (trusts C's LambdaRoleDeve, every route), ApiReadItemsRoleStag (GET /items/{id} only),
-  ApiPartnerRoleStag (external id);
+  ApiPartnerRoleStag (external id), ApiSharedRoleStag (trusts the LambdaRoleDeve of C and of T: one role, two
+  consumer accounts, each bound to session names that start with its account id);
 - a second envs/stag in P: another API whose own invoke role is OtherApiRoleStag;
 - outside Terraform: C's OtherRoleDeve and P's ProviderAppRole, each allowed by its own policy to assume
   ApiAllowByIamRoleStag, but not named in its trust policy.
@@ -42,6 +43,7 @@ pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("matrix")]
 ALL = "ApiAllowByIamRoleStag"
 READ_ITEMS = "ApiReadItemsRoleStag"
 PARTNER = "ApiPartnerRoleStag"
+SHARED = "ApiSharedRoleStag"
 OTHER_API = "OtherApiRoleStag"
 EXTERNAL_ID = "xacct-partner-7f3a9c"
 _ids = itertools.count(1)
@@ -172,6 +174,8 @@ class Deployment:
         return self.world.act_as(self.roles[actor])
 
     def client(self, actor: str, invoke_role: str = ALL, **kwargs: Any) -> ApiClient:
+        # The trust policy binds the session name to the consumer's account: "<account id>-..." (see iam.tf).
+        kwargs.setdefault("session_name", f"{self.roles[actor].split(':')[4]}-matrix")
         return ApiClient(
             kwargs.pop("url", self.api_url),
             self.invoke[invoke_role],
@@ -183,10 +187,13 @@ class Deployment:
 
     def invoke_credentials(self, actor: str = "workload", invoke_role: str = ALL, **extra: str) -> dict[str, str]:
         """Invoke role credentials via botocore's STS client only (the independent path)."""
+        account = self.roles[actor].split(":")[4]
+        return self.assume(actor, invoke_role, f"{account}-matrix-indep", **extra)
+
+    def assume(self, actor: str, invoke_role: str, session_name: str, **extra: str) -> dict[str, str]:
+        """``actor`` assumes ``invoke_role`` with boto3 under exactly ``session_name``."""
         sts = self.act_as(actor).client("sts")
-        creds = sts.assume_role(RoleArn=self.invoke[invoke_role], RoleSessionName="matrix-indep", **extra)[
-            "Credentials"
-        ]
+        creds = sts.assume_role(RoleArn=self.invoke[invoke_role], RoleSessionName=session_name, **extra)["Credentials"]
         return {"key": creds["AccessKeyId"], "secret": creds["SecretAccessKey"], "token": creds["SessionToken"]}
 
     def raw(
@@ -221,8 +228,9 @@ def deployment(
     request: pytest.FixtureRequest, local_aws: LocalAws, echo: EchoServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
     world: World = LocalWorld(local_aws, echo) if request.param == "local" else LiveWorld()
-    invoke = {name: f"arn:aws:iam::{world.provider}:role/{name}" for name in (ALL, READ_ITEMS, PARTNER)}
+    invoke = {name: f"arn:aws:iam::{world.provider}:role/{name}" for name in (ALL, READ_ITEMS, PARTNER, SHARED)}
     workload = f"arn:aws:iam::{world.consumer}:role/LambdaRoleDeve"
+    third_workload = [f"arn:aws:iam::{world.third}:role/LambdaRoleDeve"] if world.third else []
     envs = Envs(tmp_path_factory.mktemp("matrix"), world.env, region=REGION)
     extra_roles: list[tuple[str, str]] = []
     try:
@@ -230,11 +238,12 @@ def deployment(
             world.provider,
             [world.consumer] + ([world.third] if world.third else []),
             world.api_server_url,
-            routes=["ANY /{proxy+}", "GET /items/{id}"],
+            routes=["ANY /{proxy+}", "GET /items/{id}", "GET /items/{id}/secret"],
             invoke_roles={
                 ALL: {"trusted_role_arns": [workload]},
                 READ_ITEMS: {"trusted_role_arns": [workload], "allowed_routes": ["GET /items/{id}"]},
                 PARTNER: {"trusted_role_arns": [workload], "external_id": EXTERNAL_ID},
+                SHARED: {"trusted_role_arns": [workload, *third_workload]},
             },
         )
         assert seed.invoke_role_arns == invoke
@@ -275,10 +284,12 @@ def deployment(
         envs.destroy()
 
 
-def _caller(response: requests.Response) -> dict[str, str]:
-    """The verified caller as the API server saw it (our echo server, or httpbin in live mode)."""
+def _caller(response: requests.Response) -> str:
+    """The verified caller (x-caller-arn) as the API server saw it (our echo server, or httpbin in live mode)."""
     headers = {k.lower(): v for k, v in response.json()["headers"].items()}
-    return {"account_id": headers["x-caller-account-id"], "arn": headers["x-caller-arn"]}
+    # x-caller-account-id is gone: it was $context.identity.accountId, the provider's own account.
+    assert "x-caller-account-id" not in headers
+    return headers["x-caller-arn"]
 
 
 def _message(response: requests.Response) -> str:
@@ -290,13 +301,11 @@ def _message(response: requests.Response) -> str:
 
 
 def test_the_trusted_role_is_allowed(deployment: Deployment) -> None:
-    with deployment.client("workload", session_name="lambda-hoge") as api:
+    session_name = f"{deployment.world.consumer}-lambda-hoge"
+    with deployment.client("workload", session_name=session_name) as api:
         response = api.put("/hoge", json={"foo": "bar"})
     assert response.status_code == 200
-    assert _caller(response) == {
-        "account_id": deployment.world.provider,
-        "arn": f"arn:aws:sts::{deployment.world.provider}:assumed-role/{ALL}/lambda-hoge",
-    }
+    assert _caller(response) == f"arn:aws:sts::{deployment.world.provider}:assumed-role/{ALL}/{session_name}"
 
 
 # -- refused at AssumeRole -----------------------------------------------------------------------------------
@@ -368,9 +377,9 @@ def test_expired_credentials_are_refused(deployment: Deployment) -> None:
         pytest.skip("live mode: AWS sessions last at least 15 minutes")
     with LocalAws(region=REGION, session_ttl_seconds=2) as short:  # another front door onto the same accounts
         workload = short.workload_session(deployment.roles["workload"], region=REGION)
-        creds = workload.client("sts").assume_role(RoleArn=deployment.invoke[ALL], RoleSessionName="short")[
-            "Credentials"
-        ]
+        creds = workload.client("sts").assume_role(
+            RoleArn=deployment.invoke[ALL], RoleSessionName=f"{deployment.world.consumer}-short"
+        )["Credentials"]
     time.sleep(2.5)
     expired = {"key": creds["AccessKeyId"], "secret": creds["SecretAccessKey"], "token": creds["SessionToken"]}
     response = deployment.raw("GET", "/hoge", botocore_signed("GET", deployment.host, "/hoge", expired))
@@ -386,6 +395,76 @@ def test_a_route_limited_role_gets_its_route_only(deployment: Deployment) -> Non
             assert denied.value.reason == "not_authorized"
             assert denied.value.resource is not None
             assert denied.value.resource.endswith(f"/$default/{method}{path}")
+
+
+def test_deeper_paths_and_other_routes_are_refused_to_a_route_limited_role(deployment: Deployment) -> None:
+    """GET /items/{id} allowed: GET /items/1/secret (another route) and what only ANY /{proxy+} serves are 403.
+
+    IAM matches the request's ARN <execution_arn>/<stage>/GET/items/1/secret ("Control access to an HTTP API with
+    IAM authorization"), where the allowed pattern GET/items/* alone would match too ("*" spans "/"); API Gateway
+    sends the request to the most specific route ("Working with routes for HTTP APIs"). The policy's Deny of
+    GET/items/*/* keeps the deeper paths out.
+    """
+    with deployment.client("workload", READ_ITEMS) as api:
+        assert api.get("/items/1").status_code == 200
+        for path in ("/items/1/secret", "/items/1/secret/more", "/items", "/hoge/items/1"):
+            with pytest.raises(InvokeDenied) as denied:
+                api.get(path)
+            assert denied.value.response.status_code == 403
+            assert denied.value.reason == "not_authorized"
+            assert (denied.value.resource or "").endswith(f"/$default/GET{path}")
+    with deployment.client("workload", ALL) as api:  # the routes are there: the role allowed every route gets them
+        assert api.get("/items/1/secret").status_code == 200
+        assert api.get("/hoge/items/1").status_code == 200
+
+
+def _consumer_call(deployment: Deployment, actor: str, session_name: str) -> requests.Response:
+    creds = deployment.assume(actor, SHARED, session_name)
+    return deployment.raw("GET", "/whoami", botocore_signed("GET", deployment.host, "/whoami", creds))
+
+
+def test_consumers_sharing_an_invoke_role_are_told_apart(deployment: Deployment) -> None:
+    """Each consumer account's sessions of the shared role carry its own account id: the API server tells them apart.
+
+    The trust policy has one statement per consumer account with StringLike sts:RoleSessionName "<account>-*";
+    API Gateway passes the session's ARN (assumed-role/<role>/<session name>) as x-caller-arn.
+    """
+    if "third" not in deployment.roles:
+        pytest.skip("live mode without XACCT_LIVE_THIRD_PROFILE has no third account")
+    world = deployment.world
+    seen = {}
+    for actor, account in (("workload", world.consumer), ("third", world.third)):
+        response = _consumer_call(deployment, actor, f"{account}-matrix-shared")
+        assert response.status_code == 200, response.text
+        seen[account] = _caller(response)
+    assert seen == {
+        account: f"arn:aws:sts::{world.provider}:assumed-role/{SHARED}/{account}-matrix-shared"
+        for account in (world.consumer, world.third)
+    }
+
+
+@pytest.mark.parametrize(
+    ("actor", "session_name"),
+    [
+        ("workload", "{third}-matrix-shared"),  # the consumer poses as the third account
+        ("third", "{consumer}-matrix-shared"),  # and the other way round
+        ("workload", "matrix-shared"),  # no account prefix at all
+        ("workload", "{consumer}matrix"),  # the account id without the "-"
+    ],
+)
+def test_a_consumer_cannot_assume_a_shared_role_under_another_prefix(
+    deployment: Deployment, actor: str, session_name: str
+) -> None:
+    """AssumeRole itself refuses a session name that does not start with the caller's own account id and "-"."""
+    if "third" not in deployment.roles:
+        pytest.skip("live mode without XACCT_LIVE_THIRD_PROFILE has no third account")
+    name = session_name.format(consumer=deployment.world.consumer, third=deployment.world.third)
+    with pytest.raises(ClientError) as refused:
+        deployment.assume(actor, SHARED, name)
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert f"is not authorized to perform: sts:AssumeRole on resource: {deployment.invoke[SHARED]}" in str(
+        refused.value
+    )
 
 
 def test_the_invoke_role_cannot_invoke_another_api_of_the_account(deployment: Deployment) -> None:

@@ -88,17 +88,18 @@ def test_deve_then_stag_apply_read_back_converge_and_destroy(
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "AssumeFromNamedConsumerRoles",
+                "Sid": f"ConsumerAccount{CONSUMER}",
                 "Effect": "Allow",
                 "Principal": {"AWS": [CONSUMER_ROLE_ARN]},
                 "Action": "sts:AssumeRole",
+                "Condition": {"StringLike": {"sts:RoleSessionName": f"{CONSUMER}-*"}},
             }
         ],
     }
     invoke_policy = iam_a.get_role_policy(RoleName=INVOKE_ROLE, PolicyName="InvokeApi")["PolicyDocument"]
     assert invoke_policy["Statement"] == [
         {
-            "Sid": "InvokeThisApiOnly",
+            "Sid": "InvokeAllowedRoutes",
             "Effect": "Allow",
             "Action": "execute-api:Invoke",
             "Resource": [f"arn:aws:execute-api:{REGION}:{PROVIDER}:{api_id}/$default/*/*"],
@@ -112,6 +113,7 @@ def test_deve_then_stag_apply_read_back_converge_and_destroy(
     (integration,) = gateway.get_integrations(ApiId=api_id)["Items"]
     assert integration["IntegrationUri"] == echo.url
     assert integration["RequestParameters"]["overwrite:header.x-caller-arn"] == "$context.identity.userArn"
+    assert "overwrite:header.x-caller-account-id" not in integration["RequestParameters"]
     stage = gateway.get_stage(ApiId=api_id, StageName="$default")
     assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 100
     assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 50
@@ -125,6 +127,8 @@ def test_deve_then_stag_apply_read_back_converge_and_destroy(
     assert outputs["invoke_url"] == f"https://{api_id}.execute-api.{REGION}.amazonaws.com/"
     assert outputs["invoke_role_arns"] == {INVOKE_ROLE: INVOKE_ROLE_ARN}
     assert outputs["consumer_config"]["invoke_role_arns"] == {INVOKE_ROLE: INVOKE_ROLE_ARN}
+    assert outputs["consumer_config"]["trusted_principals"] == {INVOKE_ROLE: [CONSUMER_ROLE_ARN]}
+    assert outputs["consumer_config"]["role_session_name_prefix"] == {INVOKE_ROLE: {CONSUMER: f"{CONSUMER}-"}}
 
     # 3. Nothing left to do: the second plan of each env is empty.
     for name, workspace in (("deve", deve), ("stag", stag)):

@@ -13,7 +13,7 @@ from xacct.local.stacks import trust
 from xacct.local.terraform import Workspace
 
 from conftest import CONSUMER, PROVIDER
-from plan_checks import MISSING, PlanSummary, check_inventory, load_scenario, scenario_names, semantic_checks, summarize
+from plan_checks import PlanSummary, check_inventory, load_scenario, scenario_names, semantic_checks, summarize
 
 TARGETS: dict[str, tuple[str, str]] = {
     "provider_api": ("modules/provider_api", PROVIDER),
@@ -52,8 +52,9 @@ def test_plan_scenario(
 def _summary() -> PlanSummary:
     """A plan summary as `summarize` builds it (the seed's invoke role and route, abridged)."""
     trust_policy = (
-        '{"Version":"2012-10-17","Statement":[{"Sid":"AssumeFromNamedConsumerRoles","Effect":"Allow",'
-        '"Principal":{"AWS":["arn:aws:iam::222222222222:role/LambdaRoleDeve"]},"Action":"sts:AssumeRole"}]}'
+        '{"Version":"2012-10-17","Statement":[{"Sid":"ConsumerAccount222222222222","Effect":"Allow",'
+        '"Principal":{"AWS":["arn:aws:iam::222222222222:role/LambdaRoleDeve"]},"Action":"sts:AssumeRole",'
+        '"Condition":{"StringLike":{"sts:RoleSessionName":"222222222222-*"}}}]}'
     )
     return PlanSummary(
         values={
@@ -80,7 +81,10 @@ GOOD: dict[str, Any] = {
             "max_session_duration": 3600,
             "assume_role_policy": {
                 "Statement": [
-                    {"Principal": {"AWS": ["arn:aws:iam::222222222222:role/LambdaRoleDeve"]}, "Condition": MISSING}
+                    {
+                        "Principal": {"AWS": ["arn:aws:iam::222222222222:role/LambdaRoleDeve"]},
+                        "Condition": {"StringLike": {"sts:RoleSessionName": "222222222222-*"}},
+                    }
                 ]
             },
         },
@@ -172,6 +176,34 @@ def test_the_compare_fails_on_a_wrong_expectation(inventory: dict[str, Any], mes
             '{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::2:role/A"]},"Action":"sts:AssumeRole",'
             '"Condition":{"StringEquals":{"sts:ExternalId":"x"},"Bool":{"aws:SecureTransport":"true"}}}]}',
             "condition",
+        ),
+        (
+            ROLE,
+            "assume_role_policy",
+            '{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:role/A"]},'
+            '"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:RoleSessionName":"333333333333-*"}}}]}',
+            "session names not bound to 222222222222",
+        ),
+        (
+            ROLE,
+            "assume_role_policy",
+            '{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:role/A"]},'
+            '"Action":"sts:AssumeRole"}]}',
+            "session names not bound to 222222222222",
+        ),
+        (
+            ROLE,
+            "assume_role_policy",
+            '{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:role/A",'
+            '"arn:aws:iam::333333333333:role/B"]},"Action":"sts:AssumeRole",'
+            '"Condition":{"StringLike":{"sts:RoleSessionName":"222222222222-*"}}}]}',
+            "one statement for several accounts",
+        ),
+        (
+            "aws_apigatewayv2_integration.this",
+            "request_parameters",
+            {"overwrite:header.x-caller-account-id": "$context.identity.accountId"},
+            "overwrite:header.x-caller-account-id",
         ),
         (
             "aws_apigatewayv2_integration.this",

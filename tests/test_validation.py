@@ -71,10 +71,28 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "trust_policy_over_quota": (
         f"The trust policy of invoke role {ROLE} would be",
         "over IAM's default quota of 2048",
-        "about 39 of its 50 trusted_role_arns fit in one role",
+        "about 9 of its 50 consumer accounts (50 trusted_role_arns) fit in one role",
         "split the consumers into several invoke_roles entries",
     ),
-    "one_consumer_more_than_fits": ("about 39 of its 40 trusted_role_arns fit in one role",),
+    "one_consumer_more_than_fits": ("about 9 of its 10 consumer accounts (10 trusted_role_arns) fit in one role",),
+    # provider_api: exact route allowlists that IAM cannot express, and the inline policy quota
+    "deny_would_hit_allowed_greedy_route": (
+        f"invoke_roles.{ROLE}: IAM cannot allow exactly these allowed_routes",
+        "To keep out GET /items/{id}, the policy needs Deny GET/items/*, which also matches requests that go to the"
+        " allowed route ANY /{proxy+}.",
+        "Allow both routes to this role or neither",
+    ),
+    "default_route_beside_denied_param_route": (
+        f"invoke_roles.{ROLE}: IAM cannot allow exactly these allowed_routes",
+        "To keep out GET /items/{id}, the policy needs Deny GET/items/*, which also matches requests that go to the"
+        " allowed route $default.",
+    ),
+    "invoke_policy_over_quota": (
+        f"The invoke policy of invoke role {ROLE} would be up to",
+        "(84 allowed and 84 denied route patterns)",
+        "over IAM's quota of 10240 characters for a role's inline policies",
+        "Split its allowed_routes over several invoke_roles entries",
+    ),
     # provider_api: integration
     "integration_type": ('integration.type must be "HTTP_PROXY"', 'got "HTTP"'),
     "http_proxy_uri_not_url": ("must be an http(s) URL", 'got "api.internal.example.com"'),
@@ -230,7 +248,7 @@ def test_the_reader_reads_the_test_files() -> None:
     """The reader finds what Terraform finds: every run, the runs' variables on top of the file's, nested values."""
     names, failing = read_runs(ROOT / "modules/provider_api/tests/invoke_roles.tftest.hcl")
     assert names[:2] == ["wildcard_principal", "account_id_principal"]
-    assert len(names) == len(failing) == 22
+    assert (len(names), len(failing)) == (33, 25)  # 8 runs plan the invoke and trust policies
     wildcard = failing[0]
     assert wildcard.variables["name"] == '"server-stag"'
     assert wildcard.variables["invoke_roles"] == '{ ApiAllowByIamRoleStag = { trusted_role_arns = ["*"] } }'

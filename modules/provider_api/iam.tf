@@ -1,58 +1,267 @@
+# The invoke roles: who may assume them (trust policy) and which routes they may call (inline policy).
+#
+# execute-api:Invoke is decided on the *request's* ARN, <execution_arn>/<stage>/<METHOD>/<path>
+# ("Control access to an HTTP API with IAM authorization", "Control access for invoking an API"), and in IAM "*"
+# matches any characters, "/" included. API Gateway, on the other hand, sends a request to the most specific route
+# ("Working with routes for HTTP APIs": an exact path first, then {param} routes, then the greedy {proxy+} route,
+# then $default; a route of the request's method before an ANY route). So an allowed route's pattern,
+# GET/items/*, also matches requests that API Gateway sends to other routes: GET /items/1/secret (deeper than
+# {id}), GET /items/special (a literal route), anything ANY /{proxy+} would serve below /items/. Each invoke role
+# gets an Allow of its routes' patterns and a Deny of what those patterns over-grant; where that Deny would also
+# hit an allowed route, IAM cannot express the allowlist and the plan fails.
 locals {
-  # execute-api ARN of a route key: "GET /items/{id}" -> <execution_arn>/<stage>/GET/items/*.
-  # ANY becomes *, and {param} / {proxy+} become * (in IAM, * also spans "/").
-  route_arns = {
-    for rk in var.routes : rk => format(
-      "%s/%s/%s/%s",
-      aws_apigatewayv2_api.this.execution_arn,
-      var.stage_name,
-      split(" ", rk)[0] == "ANY" ? "*" : split(" ", rk)[0],
-      trimprefix(replace(split(" ", rk)[1], "/\\{[^}]+\\}/", "*"), "/"),
-    )
+  # The methods an HTTP API route may name ("ANY" stands for all of them). A request with any other method gets
+  # no Allow: AWS does not document how ANY treats other methods, so they are denied rather than guessed at.
+  any_methods = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+  stage_arn   = "${aws_apigatewayv2_api.this.execution_arn}/${var.stage_name}"
+
+  # Route keys taken apart: methods, path segments as written ("items", "{id}", "{proxy+}"), and the IAM pattern
+  # of the path (segments of literals and "*").
+  rk_methods = {
+    for rk in var.routes : rk => rk == "$default" || startswith(rk, "ANY ") ? local.any_methods : [split(" ", rk)[0]]
   }
-  all_routes_arn = "${aws_apigatewayv2_api.this.execution_arn}/${var.stage_name}/*/*"
+  rk_segments = {
+    for rk in var.routes : rk => rk == "$default" ? [] : compact(split("/", try(split(" ", rk)[1], "")))
+  }
+  rk_greedy = { for rk, s in local.rk_segments : rk => length(regexall("^\\{.*\\+\\}$", try(s[length(s) - 1], ""))) > 0 }
+  rk_fixed  = { for rk, s in local.rk_segments : rk => length(s) - (local.rk_greedy[rk] ? 1 : 0) }
+  # Positions of {param} segments (not the greedy one): there "*" in IAM would also match deeper paths.
+  rk_params = {
+    for rk, s in local.rk_segments : rk => [for i, seg in s : i if startswith(seg, "{") && !endswith(seg, "+}")]
+  }
+  rk_glob = {
+    for rk, s in local.rk_segments : rk => rk == "$default" ? "*" : join("/", [for seg in s : startswith(seg, "{") ? "*" : seg])
+  }
+  # Does the route's pattern match only requests of the route's own shape? True without {param}s, or with a
+  # greedy last segment (which takes whatever the "*" of an earlier {param} would span).
+  rk_pattern_is_shape = { for rk in var.routes : rk => rk != "$default" && (local.rk_greedy[rk] || length(local.rk_params[rk]) == 0) }
+
+  # Precedence among routes that match a request, as a number per route (lower wins), compared only between
+  # routes of one kind and length: a {param} segment ranks after a literal one, earlier segments weigh more, and
+  # an ANY route ranks after a route of the method.
+  rk_rank = {
+    for rk, s in local.rk_segments : rk => tonumber(join("", concat(
+      [local.rk_greedy[rk] || length(local.rk_params[rk]) == 0 ? "0" : "1"],
+      [for seg in slice(s, 0, local.rk_fixed[rk]) : startswith(seg, "{") ? "1" : "0"],
+      [startswith(rk, "ANY ") ? "1" : "0"],
+    )))
+  }
+  # beats[s][a]: for a request both routes match, API Gateway picks s.
+  beats = {
+    for s in var.routes : s => {
+      for a in var.routes : a => (
+        s == a || s == "$default" ? false
+        : a == "$default" ? true
+        : local.rk_greedy[s] != local.rk_greedy[a] ? !local.rk_greedy[s]
+        : local.rk_greedy[s] ? (
+          local.rk_fixed[s] > local.rk_fixed[a]
+          || (local.rk_fixed[s] == local.rk_fixed[a] && local.rk_rank[s] < local.rk_rank[a])
+        )
+        : length(local.rk_segments[s]) == length(local.rk_segments[a]) && local.rk_rank[s] < local.rk_rank[a]
+      )
+    }
+  }
+
+  # Patterns for the paths deeper than a route's {param}: "*/*" in the place of one {param}'s "*".
+  deeper_globs = {
+    for rk, s in local.rk_segments : rk => [
+      for i in local.rk_params[rk] : join("/", [for j, seg in s : startswith(seg, "{") ? (j == i ? "*/*" : "*") : seg])
+    ]
+  }
+
+  # Whether an IAM path pattern and a route can match one request: the pattern turned into a regular expression
+  # over the route key's path as written, where a literal matches itself or a {param}, "*" matches one or more
+  # whole segments (or nothing), and a greedy last segment may take the pattern's remaining segments.
+  param_token  = "\\{[A-Za-z0-9_]+\\}"
+  greedy_token = "\\{[A-Za-z0-9_]+\\+\\}"
+  star_regex   = "([^/]+(/[^/]+)*)?"
+  glob_regex = {
+    for g in distinct(concat(values(local.rk_glob), flatten(values(local.deeper_globs)))) : g => join("|", concat(
+      ["^${join("/", [for seg in compact(split("/", g)) : seg == "*" ? local.star_regex : "(${replace(seg, ".", "\\.")}|${local.param_token})"])}$"],
+      [
+        for k in range(length(compact(split("/", g)))) : "^${join("", [
+          for seg in slice(compact(split("/", g)), 0, k) : "${seg == "*" ? local.star_regex : "(${replace(seg, ".", "\\.")}|${local.param_token})"}/"
+        ])}${local.greedy_token}$"
+      ],
+    ))
+  }
+  # overlaps[glob][route]: some request matches both ($default: requests no other route takes, so assume yes).
+  overlaps = {
+    for g, re in local.glob_regex : g => {
+      for rk, s in local.rk_segments : rk => rk == "$default" || length(regexall(re, join("/", s))) > 0
+    }
+  }
+
+  # Per invoke role with a route list: its allowed and other routes.
+  listed = { for name, r in var.invoke_roles : name => r.allowed_routes if !contains(r.allowed_routes, "*") }
+  others = { for name, allowed in local.listed : name => [for rk in var.routes : rk if !contains(allowed, rk)] }
+
+  allow_patterns = {
+    for name, allowed in local.listed : name => distinct(flatten([
+      for a in allowed : [for m in local.rk_methods[a] : "${m}/${local.rk_glob[a]}"]
+    ]))
+  }
+
+  # Other routes that win requests an allowed route's pattern matches, same shape: Deny their patterns.
+  route_denies = {
+    for name, allowed in local.listed : name => flatten([
+      for a in allowed : [
+        for m in local.rk_methods[a] : [
+          for s in local.others[name] : { method = m, route = s, because = a }
+          if s != "$default" && contains(local.rk_methods[s], m) && local.beats[s][a] && local.overlaps[local.rk_glob[a]][s]
+        ]
+      ]
+    ])
+  }
+  # Deeper paths below an allowed route's {param}: Deny them, unless another allowed route serves some of them.
+  deeper = {
+    for name, allowed in local.listed : name => flatten([
+      for a in allowed : [
+        for m in local.rk_methods[a] : [
+          for g in local.deeper_globs[a] : {
+            method  = m
+            glob    = g
+            because = a
+            allowed = [for b in allowed : b if b != a && contains(local.rk_methods[b], m) && local.overlaps[g][b]]
+            others  = [for s in local.others[name] : s if contains(local.rk_methods[s], m) && local.overlaps[g][s]]
+          }
+        ]
+      ]
+    ])
+  }
+  # Where such a Deny would hit an allowed route, deny instead the other routes that serve deeper paths: possible
+  # for routes of one shape, not for a greedy route or $default (their pattern covers the allowed route too).
+  deeper_fallback = {
+    for name, ds in local.deeper : name => flatten([
+      for d in ds : [
+        for s in d.others : { method = d.method, route = s, because = d.because } if s != "$default" && !local.rk_greedy[s]
+      ] if length(d.allowed) > 0
+    ])
+  }
+
+  deny_patterns = {
+    for name, allowed in local.listed : name => distinct(concat(
+      [for d in local.deeper[name] : "${d.method}/${d.glob}" if length(d.allowed) == 0],
+      [for d in concat(local.route_denies[name], local.deeper_fallback[name]) : "${d.method}/${local.rk_glob[d.route]}"],
+    ))
+  }
+
+  # What IAM cannot express: a Deny that also matches requests API Gateway sends to an allowed route.
+  route_conflicts = {
+    for name, allowed in local.listed : name => distinct(concat(
+      # A route's pattern denied: it hits allowed route b unless every shared request goes to the denied route.
+      flatten([
+        for d in concat(local.route_denies[name], local.deeper_fallback[name]) : [
+          for b in allowed : {
+            allowed = b
+            other   = d.route
+            deny    = "${d.method}/${local.rk_glob[d.route]}"
+          }
+          if contains(local.rk_methods[b], d.method) && (
+            b == "$default" ? !local.rk_pattern_is_shape[d.route] : (
+              local.overlaps[local.rk_glob[d.route]][b] && !(local.beats[d.route][b] && (
+                local.rk_pattern_is_shape[d.route]
+                || (!local.rk_greedy[b] && length(local.rk_segments[b]) == length(local.rk_segments[d.route]))
+              ))
+            )
+          )
+        ]
+      ]),
+      # Deeper paths that a greedy route or $default would serve, while another allowed route serves some too.
+      flatten([
+        for d in local.deeper[name] : [
+          for s in d.others : { allowed = d.allowed[0], other = s, deny = "${d.method}/${d.glob}" }
+          if s == "$default" || local.rk_greedy[s]
+        ] if length(d.allowed) > 0
+      ]),
+    ))
+  }
+
+  # The policy document for a prefix of the resource ARNs: this stage's, and for the quota check (before the API
+  # exists its ARN is unknown) the longest this stage's can be.
+  invoke_policy_documents = {
+    for name, r in var.invoke_roles : name => {
+      for which, prefix in { real = local.stage_arn, longest = local.longest_stage_arn } : which => jsonencode({
+        Version = "2012-10-17"
+        Statement = concat(
+          [{
+            Sid      = "InvokeAllowedRoutes"
+            Effect   = "Allow"
+            Action   = "execute-api:Invoke"
+            Resource = contains(r.allowed_routes, "*") ? ["${prefix}/*/*"] : [for p in local.allow_patterns[name] : "${prefix}/${p}"]
+          }],
+          length(try(local.deny_patterns[name], [])) == 0 ? [] : [{
+            Sid      = "DenyRequestsOfOtherRoutes"
+            Effect   = "Deny"
+            Action   = "execute-api:Invoke"
+            Resource = [for p in local.deny_patterns[name] : "${prefix}/${p}"]
+          }],
+        )
+      })
+    }
+  }
+  longest_stage_arn = "arn:aws-us-gov:execute-api:${data.aws_region.current.name}:000000000000:0000000000/${var.stage_name}"
+}
+
+# Trust: one statement per consumer account, naming that account's roles and binding the session name to the
+# account ("<account id>-*"). AWS records the session name in the assumed-role ARN that API Gateway passes on
+# ($context.identity.userArn), so the API server learns the consumer account from it, and since no consumer can
+# assume the role under another account's prefix, no consumer can pose as another.
+locals {
+  consumer_accounts = {
+    for name, r in var.invoke_roles : name => sort(distinct([
+      for arn in r.trusted_role_arns : try(regex(":iam::([0-9]{12}):", arn)[0], "000000000000")
+    ]))
+  }
+  trusted_by_account = {
+    for name, r in var.invoke_roles : name => {
+      for account in local.consumer_accounts[name] : account => [
+        for arn in r.trusted_role_arns : arn if try(regex(":iam::([0-9]{12}):", arn)[0], "000000000000") == account
+      ]
+    }
+  }
 
   trust_policies = {
     for name, r in var.invoke_roles : name => jsonencode({
       Version = "2012-10-17"
-      Statement = [merge(
-        {
-          Sid       = "AssumeFromNamedConsumerRoles"
+      Statement = [
+        for account in local.consumer_accounts[name] : {
+          Sid       = "ConsumerAccount${account}"
           Effect    = "Allow"
-          Principal = { AWS = r.trusted_role_arns }
+          Principal = { AWS = local.trusted_by_account[name][account] }
           Action    = "sts:AssumeRole"
-        },
-        r.external_id == null ? {} : { Condition = { StringEquals = { "sts:ExternalId" = r.external_id } } },
-      )]
+          Condition = merge(
+            { StringLike = { "sts:RoleSessionName" = "${account}-*" } },
+            r.external_id == null ? {} : { StringEquals = { "sts:ExternalId" = r.external_id } },
+          )
+        }
+      ]
     })
   }
 
-  invoke_policies = {
-    for name, r in var.invoke_roles : name => jsonencode({
-      Version = "2012-10-17"
-      Statement = [{
-        Sid      = "InvokeThisApiOnly"
-        Effect   = "Allow"
-        Action   = "execute-api:Invoke"
-        Resource = contains(r.allowed_routes, "*") ? [local.all_routes_arn] : distinct([for rk in r.allowed_routes : local.route_arns[rk]])
-      }]
-    })
-  }
-
-  # IAM's default quota for a role trust policy is 2,048 characters (white space not counted).
+  # IAM's default quota for a role trust policy is 2,048 characters (white space not counted; jsonencode adds
+  # none). Each consumer account takes one statement, with its role ARNs ("<arn>" and a comma each).
   trust_policy_quota = 2048
-  # Per invoke role: the characters its principals take ("<arn>", with quotes and comma), on average per principal,
-  # and how many principals of that size fit beside the rest of the policy.
-  principal_chars = { for name, r in var.invoke_roles : name => sum([for arn in r.trusted_role_arns : length(arn) + 3]) }
+  trust_policy_base  = length(jsonencode({ Version = "2012-10-17", Statement = [] }))
   trust_policy_size = {
     for name, r in var.invoke_roles : name => {
-      length        = length(local.trust_policies[name])
-      principals    = length(r.trusted_role_arns)
-      per_principal = ceil(local.principal_chars[name] / length(r.trusted_role_arns))
-      fit = floor(
-        (local.trust_policy_quota - (length(local.trust_policies[name]) - local.principal_chars[name]))
-        / ceil(local.principal_chars[name] / length(r.trusted_role_arns))
-      )
+      length      = length(local.trust_policies[name])
+      accounts    = length(local.consumer_accounts[name])
+      principals  = length(r.trusted_role_arns)
+      per_account = ceil((length(local.trust_policies[name]) - local.trust_policy_base) / max(1, length(local.consumer_accounts[name])))
+      fit = floor((local.trust_policy_quota - local.trust_policy_base) / ceil(
+        (length(local.trust_policies[name]) - local.trust_policy_base) / max(1, length(local.consumer_accounts[name]))
+      ))
+    }
+  }
+
+  # IAM's quota for the inline policies of one role, together: 10,240 characters (white space not counted).
+  inline_policy_quota = 10240
+  invoke_policy_size = {
+    for name, r in var.invoke_roles : name => {
+      length = length(local.invoke_policy_documents[name].longest)
+      allows = contains(r.allowed_routes, "*") ? 1 : length(local.allow_patterns[name])
+      denies = length(try(local.deny_patterns[name], []))
     }
   }
 }
@@ -73,10 +282,10 @@ resource "aws_iam_role" "invoke" {
       error_message = join(" ", [
         "The trust policy of invoke role ${each.key} would be ${local.trust_policy_size[each.key].length} characters,",
         "over IAM's default quota of ${local.trust_policy_quota} for role trust policies.",
-        "At about ${local.trust_policy_size[each.key].per_principal} characters per principal,",
-        "about ${local.trust_policy_size[each.key].fit} of its ${local.trust_policy_size[each.key].principals} trusted_role_arns",
-        "fit in one role: split the consumers into several invoke_roles entries (one per consumer team also tells the API",
-        "server who called), or raise the account's \"Role trust policy length\" quota (up to 4,096).",
+        "At about ${local.trust_policy_size[each.key].per_account} characters per consumer account (one statement with its",
+        "role ARNs), about ${local.trust_policy_size[each.key].fit} of its ${local.trust_policy_size[each.key].accounts} consumer accounts",
+        "(${local.trust_policy_size[each.key].principals} trusted_role_arns) fit in one role: split the consumers into several",
+        "invoke_roles entries, or raise the account's \"Role trust policy length\" quota (up to 4,096).",
       ])
     }
   }
@@ -87,5 +296,29 @@ resource "aws_iam_role_policy" "invoke" {
 
   name   = "InvokeApi"
   role   = aws_iam_role.invoke[each.key].id
-  policy = local.invoke_policies[each.key]
+  policy = local.invoke_policy_documents[each.key].real
+
+  lifecycle {
+    precondition {
+      condition = length(try(local.route_conflicts[each.key], [])) == 0
+      error_message = join(" ", [
+        "invoke_roles.${each.key}: IAM cannot allow exactly these allowed_routes (in an execute-api ARN \"*\" also matches \"/\").",
+        join(" ", [
+          for c in try(local.route_conflicts[each.key], []) :
+          "To keep out ${c.other}, the policy needs Deny ${c.deny}, which also matches requests that go to the allowed route ${c.allowed}."
+        ]),
+        "Allow both routes to this role or neither (another invoke role can hold the other), or give the routes paths",
+        "that do not overlap.",
+      ])
+    }
+    precondition {
+      condition = local.invoke_policy_size[each.key].length <= local.inline_policy_quota
+      error_message = join(" ", [
+        "The invoke policy of invoke role ${each.key} would be up to ${local.invoke_policy_size[each.key].length} characters",
+        "(${local.invoke_policy_size[each.key].allows} allowed and ${local.invoke_policy_size[each.key].denies} denied route patterns),",
+        "over IAM's quota of ${local.inline_policy_quota} characters for a role's inline policies.",
+        "Split its allowed_routes over several invoke_roles entries, or use fewer routes (ANY routes take one pattern per method).",
+      ])
+    }
+  }
 }

@@ -15,9 +15,12 @@ locals {
   uri_base_path          = local.is_lambda ? "" : trimsuffix(try(regex("^https?://[^/]+(/.*)$", var.integration.uri)[0], ""), "/")
   path_mapping           = local.is_lambda || local.uri_has_path_variables ? {} : { "overwrite:path" = "${local.uri_base_path}$request.path" }
 
+  # The verified caller: the invoke role session, arn:aws:sts::<this account>:assumed-role/<invoke role>/<session>,
+  # whose session name starts with the consumer's account id (the trust policy binds it: see iam.tf). Overwritten,
+  # so a client cannot send its own. No x-caller-account-id: $context.identity.accountId is this (the provider's)
+  # account, since the caller is a role of this account.
   identity_headers = var.forward_caller_identity ? {
-    "overwrite:header.x-caller-account-id" = "$context.identity.accountId"
-    "overwrite:header.x-caller-arn"        = "$context.identity.userArn"
+    "overwrite:header.x-caller-arn" = "$context.identity.userArn"
   } : {}
 
   # Connection: a VPC link (an existing one, or the one this module creates) makes the integration private.

@@ -34,13 +34,23 @@ output "access_log_group_name" {
 }
 
 output "consumer_config" {
-  description = "Everything a consumer team needs, in one object: paste it to them (it holds no secret; external ids are not included)."
+  description = <<-EOT
+    Everything a consumer team needs, in one object: paste it to them (it holds no secret; external ids are not
+    included). trusted_principals: invoke role => the consumer role ARNs its trust policy names.
+    role_session_name_prefix: invoke role => consumer account => the prefix every RoleSessionName must have when a
+    role of that account assumes the invoke role ("<your account id>-", e.g. "222222222222-xacct-worker"); the
+    trust policy refuses any other name. The xacct client picks such a name by itself.
+  EOT
   value = {
     region               = data.aws_region.current.name
     invoke_url           = var.domain == null ? aws_apigatewayv2_stage.this.invoke_url : "https://${var.domain.name}/"
     invoke_role_arns     = { for name, role in aws_iam_role.invoke : name => role.arn }
     allowed_routes       = { for name, r in var.invoke_roles : name => r.allowed_routes }
     external_id_required = { for name, r in var.invoke_roles : name => r.external_id != null }
+    trusted_principals   = { for name, r in var.invoke_roles : name => r.trusted_role_arns }
+    role_session_name_prefix = {
+      for name, accounts in local.consumer_accounts : name => { for account in accounts : account => "${account}-" }
+    }
   }
 }
 

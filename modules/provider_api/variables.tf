@@ -255,7 +255,7 @@ variable "integration" {
 }
 
 variable "routes" {
-  description = "Route keys (\"METHOD /path\", with {param} segments and an optional final {proxy+}). Every route uses AWS_IAM authorization; there is no way to make one public."
+  description = "Route keys (\"METHOD /path\", with {param} segments and an optional final {proxy+}, or \"$default\" for what no other route matches). Every route uses AWS_IAM authorization; there is no way to make one public."
   type        = list(string)
   default     = ["ANY /{proxy+}"]
   nullable    = false
@@ -266,18 +266,18 @@ variable "routes" {
   }
 
   validation {
-    condition = alltrue([for rk in var.routes : contains(local.http_methods, split(" ", rk)[0])])
+    condition = alltrue([for rk in var.routes : rk == "$default" || contains(local.http_methods, split(" ", rk)[0])])
     error_message = "routes: the HTTP method must be one of ${local.http_methods_text}; bad route keys: ${jsonencode([
-      for rk in var.routes : rk if !contains(local.http_methods, split(" ", rk)[0])
+      for rk in var.routes : rk if !(rk == "$default" || contains(local.http_methods, split(" ", rk)[0]))
     ])}."
   }
 
   validation {
-    condition = alltrue([for rk in var.routes : can(regex(local.route_key_regex, rk))])
+    condition = alltrue([for rk in var.routes : rk == "$default" || can(regex(local.route_key_regex, rk))])
     error_message = join(" ", [
       "routes: each route key must be \"METHOD /path\" with one space, literal segments of [A-Za-z0-9._~:@-], {param} segments,",
       "and {proxy+} only as the last segment (e.g. \"GET /items/{id}\", \"ANY /{proxy+}\");",
-      "malformed: ${jsonencode([for rk in var.routes : rk if !can(regex(local.route_key_regex, rk))])}.",
+      "malformed: ${jsonencode([for rk in var.routes : rk if !(rk == "$default" || can(regex(local.route_key_regex, rk)))])}.",
     ])
   }
 

@@ -1,6 +1,13 @@
-# Bad invoke_roles fail at plan. Each run changes one thing of the valid `variables` (see plan.tftest.hcl);
+# Bad invoke_roles fail at plan, and good ones plan the trust and invoke policies they should. Each run changes one thing of the valid `variables` (see plan.tftest.hcl);
 # tests/test_validation.py checks each failure's message (the rule and the offending value).
 mock_provider "aws" {}
+
+# The API's ARN is known at plan here, so that the runs below can read the invoke policies.
+override_resource {
+  target          = aws_apigatewayv2_api.this
+  override_during = plan
+  values          = { id = "a1b2c3d4e5", execution_arn = "arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5" }
+}
 
 variables {
   name         = "server-stag"
@@ -199,13 +206,288 @@ run "trust_policy_over_quota" {
   expect_failures = [aws_iam_role.invoke]
 }
 
-# The message above promises that about 39 fit; 39 plan (plan.tftest.hcl), 40 do not.
+# The message above promises that about 9 consumer accounts fit; 9 plan (plan.tftest.hcl), 10 do not.
 run "one_consumer_more_than_fits" {
   command = plan
   variables {
     invoke_roles = {
-      ApiAllowByIamRoleStag = { trusted_role_arns = [for i in range(40) : "arn:aws:iam::${200000000000 + i}:role/LambdaRoleDeve"] }
+      ApiAllowByIamRoleStag = { trusted_role_arns = [for i in range(10) : "arn:aws:iam::${200000000000 + i}:role/LambdaRoleDeve"] }
     }
   }
   expect_failures = [aws_iam_role.invoke]
+}
+
+# -- who called: one trust statement per consumer account, the session name bound to the account --------------
+
+run "trust_statement_per_consumer_account" {
+  command = plan
+  variables {
+    invoke_roles = {
+      ApiAllowByIamRoleStag = {
+        trusted_role_arns = [
+          "arn:aws:iam::222222222222:role/LambdaRoleDeve",
+          "arn:aws:iam::333333333333:role/LambdaRoleDeve",
+          "arn:aws:iam::222222222222:role/team/BatchRoleDeve",
+        ]
+        external_id = "xacct-partner-7f3a9c"
+      }
+    }
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy).Statement == [
+      {
+        Sid       = "ConsumerAccount222222222222"
+        Effect    = "Allow"
+        Principal = { AWS = ["arn:aws:iam::222222222222:role/LambdaRoleDeve", "arn:aws:iam::222222222222:role/team/BatchRoleDeve"] }
+        Action    = "sts:AssumeRole"
+        Condition = {
+          StringLike   = { "sts:RoleSessionName" = "222222222222-*" }
+          StringEquals = { "sts:ExternalId" = "xacct-partner-7f3a9c" }
+        }
+      },
+      {
+        Sid       = "ConsumerAccount333333333333"
+        Effect    = "Allow"
+        Principal = { AWS = ["arn:aws:iam::333333333333:role/LambdaRoleDeve"] }
+        Action    = "sts:AssumeRole"
+        Condition = {
+          StringLike   = { "sts:RoleSessionName" = "333333333333-*" }
+          StringEquals = { "sts:ExternalId" = "xacct-partner-7f3a9c" }
+        }
+      },
+    ]
+    error_message = "trust policy: ${aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy}"
+  }
+  assert {
+    condition = output.consumer_config.role_session_name_prefix == {
+      ApiAllowByIamRoleStag = { "222222222222" = "222222222222-", "333333333333" = "333333333333-" }
+    }
+    error_message = "role_session_name_prefix: ${jsonencode(output.consumer_config.role_session_name_prefix)}"
+  }
+  assert {
+    condition     = length(output.consumer_config.trusted_principals.ApiAllowByIamRoleStag) == 3
+    error_message = "trusted_principals: ${jsonencode(output.consumer_config.trusted_principals)}"
+  }
+}
+
+# -- exact route allowlists -----------------------------------------------------------------------------------
+# IAM decides on the request's ARN <execution_arn>/<stage>/<METHOD>/<path> ("Control access to an HTTP API with
+# IAM authorization", "Control access for invoking an API"), where "*" also spans "/"; API Gateway sends a request
+# to the most specific route: exact path, then {param} routes, then the greedy {proxy+}, then $default; a route of
+# the request's method before ANY ("Working with routes for HTTP APIs").
+
+# GET/items/* would also allow GET /items/1/secret, which ANY /{proxy+} serves: its deeper paths are denied.
+run "param_route_denies_deeper_paths" {
+  command = plan
+  variables {
+    routes = ["ANY /{proxy+}", "GET /items/{id}"]
+    invoke_roles = {
+      ApiReadItemsRoleStag = { trusted_role_arns = ["arn:aws:iam::222222222222:role/LambdaRoleDeve"], allowed_routes = ["GET /items/{id}"] }
+    }
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role_policy.invoke["ApiReadItemsRoleStag"].policy).Statement == [
+      {
+        Sid      = "InvokeAllowedRoutes"
+        Effect   = "Allow"
+        Action   = "execute-api:Invoke"
+        Resource = ["arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/$default/GET/items/*"]
+      },
+      {
+        Sid      = "DenyRequestsOfOtherRoutes"
+        Effect   = "Deny"
+        Action   = "execute-api:Invoke"
+        Resource = ["arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/$default/GET/items/*/*"]
+      },
+    ]
+    error_message = "policy: ${aws_iam_role_policy.invoke["ApiReadItemsRoleStag"].policy}"
+  }
+}
+
+# A literal route wins over {id} for its path; the deeper paths of every {param} are denied; a named stage.
+run "more_specific_routes_denied" {
+  command = plan
+  variables {
+    stage_name = "v1"
+    routes     = ["GET /items/{id}/parts/{part}", "GET /items/special/parts/{part}", "GET /items/{id}/parts/all", "POST /items"]
+    invoke_roles = {
+      ApiReadItemsRoleStag = {
+        trusted_role_arns = ["arn:aws:iam::222222222222:role/LambdaRoleDeve"]
+        allowed_routes    = ["GET /items/{id}/parts/{part}"]
+      }
+    }
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role_policy.invoke["ApiReadItemsRoleStag"].policy).Statement[0].Resource == [
+      "arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/v1/GET/items/*/parts/*",
+    ]
+    error_message = "policy: ${aws_iam_role_policy.invoke["ApiReadItemsRoleStag"].policy}"
+  }
+  assert {
+    condition = toset(jsondecode(aws_iam_role_policy.invoke["ApiReadItemsRoleStag"].policy).Statement[1].Resource) == toset([
+      "arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/v1/GET/items/*/*/parts/*",
+      "arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/v1/GET/items/*/parts/*/*",
+      "arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/v1/GET/items/special/parts/*",
+      "arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/v1/GET/items/*/parts/all",
+    ])
+    error_message = "policy: ${aws_iam_role_policy.invoke["ApiReadItemsRoleStag"].policy}"
+  }
+}
+
+# ANY is each method HTTP APIs accept, never "*" in the method slot (where "*" would span into the path).
+run "any_route_is_each_method" {
+  command = plan
+  variables {
+    routes = ["ANY /items", "GET /health"]
+    invoke_roles = {
+      ApiAllowByIamRoleStag = { trusted_role_arns = ["arn:aws:iam::222222222222:role/LambdaRoleDeve"], allowed_routes = ["ANY /items"] }
+    }
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role_policy.invoke["ApiAllowByIamRoleStag"].policy).Statement == [{
+      Sid    = "InvokeAllowedRoutes"
+      Effect = "Allow"
+      Action = "execute-api:Invoke"
+      Resource = [
+        for m in ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] :
+        "arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/$default/${m}/items"
+      ]
+    }]
+    error_message = "policy: ${aws_iam_role_policy.invoke["ApiAllowByIamRoleStag"].policy}"
+  }
+}
+
+# The greedy route allowed: the routes that win over it for their paths are denied, and only those.
+run "greedy_route_allowed_others_denied" {
+  command = plan
+  variables {
+    routes = ["ANY /{proxy+}", "POST /items", "ANY /admin/{proxy+}"]
+    invoke_roles = {
+      ApiAllowByIamRoleStag = { trusted_role_arns = ["arn:aws:iam::222222222222:role/LambdaRoleDeve"], allowed_routes = ["ANY /{proxy+}"] }
+    }
+  }
+
+  assert {
+    condition = toset(jsondecode(aws_iam_role_policy.invoke["ApiAllowByIamRoleStag"].policy).Statement[1].Resource) == toset(concat(
+      ["arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/$default/POST/items"],
+      [
+        for m in ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] :
+        "arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/$default/${m}/admin/*"
+      ],
+    ))
+    error_message = "policy: ${aws_iam_role_policy.invoke["ApiAllowByIamRoleStag"].policy}"
+  }
+}
+
+# $default allowed: everything but the other routes; a greedy route's pattern matches only what it serves.
+run "default_route_allowed" {
+  command = plan
+  variables {
+    routes = ["$default", "GET /health", "ANY /admin/{proxy+}"]
+    invoke_roles = {
+      ApiAllowByIamRoleStag = {
+        trusted_role_arns = ["arn:aws:iam::222222222222:role/LambdaRoleDeve"]
+        allowed_routes    = ["$default", "GET /health"]
+      }
+    }
+  }
+
+  assert {
+    condition = toset(jsondecode(aws_iam_role_policy.invoke["ApiAllowByIamRoleStag"].policy).Statement[0].Resource) == toset(concat(
+      ["arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/$default/GET/health"],
+      [for m in ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] : "arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/$default/${m}/*"],
+    ))
+    error_message = "policy: ${aws_iam_role_policy.invoke["ApiAllowByIamRoleStag"].policy}"
+  }
+  assert {
+    condition = toset(jsondecode(aws_iam_role_policy.invoke["ApiAllowByIamRoleStag"].policy).Statement[1].Resource) == toset([
+      for m in ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] : "arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/$default/${m}/admin/*"
+    ])
+    error_message = "policy: ${aws_iam_role_policy.invoke["ApiAllowByIamRoleStag"].policy}"
+  }
+}
+
+# GET/items/*/* would deny the allowed GET /items/{id}/parts: instead the route that serves other such paths is
+# denied (and the paths deeper than parts' {id}).
+run "deeper_allowed_route_not_denied" {
+  command = plan
+  variables {
+    routes = ["GET /items/{id}", "GET /items/{id}/parts", "GET /items/{id}/secret"]
+    invoke_roles = {
+      ApiReadItemsRoleStag = {
+        trusted_role_arns = ["arn:aws:iam::222222222222:role/LambdaRoleDeve"]
+        allowed_routes    = ["GET /items/{id}", "GET /items/{id}/parts"]
+      }
+    }
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role_policy.invoke["ApiReadItemsRoleStag"].policy).Statement[1].Resource == [
+      "arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/$default/GET/items/*/*/parts",
+      "arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/$default/GET/items/*/secret",
+    ]
+    error_message = "policy: ${aws_iam_role_policy.invoke["ApiReadItemsRoleStag"].policy}"
+  }
+}
+
+# Every route: the stage, one statement, nothing to deny.
+run "every_route" {
+  command = plan
+  variables {
+    routes = ["ANY /{proxy+}", "GET /items/{id}"]
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role_policy.invoke["ApiAllowByIamRoleStag"].policy).Statement == [{
+      Sid      = "InvokeAllowedRoutes"
+      Effect   = "Allow"
+      Action   = "execute-api:Invoke"
+      Resource = ["arn:aws:execute-api:ap-northeast-1:111111111111:a1b2c3d4e5/$default/*/*"]
+    }]
+    error_message = "policy: ${aws_iam_role_policy.invoke["ApiAllowByIamRoleStag"].policy}"
+  }
+}
+
+# What IAM cannot express fails at plan, naming both routes: denying GET /items/{id} (GET/items/*) would also deny
+# GET /items/1/2, which the allowed ANY /{proxy+} serves.
+run "deny_would_hit_allowed_greedy_route" {
+  command = plan
+  variables {
+    routes = ["ANY /{proxy+}", "GET /items/{id}"]
+    invoke_roles = {
+      ApiAllowByIamRoleStag = { trusted_role_arns = ["arn:aws:iam::222222222222:role/LambdaRoleDeve"], allowed_routes = ["ANY /{proxy+}"] }
+    }
+  }
+  expect_failures = [aws_iam_role_policy.invoke]
+}
+
+# $default allowed beside a {param} route that is not: the Deny of GET/items/* would also take GET /items/1/2.
+run "default_route_beside_denied_param_route" {
+  command = plan
+  variables {
+    routes = ["$default", "GET /items/{id}"]
+    invoke_roles = {
+      ApiAllowByIamRoleStag = { trusted_role_arns = ["arn:aws:iam::222222222222:role/LambdaRoleDeve"], allowed_routes = ["$default"] }
+    }
+  }
+  expect_failures = [aws_iam_role_policy.invoke]
+}
+
+# IAM's 10,240-character quota for a role's inline policies: 12 ANY routes with a {param} take 168 ARNs.
+run "invoke_policy_over_quota" {
+  command = plan
+  variables {
+    routes = [for i in range(12) : "ANY /resource${i}/{id}"]
+    invoke_roles = {
+      ApiAllowByIamRoleStag = {
+        trusted_role_arns = ["arn:aws:iam::222222222222:role/LambdaRoleDeve"]
+        allowed_routes    = [for i in range(12) : "ANY /resource${i}/{id}"]
+      }
+    }
+  }
+  expect_failures = [aws_iam_role_policy.invoke]
 }

@@ -250,18 +250,18 @@ run "lambda_plans_with_its_permission" {
   }
 }
 
-# The quota message of invoke_roles.tftest.hcl promises that about 39 of these ARNs fit: 39 plan.
+# The quota message of invoke_roles.tftest.hcl promises that about 9 consumer accounts fit: 9 plan.
 run "as_many_consumers_as_the_quota_message_promises_fit" {
   command = plan
 
   variables {
     invoke_roles = {
-      ApiAllowByIamRoleStag = { trusted_role_arns = [for i in range(39) : "arn:aws:iam::${200000000000 + i}:role/LambdaRoleDeve"] }
+      ApiAllowByIamRoleStag = { trusted_role_arns = [for i in range(9) : "arn:aws:iam::${200000000000 + i}:role/LambdaRoleDeve"] }
     }
   }
 
   assert {
     condition     = length(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy) <= 2048
-    error_message = "39 principals: ${length(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy)} characters"
+    error_message = "9 consumer accounts: ${length(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy)} characters"
   }
 }

@@ -105,16 +105,18 @@ class Demo:
         with self._client(WORKLOAD_ROLE) as api:
             response = api.put("/hoge", json={"foo": "bar"})
         echo = response.json()
-        caller = echo["caller"]
+        caller_arn = echo["caller"]["arn"] or ""
+        # The session name starts with the consumer's account id: the invoke role's trust policy binds it.
+        consumer = caller_arn.rsplit("/", 1)[-1].split("-", 1)[0]
         step.observed = (
             f"{response.status_code}; the API server received {echo['method']} {echo['path']} {echo['body']} "
-            f"from account {caller['account_id']} as {caller['arn']}"
+            f"from consumer account {consumer} as {caller_arn}"
         )
         step.ok = (
             response.status_code == 200
             and json.loads(echo["body"]) == {"foo": "bar"}
-            and caller["account_id"] == PROVIDER_ACCOUNT
-            and f":assumed-role/{INVOKE_ROLE}/" in (caller["arn"] or "")
+            and consumer == CONSUMER_ACCOUNT
+            and caller_arn.startswith(f"arn:aws:sts::{PROVIDER_ACCOUNT}:assumed-role/{INVOKE_ROLE}/")
         )
         return step
 
