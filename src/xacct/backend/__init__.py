@@ -13,13 +13,15 @@ and in a FastAPI app::
     caller = request.scope["xacct.caller"]
 
 A Lambda function behind an AWS_PROXY integration (payload format 2.0) calls
-``caller_from_lambda_event(event)``. Installs with the client: no web framework is imported here.
+``caller_from_lambda_event(event)``. ``payloads=PayloadBucket(name, session)`` adds the large-payload hand-off
+(``xacct.payloads``). Installs with the client: no web framework is imported here.
 """
 
 from xacct.backend.asgi import AsgiMiddleware
 from xacct.backend.caller import Caller, caller_from_lambda_event
 from xacct.backend.errors import BackendConfigError, CallerNotVerified, NoIamAuthorizer
 from xacct.backend.gate import CALLER_HEADER, CALLER_KEY, DEFAULT_ORIGIN_HEADER, SIGNED_HEADERS
+from xacct.backend.payloads import PayloadBucket, PayloadRefused
 from xacct.backend.wsgi import WsgiMiddleware
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "Caller",
     "CallerNotVerified",
     "NoIamAuthorizer",
+    "PayloadBucket",
+    "PayloadRefused",
     "WsgiMiddleware",
     "caller_from_lambda_event",
 ]

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import IO, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from xacct.backend.caller import Caller
 from xacct.backend.gate import CALLER_KEY, DEFAULT_ORIGIN_HEADER, Gate, OriginSecret, Refusal, log_refusal
+from xacct.backend.payloads import PayloadBucket, PayloadRefused
+from xacct.payloads import (
+    ACCEPT_HEADER,
+    ACCEPT_VALUE,
+    CHUNK,
+    MAX_REFERENCE_BYTES,
+    REFERENCE_CONTENT_TYPE,
+    PayloadReference,
+    SpoolWriter,
+    is_reference,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -28,7 +43,8 @@ class AsgiMiddleware:
             ``origin_secret`` output), or several while rotating (any is accepted); None when the server is
             reachable only from the gateway's VPC link (then no origin check: the network is the seal).
         header_name: the header carrying the origin secret (default ``x-origin-verify``).
-        payloads: reserved for the large-payload hand-off (must be None for now).
+        payloads: the payload bucket (``PayloadBucket(name, session)``) for bodies past API Gateway's limits;
+            None to leave references to the app.
 
     ``http`` scopes: a request without the secret, with a wrong one, or without a verified ``x-caller-arn``
     is answered 403 with a JSON body (``reason``: ``origin_missing``, ``origin_mismatch``, ``caller_missing``
@@ -36,6 +52,12 @@ class AsgiMiddleware:
     removed from the scope's headers. ``websocket`` scopes are checked the same way (an HTTP API never
     forwards a WebSocket, so a direct connection is what the check refuses): refused before ``accept``, which
     the server answers 403. ``lifespan`` goes straight to ``app``; any other scope type is an error.
+
+    With ``payloads``: an HTTP request body that is a payload reference is replaced by the object it names
+    (the ``http.request`` messages, ``content-type`` and ``content-length``), after checking that it is under the
+    caller's own prefix (403) and matches the reference's length and SHA-256 (400); when the request says the
+    client takes references, the response body is buffered (spooled) and, past the threshold, written to the
+    bucket and answered as a reference. S3 calls run in a worker thread.
     """
 
     def __init__(
@@ -44,7 +66,7 @@ class AsgiMiddleware:
         *,
         origin_secret: OriginSecret = None,
         header_name: str = DEFAULT_ORIGIN_HEADER,
-        payloads: None = None,
+        payloads: PayloadBucket | None = None,
     ) -> None:
         self.app = app
         self.gate = Gate(origin_secret, header_name)
@@ -76,7 +98,127 @@ class AsgiMiddleware:
         inner = dict(scope)
         inner["headers"] = [(key, value) for key, value in headers if key.lower() not in removed]
         inner[CALLER_KEY] = result
-        await self.app(inner, receive, send)
+        if self.payloads is None or kind != "http":
+            await self.app(inner, receive, send)
+            return
+        files: list[IO[bytes]] = []
+        try:
+            if is_reference(_header(inner["headers"], b"content-type")):
+                raw = await _read_body(receive, MAX_REFERENCE_BYTES + 1)
+                try:
+                    body, reference = await asyncio.to_thread(self.payloads.fetch, raw, result)
+                except PayloadRefused as refused:
+                    log_refusal(refused.refusal, scope.get("method", "?"), scope.get("path", ""), None)
+                    await _refuse_http(refused.refusal, send)
+                    return
+                files.append(body)
+                inner["headers"] = _body_headers(inner["headers"], reference)
+                receive = _file_receiver(body, receive)
+            if _header(inner["headers"], ACCEPT_HEADER.encode()) == ACCEPT_VALUE:
+                responder = _ByReference(self.payloads, result, send)
+                files.append(responder.writer.file)
+                send = responder.send
+            await self.app(inner, receive, send)
+        finally:
+            for file in files:
+                file.close()
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    return next((value.decode("latin-1") for key, value in headers if key.lower() == name), None)
+
+
+def _body_headers(headers: list[tuple[bytes, bytes]], reference: PayloadReference) -> list[tuple[bytes, bytes]]:
+    kept = [(key, value) for key, value in headers if key.lower() not in (b"content-type", b"content-length")]
+    kept.append((b"content-length", str(reference.length).encode()))
+    if reference.content_type:
+        kept.append((b"content-type", reference.content_type.encode("latin-1")))
+    return kept
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """The request body, up to ``limit`` bytes (a reference is small; more means it is not one)."""
+    body: bytes = b""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return body
+        body += bytes(message.get("body", b""))
+        if len(body) >= limit or not message.get("more_body"):
+            return body[:limit]
+
+
+def _file_receiver(file: IO[bytes], receive: Receive) -> Receive:
+    """``receive`` for the app: the file's bytes as http.request messages, then the server's own messages."""
+    done = False
+
+    async def next_message() -> Message:
+        nonlocal done
+        if done:
+            return await receive()
+        chunk = file.read(CHUNK)
+        more = bool(chunk) and file.tell() < _size(file)
+        done = not more
+        return {"type": "http.request", "body": chunk, "more_body": more}
+
+    return next_message
+
+
+def _size(file: IO[bytes]) -> int:
+    here = file.tell()
+    end = file.seek(0, 2)
+    file.seek(here)
+    return end
+
+
+class _ByReference:
+    """``send`` for the app: the response body is spooled, then sent as is or, past the threshold, as a reference."""
+
+    def __init__(self, payloads: PayloadBucket, caller: Caller, send: Send) -> None:
+        self.payloads = payloads
+        self.caller = caller
+        self.outer = send
+        self.writer = SpoolWriter(payloads.max_memory)
+        self.start: Message | None = None
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.start = message
+            return
+        if message["type"] != "http.response.body" or self.start is None:
+            await self.outer(message)
+            return
+        self.writer.write(message.get("body", b""))
+        if not message.get("more_body"):
+            await self._flush(self.start)
+
+    async def _flush(self, start: Message) -> None:
+        spooled = self.writer.finish()
+        headers: list[tuple[bytes, bytes]] = list(start.get("headers") or [])
+        names = {key.lower() for key, _ in headers}
+        if spooled.length <= self.payloads.threshold or b"content-encoding" in names:
+            await self.outer(start)
+            while True:
+                chunk = spooled.file.read(CHUNK)
+                more = bool(chunk) and spooled.file.tell() < spooled.length
+                await self.outer({"type": "http.response.body", "body": chunk, "more_body": more})
+                if not more:
+                    return
+        content_type = _header(headers, b"content-type")
+        try:
+            reference = await asyncio.to_thread(self.payloads.store, spooled, self.caller, content_type)
+        except (ClientError, BotoCoreError) as error:
+            code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+            await _refuse_http(
+                Refusal("payload_unavailable", f"the response could not be written to S3 ({code or 'error'})", 502),
+                self.outer,
+            )
+            return
+        body = reference.to_json()
+        kept = [(key, value) for key, value in headers if key.lower() not in (b"content-type", b"content-length")]
+        kept += [(b"content-type", REFERENCE_CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode())]
+        await self.outer({**start, "headers": kept})
+        await self.outer({"type": "http.response.body", "body": body})
 
 
 async def _refuse_http(refusal: Refusal, send: Send) -> None:

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 
 from xacct.backend.caller import EXPECTED_FORM, Caller
 from xacct.backend.errors import BackendConfigError, CallerNotVerified
@@ -41,8 +42,12 @@ class Refusal:
     status: int = 403
 
     def body(self) -> bytes:
-        """The JSON body of the 403 (``message`` is never just "Forbidden", API Gateway's own refusal)."""
-        return json.dumps({"message": f"Forbidden by xacct.backend: {self.detail}", "reason": self.reason}).encode()
+        """The JSON body (``message`` is never just "Forbidden", which is API Gateway's own refusal)."""
+        message = f"{HTTPStatus(self.status).phrase} by xacct.backend: {self.detail}"
+        return json.dumps({"message": message, "reason": self.reason}).encode()
+
+    def status_line(self) -> str:
+        return f"{self.status} {HTTPStatus(self.status).phrase}"
 
     def headers(self) -> list[tuple[str, str]]:
         return [("Content-Type", "application/json"), ("Content-Length", str(len(self.body())))]
