@@ -48,10 +48,25 @@ def test_the_base_package_and_the_cli_import_nothing_of_the_extra() -> None:
     result = run_without_extra(
         """
         import xacct, xacct.cli, xacct.client, xacct.signing, xacct.credentials, xacct.errors, xacct.iam, xacct.local
+        import xacct.backend
         from xacct import ApiClient, IamAuth
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
         print(json.dumps(heavy))
         """
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+def test_the_backend_needs_no_web_framework() -> None:
+    """xacct.backend runs inside any WSGI/ASGI server: it imports no framework, no server, no extra."""
+    frameworks = ("flask", "fastapi", "starlette", "uvicorn", "httpx", "asgiref")
+    result = run_without_extra(
+        """
+        from xacct.backend import AsgiMiddleware, Caller, WsgiMiddleware, caller_from_lambda_event
+        print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)))
+        """,
+        blocked=(*EXTRA_MODULES, *frameworks),
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []

@@ -40,6 +40,7 @@ from xacct.errors import (
     attempts_text,
     denial_reason,
 )
+from xacct.payloads import DEFAULT_THRESHOLD, PayloadHandoff
 from xacct.signing import IamAuth, QueryParams, canonical_query, check_transport, encode, query_pairs
 
 ENDPOINT_ENV = "XACCT_ENDPOINT_URL"
@@ -221,6 +222,8 @@ class ApiClient:
         timeout: float | tuple[float, float] = (3.05, 35.0),
         retries: int | RetryPolicy = 2,
         duration_seconds: int | None = None,
+        payload_bucket: str | None = None,
+        payload_threshold: int = DEFAULT_THRESHOLD,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
@@ -260,6 +263,18 @@ class ApiClient:
             duration_seconds=duration_seconds,
         )
         self.auth = IamAuth(self.role.credentials, self.region, endpoint_url=endpoint)
+        # Bodies over payload_threshold go through the provider's payload bucket (xacct.payloads).
+        self.payloads = (
+            PayloadHandoff(
+                payload_bucket,
+                self.role.credentials,
+                region=self.region,
+                endpoint_url=endpoint,
+                threshold=payload_threshold,
+            )
+            if payload_bucket
+            else None
+        )
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
@@ -341,6 +356,8 @@ class ApiClient:
             raise ConfigError(f"HTTP method {method!r} is not a method name such as GET or PUT")
         wire_path = self._base_path + encode_path(path)
         query = canonical_query(query_pairs(params))
+        if self.payloads is not None:
+            json, data, headers = self.payloads.outgoing(json, data, headers, encode=self._body)
         body, content_type = self._body(json, data)
         base_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(dict(headers or {}))
         if content_type and "content-type" not in base_headers:
@@ -378,7 +395,8 @@ class ApiClient:
                     response.close()
                     self.sleep(delay)
                     continue
-            return self._check(method, response, shown, attempt, clock)
+            checked = self._check(method, response, shown, attempt, clock)
+            return checked if self.payloads is None else self.payloads.incoming(checked)
 
     def _retrying(self, method: str, url: str, attempt: int, outcome: str, delay: float, clock: _Deadline) -> bool:
         """Whether to try again after ``outcome`` (a status or a failure reason), logged at DEBUG either way."""
