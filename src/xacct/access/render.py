@@ -49,7 +49,7 @@ def table(report: Report) -> str:
 
 
 def _md(cell: str) -> str:
-    return cell.replace("|", "\\|").replace("$", "&#36;") if cell else ""
+    return cell.replace("|", "\\|") if cell else ""
 
 
 def markdown(report: Report) -> str:
