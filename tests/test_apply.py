@@ -171,12 +171,21 @@ def _lambda_function(aws: LocalAws) -> Callable[[], None]:
     return clean_up
 
 
+def _consumer_role(aws: LocalAws) -> Callable[[], None]:
+    """The consumer role the scenarios' invoke role trusts: it must exist first, as in AWS (a trust policy naming
+    a missing role is refused: "IAM JSON policy elements: Principal"). Returns its clean-up."""
+    iam = aws.client("iam", CONSUMER)
+    iam.create_role(RoleName=CONSUMER_ROLE_ARN.rsplit("/", 1)[1], AssumeRolePolicyDocument=trust(service=True))
+    return lambda: iam.delete_role(RoleName=CONSUMER_ROLE_ARN.rsplit("/", 1)[1])
+
+
 @pytest.mark.parametrize("scenario", ["lambda", "custom_domain"])
 def test_module_variants_apply_converge_and_destroy(local_aws: LocalAws, fresh_tree: Path, scenario: str) -> None:
     """The Lambda and custom-domain variants hit control-plane gaps of moto that the local AWS fills."""
     values = load_scenario("provider_api", scenario)["vars"]
     workspace = Workspace(fresh_tree / "modules" / "provider_api", local_aws.env(PROVIDER))
     before = snapshot(local_aws)
+    remove_consumer_role = _consumer_role(local_aws)
     clean_up: Callable[[], None] = lambda: None  # noqa: E731
     if scenario == "lambda":
         clean_up = _lambda_function(local_aws)
@@ -210,4 +219,5 @@ def test_module_variants_apply_converge_and_destroy(local_aws: LocalAws, fresh_t
         if (workspace.folder / "terraform.tfstate").exists():
             workspace.destroy()
         clean_up()
+        remove_consumer_role()
     assert snapshot(local_aws) == before

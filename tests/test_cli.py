@@ -496,6 +496,14 @@ def _bare_environment(tmp_path: Path) -> dict[str, str]:
             "--endpoint-url 'localhost:4566' must be http(s)://host:port (e.g. the local AWS)",
         ),
         (
+            ["http://api.example.com/hoge", "--region", "ap-northeast-1"],
+            ExitStatus.USAGE,
+            "refusing to sign for http://api.example.com: plain http:// to a host other than this machine would "
+            "expose the signed request and its session token on the network. Use the API's https:// URL (its "
+            "invoke_url), a loopback host (127.0.0.1, ::1, localhost) for local testing, or set --endpoint-url to "
+            "send the bytes to an emulator explicitly",
+        ),
+        (
             ["https://abc.execute-api.ap-northeast-1.amazonaws.com/hoge"],
             ExitStatus.ERROR,
             "no AWS credentials to assume arn:aws:iam::111111111111:role/Api with: run inside the workload's role "
@@ -612,6 +620,21 @@ def test_local_up_serves_and_prints_how_to_use_it(stop: signal.Signals) -> None:
         out, _ = process.communicate(timeout=20)
     assert process.returncode == 0
     assert b"stopped" in out
+
+
+def test_local_up_beyond_loopback_warns() -> None:
+    process = subprocess.Popen(
+        [XACCT, "local", "up", "--port", "0", "--host", "0.0.0.0"],  # noqa: S104  (the case under test)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    try:
+        warning = process.stderr.readline().decode()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    assert warning.startswith("WARNING: the local AWS listens on 0.0.0.0, not on a loopback address")
 
 
 def test_an_error_body_is_printed_without_the_session_token(

@@ -24,6 +24,7 @@ from xacct import (
     ConfigError,
     HttpError,
     IamAuth,
+    InsecureTransport,
     InvokeDenied,
     NoSourceCredentials,
     RetryPolicy,
@@ -593,3 +594,113 @@ def test_no_source_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -
             "arn:aws:iam::111111111111:role/ApiAllowByIamRoleStag",
             source_session=boto3.Session(region_name=REGION),
         )
+
+
+# -- plain HTTP only where it cannot leak ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://api.example.com", "http://10.0.0.8:8080/base", "http://localhost.example.com"]
+)
+def test_plain_http_to_another_host_is_refused_before_anything_is_signed(stack: ApiStack, base_url: str) -> None:
+    calls: list[str] = []
+    source = stack.workload()
+    source.events.register("before-call.sts.*", lambda model, **_: calls.append(model.name))
+    with pytest.raises(InsecureTransport) as error:
+        ApiClient(base_url, stack.invoke_role_arn, source_session=source, region=REGION)
+    assert isinstance(error.value, ConfigError)
+    assert f"refusing to sign for {base_url.split('/base')[0]}" in str(error.value)
+    assert "https://" in str(error.value)
+    assert "set endpoint_url" in str(error.value)
+    assert calls == []  # not even sts:AssumeRole or GetCallerIdentity
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:9", "127.8.9.10:9", "localhost:9", "[::1]:9"])
+def test_plain_http_to_a_loopback_host_is_signed(stack: ApiStack, host: str) -> None:
+    ApiClient(f"http://{host}", stack.invoke_role_arn, source_session=stack.workload(), region=REGION).close()
+    auth = IamAuth(Credentials("AKIDEXAMPLE", "secret"), REGION)
+    prepared = requests.Request("GET", f"http://{host}/hoge").prepare()
+    assert auth(prepared).headers["Authorization"].startswith("AWS4-HMAC-SHA256 ")
+
+
+def test_plain_http_through_an_explicit_endpoint_url_is_signed(local_aws: LocalAws, stack: ApiStack) -> None:
+    """The bytes go where the caller said (here the local AWS); the signature is for the API's host."""
+    plain = stack.base_url.replace("https://", "http://")
+    with ApiClient(
+        plain, stack.invoke_role_arn, source_session=stack.workload(), endpoint_url=local_aws.endpoint_url
+    ) as api:
+        assert api.get("/hoge").status_code == 200
+
+    remote = "http://emulator.internal:4566"
+    auth = IamAuth(Credentials("AKIDEXAMPLE", "secret"), REGION, endpoint_url=remote)
+    assert auth(requests.Request("GET", f"{remote}/hoge").prepare()).headers["Authorization"]
+    with pytest.raises(InsecureTransport, match=r"refusing to sign for http://elsewhere\.internal:4566"):
+        auth(requests.Request("GET", "http://elsewhere.internal:4566/hoge").prepare())
+    unsent = requests.Request("GET", "http://api.example.com/hoge").prepare()
+    with pytest.raises(InsecureTransport):
+        IamAuth(Credentials("AKIDEXAMPLE", "secret"), REGION)(unsent)
+    assert "Authorization" not in unsent.headers
+
+
+# -- session names: <consumer account id>-xacct-<...> ---------------------------------------------------------
+
+
+def test_the_client_names_its_session_after_the_consumer_account(stack: ApiStack) -> None:
+    """COMMON contract: invoke roles trust a consumer account for sessions named '<its account id>-*'."""
+    identity_calls: list[str] = []
+    source = stack.workload()
+    source.events.register("before-call.sts.GetCallerIdentity", lambda **_: identity_calls.append("x"))
+    with stack.client(source_session=source) as api:
+        first = api.get("/hoge").json()["caller"]["arn"]
+        api.get("/hoge")
+        assert api.role.session_name.startswith(f"{stack.consumer}-xacct-")
+        assert len(api.role.session_name) <= 64
+    assert re.search(rf":assumed-role/ApiInvoke/{stack.consumer}-xacct-[\w+=,.@-]+$", first), first
+    assert identity_calls == ["x"]  # sts:GetCallerIdentity once per client
+
+
+def test_a_session_name_outside_the_rule_is_sent_and_the_denial_explains_it(
+    local_aws: LocalAws, stack: ApiStack
+) -> None:
+    name = "StrictSessionNames"
+    role_arn = f"arn:aws:iam::{stack.provider}:role/{name}"
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": stack.workload_role_arn},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:RoleSessionName": f"{stack.consumer}-batch"}},
+            }
+        ],
+    }
+    iam = local_aws.client("iam", stack.provider)
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(document))
+    iam.put_role_policy(RoleName=name, PolicyName="invoke", PolicyDocument=allow("execute-api:Invoke", "*"))
+    local_aws.client("iam", stack.consumer).put_role_policy(
+        RoleName=stack.workload_role_arn.rsplit("/", 1)[1],
+        PolicyName="strict",
+        PolicyDocument=allow("sts:AssumeRole", role_arn),
+    )
+
+    def client(session_name: str) -> ApiClient:
+        return ApiClient(
+            stack.base_url,
+            role_arn,
+            source_session=stack.workload(),
+            endpoint_url=local_aws.endpoint_url,
+            session_name=session_name,
+        )
+
+    with client("batch") as api, pytest.raises(AssumeRoleDenied) as denied:
+        api.get("/hoge")
+    message = str(denied.value)
+    assert "'batch' does not start with" in message
+    assert f"'{stack.consumer}-'" in message
+    assert "sts:RoleSessionName" in message
+    with client(f"{stack.consumer}-batch") as api:
+        assert api.get("/hoge").status_code == 200
+    with client(f"{stack.consumer}-other") as api, pytest.raises(AssumeRoleDenied) as denied:
+        api.get("/hoge")
+    assert "does not start with" not in str(denied.value)  # the name follows the rule: no such hint

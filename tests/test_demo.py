@@ -17,7 +17,7 @@ XACCT = str(Path(sys.executable).parent / "xacct")
 pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("demo")]
 
 
-def test_demo_shows_the_three_outcomes_and_stays_up_for_xacct_call() -> None:
+def test_demo_shows_the_four_outcomes_and_stays_up_for_xacct_call() -> None:
     demo = subprocess.Popen(
         [XACCT, "demo", "--keep"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
@@ -29,7 +29,12 @@ def test_demo_shows_the_three_outcomes_and_stays_up_for_xacct_call() -> None:
             if "Ctrl-C to destroy and stop" in line:
                 break
         text = "".join(output)
-        assert text.count("PASS  ") == 3, text
+        assert text.count("PASS  ") == 4, text
+        # The wrong apply order, refused as AWS refuses it ("IAM JSON policy elements: Principal").
+        assert (
+            'observed: MalformedPolicyDocument: Invalid principal in policy: "AWS":'
+            '"arn:aws:iam::222222222222:role/LambdaRoleDeve"' in text
+        )
         assert "FAIL" not in text
         assert re.search(r"PASS  1\. .*\n.*\n      observed: 200; the API server received PUT /hoge", text)
         assert "AssumeRoleDenied: User: arn:aws:sts::222222222222:assumed-role/BatchRoleDeve/" in text
@@ -69,4 +74,4 @@ def test_demo_shows_the_three_outcomes_and_stays_up_for_xacct_call() -> None:
         rest, _ = demo.communicate(timeout=120)
     assert demo.returncode == 0, rest
     assert "Destroying envs/stag, then envs/deve" in rest
-    assert "3/3 outcomes as expected" in rest
+    assert "4/4 outcomes as expected" in rest

@@ -319,7 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     local_sub = local.add_subparsers(dest="local_command", required=True, parser_class=_Parser)
     up = local_sub.add_parser("up", help="run the local AWS in the foreground until Ctrl-C")
     up.add_argument("--port", type=int, default=4566, help="port (default 4566; 0 = any free port)")
-    up.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    up.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; any other address prints a warning)",
+    )
     up.add_argument("--region", default="us-east-1", help="default region for the printed environment")
 
     demo = sub.add_parser("demo", help="deploy both envs into a local AWS and show allowed and denied calls")

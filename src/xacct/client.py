@@ -40,7 +40,7 @@ from xacct.errors import (
     attempts_text,
     denial_reason,
 )
-from xacct.signing import IamAuth, QueryParams, canonical_query, encode, query_pairs
+from xacct.signing import IamAuth, QueryParams, canonical_query, check_transport, encode, query_pairs
 
 ENDPOINT_ENV = "XACCT_ENDPOINT_URL"
 EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
@@ -198,8 +198,10 @@ class ApiClient:
     ``base_url`` is the API's URL (https://<api-id>.execute-api.<region>.amazonaws.com or a custom domain,
     with an optional base path). ``region`` defaults to the execute-api host's region, then the source
     session's. ``endpoint_url`` (or $XACCT_ENDPOINT_URL) sends the bytes elsewhere - the local AWS - while
-    the signature stays for the real host. Proxy and CA settings come from the environment when a thread first
-    uses the client (requests re-reads them per request; on a hot path that is a third of the cost).
+    the signature stays for the real host. A plain ``http://`` ``base_url`` is refused (``InsecureTransport``)
+    unless its host is loopback or ``endpoint_url`` says where the bytes go. Proxy and CA settings come from the
+    environment when a thread first uses the client (requests re-reads them per request; on a hot path that is a
+    third of the cost).
     Errors raise: ``InvokeDenied`` for API Gateway's IAM 403s, ``HttpError`` for other statuses >= 400,
     ``ConnectionFailed`` (``TimedOut`` for timeouts) when no answer came, ``AssumeRoleDenied`` when the role
     cannot be assumed. Their messages show the API's URL as given here, not ``endpoint_url``, and the number
@@ -245,6 +247,7 @@ class ApiClient:
             self._origin = f"{eparts.scheme}://{eparts.netloc}"
         else:
             self._origin = f"{parts.scheme}://{parts.netloc}"
+        check_transport(self._origin, endpoint)
         self.endpoint_url = endpoint
         self.timeout = timeout
         self.retry = retries if isinstance(retries, RetryPolicy) else RetryPolicy(max_attempts=retries + 1)
@@ -256,7 +259,7 @@ class ApiClient:
             session_name=session_name,
             duration_seconds=duration_seconds,
         )
-        self.auth = IamAuth(self.role.credentials, self.region)
+        self.auth = IamAuth(self.role.credentials, self.region, endpoint_url=endpoint)
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()

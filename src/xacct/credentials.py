@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import socket
+import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -39,10 +40,17 @@ def check_role_arn(role_arn: str) -> str:
     return role_arn
 
 
-def default_session_name() -> str:
-    """xacct-<Lambda function name or host name>: shows up in the provider's access log (userArn)."""
+def default_session_name(account_id: str | None = None) -> str:
+    """``<account id>-xacct-<Lambda function name or host name>``, at most 64 characters.
+
+    The contract with the provider (modules/provider_api): an invoke role trusts each consumer account in its own
+    statement, on condition that ``sts:RoleSessionName`` is ``<that account id>-*``, so the API server can tell
+    the consumer from the session name (``xacct.backend.Caller.consumer_account_id``) and no consumer can pose as
+    another. The name also shows up in the provider's access log (userArn). Without ``account_id``: xacct-<...>.
+    """
     base = os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or socket.gethostname() or "client"
-    return re.sub(r"[^\w+=,.@-]", "-", f"xacct-{base}")[:64]
+    prefix = f"{account_id}-xacct-" if account_id else "xacct-"
+    return re.sub(r"[^\w+=,.@-]", "-", prefix + base)[:64]
 
 
 class RoleCredentials(DeferredRefreshableCredentials):
@@ -105,9 +113,11 @@ class AssumedRole:
         self.region = region
         self.external_id = external_id
         self.session = source_session or boto3.Session()
-        name = session_name or default_session_name()
-        if not _SESSION_NAME.match(name):
-            raise ConfigError(f"session_name {name!r} must be 2-64 characters of letters, digits and +=,.@_-")
+        if session_name is not None and not _SESSION_NAME.match(session_name):
+            raise ConfigError(f"session_name {session_name!r} must be 2-64 characters of letters, digits and +=,.@_-")
+        self.given_session_name = session_name
+        self._identity: dict[str, str] | None = None
+        self._identity_lock = threading.Lock()
         if external_id is not None and not _EXTERNAL_ID.match(external_id):
             raise ConfigError(
                 f"external_id of {len(external_id)} characters is invalid: 2-1224 characters of letters, "
@@ -120,20 +130,43 @@ class AssumedRole:
                 f"{role_arn} with: run inside the workload's role (Lambda/ECS), or set AWS_PROFILE / "
                 "AWS_ACCESS_KEY_ID, or pass source_session"
             )
-        extra: dict[str, Any] = {"RoleSessionName": name}
-        if external_id is not None:
-            extra["ExternalId"] = external_id
-        if duration_seconds is not None:
-            extra["DurationSeconds"] = duration_seconds
-        # The fetcher's in-memory cache treats credentials as expired 15 minutes before expiry, never later
-        # than RoleCredentials' windows, so a refresh always reaches STS.
-        fetcher = AssumeRoleCredentialFetcher(
-            functools.partial(self.session.client, region_name=region),
-            source,
-            role_arn,
-            extra_args=extra,
-        )
-        self.credentials = RoleCredentials(fetcher.fetch_credentials, role_arn=role_arn)
+        self._source = source
+        self._duration_seconds = duration_seconds
+        self._fetcher: AssumeRoleCredentialFetcher | None = None
+        self.credentials = RoleCredentials(self._fetch, role_arn=role_arn)
+
+    def caller_identity(self) -> dict[str, str]:
+        """sts:GetCallerIdentity of the source credentials, asked once per AssumedRole (Account, Arn, UserId)."""
+        with self._identity_lock:
+            if self._identity is None:
+                sts = self.session.client("sts", region_name=self.region)
+                found = sts.get_caller_identity()
+                self._identity = {key: str(found[key]) for key in ("Account", "Arn", "UserId")}
+            return self._identity
+
+    @property
+    def session_name(self) -> str:
+        """The session name sent: the one given, else ``<source account id>-xacct-<...>`` (default_session_name)."""
+        if self.given_session_name is not None:
+            return self.given_session_name
+        return default_session_name(self.caller_identity()["Account"])
+
+    def _fetch(self) -> dict[str, Any]:
+        if self._fetcher is None:
+            extra: dict[str, Any] = {"RoleSessionName": self.session_name}
+            if self.external_id is not None:
+                extra["ExternalId"] = self.external_id
+            if self._duration_seconds is not None:
+                extra["DurationSeconds"] = self._duration_seconds
+            # The fetcher's in-memory cache treats credentials as expired 15 minutes before expiry, never later
+            # than RoleCredentials' windows, so a refresh always reaches STS.
+            self._fetcher = AssumeRoleCredentialFetcher(
+                functools.partial(self.session.client, region_name=self.region),
+                self._source,
+                self.role_arn,
+                extra_args=extra,
+            )
+        return self._fetcher.fetch_credentials()
 
     def explain(self, exc: Exception) -> XacctError:
         """Turn what botocore raised while assuming the role into an error the user can act on."""
@@ -141,11 +174,14 @@ class AssumedRole:
             error = exc.response.get("Error", {})
             code, message = error.get("Code", ""), error.get("Message", str(exc))
             if code == "AccessDenied":
+                identity = self._caller()
                 return AssumeRoleDenied(
-                    caller_arn=self._caller_arn(),
+                    caller_arn=identity["Arn"] if identity else None,
                     role_arn=self.role_arn,
                     aws_message=message,
                     external_id_sent=self.external_id is not None,
+                    session_name=self.given_session_name,
+                    account_id=identity["Account"] if identity else None,
                 )
             return AssumeRoleError(
                 f"AssumeRole of {self.role_arn} failed: {code}: {message}",
@@ -154,10 +190,8 @@ class AssumedRole:
             )
         return AssumeRoleError(f"AssumeRole of {self.role_arn} failed: {exc}", role_arn=self.role_arn)
 
-    def _caller_arn(self) -> str | None:
+    def _caller(self) -> dict[str, str] | None:
         try:
-            sts = self.session.client("sts", region_name=self.region)
-            arn: str = sts.get_caller_identity()["Arn"]
+            return self.caller_identity()
         except (ClientError, BotoCoreError):
             return None
-        return arn

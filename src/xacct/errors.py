@@ -20,6 +20,24 @@ class ConfigError(XacctError, ValueError):
     """Bad input to the client (URL, role ARN, region, body): nothing was sent."""
 
 
+class InsecureTransport(ConfigError):
+    """Refused to sign a request that would travel as plain http:// to a host that is not this machine.
+
+    A signed request carries the session token and can be replayed for five minutes; on plain HTTP anyone on the
+    path reads both and the answer. Allowed: https://, a loopback host (127.0.0.0/8, ::1, localhost), or an
+    explicit ``endpoint_url`` (the local AWS) that the bytes go to.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(
+            f"refusing to sign for {url}: plain http:// to a host other than this machine would expose the "
+            "signed request and its session token on the network. Use the API's https:// URL (its invoke_url), "
+            "a loopback host (127.0.0.1, ::1, localhost) for local testing, or set endpoint_url to send "
+            "the bytes to an emulator explicitly"
+        )
+
+
 class NoSourceCredentials(XacctError):
     """No credentials to call sts:AssumeRole with."""
 
@@ -52,6 +70,8 @@ class AssumeRoleDenied(AssumeRoleError):
         role_arn: str,
         aws_message: str,
         external_id_sent: bool,
+        session_name: str | None = None,
+        account_id: str | None = None,
     ) -> None:
         self.caller_arn = caller_arn
         self.aws_message = aws_message
@@ -68,6 +88,13 @@ class AssumeRoleDenied(AssumeRoleError):
             hints.append("if the provider set an external id for this role, pass external_id=...")
         else:
             hints.append("the external id must equal the provider's invoke_roles[...].external_id")
+        if session_name is not None and account_id is not None and not session_name.startswith(f"{account_id}-"):
+            hints.insert(
+                0,
+                f"the session name: {session_name!r} does not start with '{account_id}-'; invoke roles trust a "
+                f"consumer account only for sessions named '<its account id>-*' (sts:RoleSessionName), so use "
+                f"'{account_id}-...' or leave session_name unset and xacct chooses '{account_id}-xacct-...'",
+            )
         message = (
             f"AssumeRole denied: {caller} may not assume {role_arn}. AWS said: {aws_message} Check {'; '.join(hints)}."
         )

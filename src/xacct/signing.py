@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
@@ -19,7 +20,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
-from xacct.errors import ConfigError
+from xacct.errors import ConfigError, InsecureTransport
 
 SERVICE = "execute-api"
 
@@ -131,6 +132,35 @@ def _body_bytes(request: requests.PreparedRequest) -> bytes:
     )
 
 
+def is_loopback(hostname: str | None) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: a host whose traffic never leaves this machine."""
+    if not hostname:
+        return False
+    name = hostname.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of ``url``, lower-cased, without user:password@."""
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.rsplit('@', 1)[-1].lower()}"
+
+
+def check_transport(url: str, endpoint_url: str | None = None) -> None:
+    """Raise InsecureTransport unless ``url`` is https://, on a loopback host, or at the explicit ``endpoint_url``."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http" or is_loopback(parts.hostname):
+        return
+    if endpoint_url is not None and origin_of(url) == origin_of(endpoint_url):
+        return
+    raise InsecureTransport(f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}")
+
+
 class IamAuth(requests.auth.AuthBase):
     """SigV4 for API Gateway IAM authorization, usable with any `requests` call or session.
 
@@ -139,18 +169,29 @@ class IamAuth(requests.auth.AuthBase):
     ``credentials`` is anything with ``get_frozen_credentials()`` (botocore credentials; refreshable ones
     are read on every request). Each call signs afresh: a retried request gets a new date and signature.
     A ``+`` in a query string that `requests` built is a space (form encoding); it is sent as ``%20``.
+    A plain ``http://`` URL is signed only for a loopback host or for ``endpoint_url`` (an emulator the caller
+    names explicitly); anything else raises ``InsecureTransport`` before a signature exists.
     """
 
-    def __init__(self, credentials: CredentialSource, region: str, *, service: str = SERVICE) -> None:
+    def __init__(
+        self,
+        credentials: CredentialSource,
+        region: str,
+        *,
+        service: str = SERVICE,
+        endpoint_url: str | None = None,
+    ) -> None:
         if not region:
             raise ConfigError("IamAuth needs the API's region, e.g. 'ap-northeast-1'")
         self._credentials = credentials
         self.region = region
         self.service = service
+        self.endpoint_url = endpoint_url
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if request.url is None or request.method is None:
             raise ConfigError("IamAuth needs a prepared request with a method and a URL")
+        check_transport(request.url, self.endpoint_url)
         parts = urlsplit(request.url)
         query = canonical_query(parse_query(parts.query, plus_is_space=True))
         request.url = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))

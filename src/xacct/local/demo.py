@@ -1,5 +1,7 @@
 """`make demo` / `xacct demo`: the whole story on a local AWS, with real Terraform and real HTTP.
 
+0. the wrong order first: the provider's invoke role, trusting the consumer's workload role before that role
+   exists, is refused at CreateRole with AWS's MalformedPolicyDocument "Invalid principal in policy";
 1. apply envs/deve into the consumer account and envs/stag into the provider account (temporary copies);
 2. as the consumer workload (LambdaRoleDeve): assume ApiAllowByIamRoleStag, PUT /hoge {"foo": "bar"} -> 200;
 3. another role of the consumer account, not trusted -> AccessDenied at AssumeRole;
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import botocore.exceptions
 import requests
 
 from xacct.client import ApiClient
@@ -30,6 +33,7 @@ CONSUMER_ACCOUNT = "222222222222"
 INVOKE_ROLE = stacks.INVOKE_ROLE
 WORKLOAD_ROLE = stacks.WORKLOAD_ROLE
 UNTRUSTED_ROLE = "BatchRoleDeve"
+STEPS = 4  # step_apply_order, step_allowed, step_untrusted, step_unsigned
 
 Printer = stacks.Printer
 
@@ -51,6 +55,31 @@ class Demo:
         self.outputs: dict[str, Any] = {}
         self.steps: list[Step] = []
 
+    def step_apply_order(self) -> Step:
+        """envs/stag before envs/deve, reduced to the call that fails: CreateRole of the invoke role (as in AWS).
+
+        A full Terraform apply fails the same way (tests/test_trust_storage.py), after the AWS provider has
+        retried CreateRole for two minutes; the demo shows the refusal itself.
+        """
+        workload = f"arn:aws:iam::{CONSUMER_ACCOUNT}:role/{WORKLOAD_ROLE}"
+        step = Step(
+            f"0. envs/stag before envs/deve: {INVOKE_ROLE} trusting {WORKLOAD_ROLE}, which does not exist yet",
+            "MalformedPolicyDocument: Invalid principal in policy at CreateRole (so: envs/deve first)",
+        )
+        iam = self.aws.client("iam", PROVIDER_ACCOUNT)
+        try:
+            iam.create_role(RoleName=INVOKE_ROLE, AssumeRolePolicyDocument=stacks.trust(workload))
+        except botocore.exceptions.ClientError as error:
+            code, message = error.response["Error"]["Code"], error.response["Error"]["Message"]
+            step.observed = f"{code}: {message}"
+            step.ok = (
+                code == "MalformedPolicyDocument" and message == f'Invalid principal in policy: "AWS":"{workload}"'
+            )
+        else:
+            iam.delete_role(RoleName=INVOKE_ROLE)
+            step.observed = "CreateRole succeeded (should have been refused)"
+        return step
+
     def deploy(self) -> None:
         self.out("envs/deve first: the provider's trust policy can only name a role that exists")
         seed = self.envs.seed(PROVIDER_ACCOUNT, [CONSUMER_ACCOUNT], self.server.url)
@@ -65,7 +94,6 @@ class Demo:
             self.outputs["invoke_role_arns"][INVOKE_ROLE],
             source_session=workload,
             endpoint_url=self.aws.endpoint_url,
-            session_name="demo-lambda",
         )
 
     def step_allowed(self) -> Step:
@@ -170,7 +198,14 @@ def run_demo(*, keep: bool = False, region: str = "ap-northeast-1", port: int = 
         out(f"Local AWS on {aws.endpoint_url} (accounts {CONSUMER_ACCOUNT} consumer, {PROVIDER_ACCOUNT} provider)")
         out(f"API server (echo) on {server.url}\n")
         demo = Demo(aws, server, Path(tmp), out)
+
+        def report(step: Step) -> None:
+            demo.steps.append(step)
+            verdict = "PASS" if step.ok else "FAIL"
+            out(f"{verdict}  {step.title}\n      expected: {step.expected}\n      observed: {step.observed}\n")
+
         try:
+            report(demo.step_apply_order())
             demo.deploy()
             out("")
             for run in (demo.step_allowed, demo.step_untrusted, demo.step_unsigned):
@@ -178,9 +213,7 @@ def run_demo(*, keep: bool = False, region: str = "ap-northeast-1", port: int = 
                     step = run()
                 except (XacctError, requests.RequestException) as error:
                     step = Step(run.__name__, "see above", f"{type(error).__name__}: {error}")
-                demo.steps.append(step)
-                verdict = "PASS" if step.ok else "FAIL"
-                out(f"{verdict}  {step.title}\n      expected: {step.expected}\n      observed: {step.observed}\n")
+                report(step)
             if keep:
                 demo.explore()
                 aws.wait_until_interrupted()
@@ -188,5 +221,5 @@ def run_demo(*, keep: bool = False, region: str = "ap-northeast-1", port: int = 
         finally:
             demo.destroy()
         passed = sum(step.ok for step in demo.steps)
-        out(f"{passed}/3 outcomes as expected, in {time.monotonic() - started:.0f} s.")
-        return 0 if passed == 3 else 1
+        out(f"{passed}/{STEPS} outcomes as expected, in {time.monotonic() - started:.0f} s.")
+        return 0 if passed == STEPS else 1

@@ -8,11 +8,14 @@ moto, after our layer has had its say (account-root keys, sts:AssumeRole, apigat
 from __future__ import annotations
 
 import io
+import ipaddress
+import json
 import logging
 import os
 import re
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -41,6 +44,10 @@ from xacct.local.moto_gaps import (
     update_stage,
 )
 from xacct.local.sts import AssumeRoleGuard, AssumeRoleRecord, StsRefusal, caller_identity_xml
+from xacct.local.trust import TrustPolicyRefusal
+from xacct.local.trust import check as check_trust_policy
+from xacct.local.trust import record as record_trust_policy
+from xacct.local.trust import show as show_trust_policies
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +56,8 @@ ROOT_SECRET = "local-root-secret"  # noqa: S105  (not a secret: any secret is ac
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
 
 StartResponse = Callable[..., Any]
+# IAM actions that save a role trust policy -> the request member that carries it.
+TRUST_ACTIONS = {"CreateRole": "AssumeRolePolicyDocument", "UpdateAssumeRolePolicy": "PolicyDocument"}
 
 
 def _utcnow() -> datetime:
@@ -110,6 +119,14 @@ class ControlPlane:
             if action == "GetCallerIdentity" and known is not None and known.kind == "root":
                 return _reply(start_response, 200, caller_identity_xml(known), "text/xml")
 
+        if service == "iam" and known is not None:
+            show_trust_policies(known.account_id)
+            if method == "POST":
+                body = self._read_body(environ)
+                params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+                if params.get("Action") in TRUST_ACTIONS:
+                    return self._save_trust_policy(environ, start_response, known, params)
+
         if service == "apigateway" and scope is not None and known is not None:
             path = environ.get("PATH_INFO", "")
             match = STAGE_PATH.match(path)
@@ -126,6 +143,28 @@ class ControlPlane:
         if service == "logs" and deleting_log_group and scope is not None and known is not None:
             forget_log_group_tags(known.account_id, scope["region"], self._read_body(environ))
         return self._moto(environ, start_response)
+
+    def _save_trust_policy(
+        self, environ: dict[str, Any], start_response: StartResponse, known: Caller, params: dict[str, str]
+    ) -> Iterable[bytes]:
+        """CreateRole / UpdateAssumeRolePolicy: refused as AWS refuses, else saved by moto and recorded as stored."""
+        document = params.get(TRUST_ACTIONS[params["Action"]])
+        if document is None:
+            return self._moto(environ, start_response)
+        try:
+            stored = check_trust_policy(document)
+        except TrustPolicyRefusal as refusal:
+            return _reply(start_response, refusal.status, refusal.xml(), "text/xml")
+        statuses: list[str] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            statuses.append(status)
+            return start_response(status, headers, *args)
+
+        result = self._moto(environ, capture)
+        if statuses and statuses[0].startswith("200"):
+            record_trust_policy(known.account_id, params.get("RoleName", ""), stored)
+        return result
 
     def _moto(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         result: Iterable[bytes] = self.moto(environ, start_response)
@@ -197,19 +236,96 @@ class ControlPlane:
         return self._moto(environ, start_response)
 
 
-class Dispatcher:
-    """The app on the port: the gateway for execute-api hosts and custom domains, the control plane otherwise."""
+def host_name(host_header: str) -> str:
+    """The name in a Host header, lower-cased, without the port or a trailing dot ("[::1]:80" -> "::1")."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host[1:]
+    return host.rsplit(":", 1)[0].rstrip(".") if host.count(":") <= 1 else host
 
-    def __init__(self, gateway: Gateway, control_plane: ControlPlane) -> None:
+
+def is_loopback(name: str) -> bool:
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+_WILDCARD_ADDRESSES = ("", "0.0.0.0", "::")  # noqa: S104  (names, not a bind)
+_AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn")
+
+
+class HostNames:
+    """The Host names the local AWS owns; a request for any other is refused (not an open proxy).
+
+    Owned: loopback names and addresses (localhost, *.localhost, 127.0.0.0/8, ::1); AWS host names
+    (*.amazonaws.com: execute-api hosts, and service host names a client may send); custom domain names
+    registered in API Gateway (asked of the gateway per request); the address it is bound to, and, bound to
+    every interface (0.0.0.0 or ::), this machine's host name and its addresses.
+    """
+
+    def __init__(self, bind_host: str) -> None:
+        own = {host_name(bind_host)} if bind_host not in _WILDCARD_ADDRESSES else set()
+        if bind_host in _WILDCARD_ADDRESSES:
+            machine = socket.gethostname().lower()
+            own.add(machine)
+            try:
+                name, aliases, addresses = socket.gethostbyname_ex(machine)
+                own.update({name.lower(), *(a.lower() for a in aliases), *addresses})
+            except OSError:
+                pass
+        self.own = frozenset(own)
+
+    def owns(self, name: str) -> bool:
+        return is_loopback(name) or name in self.own or name.endswith(_AWS_DOMAINS)
+
+
+def host_refusal(start_response: StartResponse, host: str) -> Iterable[bytes]:
+    """403 for a Host the local AWS does not own: API Gateway's error shape, with a message that says why."""
+    message = (
+        f"Forbidden: the local AWS does not serve the Host {host!r}. It serves 127.0.0.1, localhost and [::1] "
+        "(plus the address it is bound to), <api-id>.execute-api.<region>.amazonaws.com, the custom domain "
+        "names registered in its API Gateway, and AWS service host names (*.amazonaws.com)"
+    )
+    body = json.dumps({"message": message}).encode()
+    start_response(
+        "403 Forbidden",
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("x-amzn-ErrorType", "ForbiddenException"),
+        ],
+    )
+    return [body]
+
+
+class Dispatcher:
+    """The app on the port: the gateway for execute-api hosts and custom domains, the control plane for the
+    other names the local AWS owns, and a 403 for any other Host."""
+
+    def __init__(self, gateway: Gateway, control_plane: ControlPlane, host_names: HostNames | None = None) -> None:
         self.gateway = gateway
         self.control_plane = control_plane
+        self.host_names = host_names or HostNames("127.0.0.1")
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         host = environ.get("HTTP_HOST", "")
-        hostname = host.rsplit(":", 1)[0].lower() if not host.startswith("[") else host
-        if hostname and not hostname[0].isdigit() and hostname != "localhost" and self.gateway.serves(hostname):
+        hostname = host_name(host)
+        if hostname and not is_loopback(hostname) and self.gateway.serves(hostname):
             return self.gateway(environ, start_response)
+        if not self.host_names.owns(hostname):
+            return host_refusal(start_response, host)
         return self.control_plane(environ, start_response)
+
+
+def bind_warning(host: str) -> str:
+    return (
+        f"WARNING: the local AWS listens on {host}, not on a loopback address: other machines can reach it, and "
+        "it takes any secret for a 12-digit access key id (an account's root). Anyone who can connect acts as "
+        "any account. Use 127.0.0.1 (the default) unless you mean it."
+    )
 
 
 @dataclass(frozen=True)
@@ -272,10 +388,12 @@ class LocalAws:
     def start(self) -> LocalAws:
         # AWS managed policies (e.g. AWSLambdaBasicExecutionRole) exist in every account, as in AWS.
         os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        if not is_loopback(host_name(self.host)):
+            print(bind_warning(self.host), file=sys.stderr, flush=True)
         self._server = make_server(
             self.host,
             self._requested_port,
-            Dispatcher(self.gateway, self.control_plane),
+            Dispatcher(self.gateway, self.control_plane, HostNames(self.host)),
             threaded=True,
             request_handler=_QuietHandler,
         )

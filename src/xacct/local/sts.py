@@ -5,7 +5,9 @@ policy names the caller (a role ARN principal matches every session of that role
 delegates to the account's own policies). Within one account, a trust policy that names the caller
 directly is enough. An explicit Deny anywhere wins; ``sts:ExternalId`` conditions are checked; role
 chaining is capped at one hour. Root credentials (a 12-digit access key) may assume any role of their own
-account: that is how a test plays "the Lambda function", acting as the service the role trusts.
+account: that is how a test plays "the Lambda function", acting as the service the role trusts; a role of
+another account answers AWS's "Roles may not be assumed by root accounts." The trust policy evaluated is the
+one IAM stored (xacct.local.trust): role and user principals as unique ids.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from moto.iam.exceptions import NotFoundException
 
 from xacct.iam import Decision, Statement, evaluate, identity_decision
 from xacct.local.identity import Caller, iam, identity_policies, permissions_boundary
+from xacct.local.trust import stored_document
 
 ACTION = "sts:AssumeRole"
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/")
@@ -29,6 +32,9 @@ ROLE_CHAINING_LIMIT = 3600
 ROLE_CHAINING_MESSAGE = (
     "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
 )
+# AWS's answer to AssumeRole with root credentials (403 AccessDenied); AWS documents no wording for it, this is
+# the message AWS sends (e.g. github.com/cloudposse/terraform-aws-vpc-peering-multi-account/issues/106).
+ROOT_REFUSAL = "Roles may not be assumed by root accounts."
 MAX_SESSION_MESSAGE = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
 
 
@@ -72,16 +78,21 @@ def _as_list(value: object) -> list[object]:
 
 
 def principal_match(statement: Statement, caller: Caller) -> str | None:
-    """How a trust statement's Principal names the caller: 'direct', 'account', 'any', 'service' or None."""
+    """How a trust statement's Principal names the caller: 'direct', 'account', 'any', 'service' or None.
+
+    The trust policy is the stored one (xacct.local.trust): a role or user principal is its unique id, which
+    names this caller only if the caller's role or user is the very one that was saved, not a re-created one.
+    """
     principal = statement.get("Principal")
     if principal == "*":
         return "any"
     if not isinstance(principal, dict):
         return None
+    unique_id = caller.principal_id.split(":", 1)[0] if caller.kind in ("session", "user") else None
     for entry in _as_list(principal.get("AWS", [])):
         if entry == "*":
             return "any"
-        if entry in (caller.principal_arn, caller.arn):
+        if entry == unique_id or entry == caller.arn:
             return "direct"
         if entry in (caller.account_id, f"arn:aws:iam::{caller.account_id}:root"):
             return "account"
@@ -147,28 +158,14 @@ class AssumeRoleGuard:
         }
         if "ExternalId" in params:
             context["sts:ExternalId"] = params["ExternalId"]
-        trust = [role.assume_role_policy_document]
+        trust = [stored_document(role_account, role)]
         same_account = caller.account_id == role_account
 
         if caller.kind == "root":
-            # Root acts as the service the role trusts (same account), or is the account a trust names.
+            # AWS refuses every AssumeRole by root credentials. The local convention: root acts as the service
+            # the role trusts, in its own account only; another account's role stays refused, as in AWS.
             if not same_account:
-                named = evaluate(
-                    trust,
-                    ACTION,
-                    role_arn,
-                    context,
-                    only=lambda s: (
-                        principal_match(s, caller)
-                        in (
-                            "direct",
-                            "account",
-                            "any",
-                        )
-                    ),
-                )
-                if named is not Decision.ALLOW:
-                    raise access_denied(caller, role_arn)
+                raise StsRefusal(403, "AccessDenied", ROOT_REFUSAL)
         else:
             trust_any = evaluate(
                 trust, ACTION, role_arn, context, only=lambda s: principal_match(s, caller) is not None
