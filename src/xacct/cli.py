@@ -17,6 +17,7 @@ import boto3
 import requests
 from botocore.exceptions import BotoCoreError, ProfileNotFound
 
+from xacct.access import cli as access_cli
 from xacct.client import ApiClient, RetryPolicy
 from xacct.errors import ConfigError, ConnectionFailed, HttpError, TimedOut, XacctError, redact_bytes
 from xacct.local import require_extra
@@ -312,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--debug", action="store_true", help="log retries and credential refreshes to stderr")
     call.set_defaults(subparser=call)
 
+    access_cli.add_parser(sub)
+
     local = sub.add_parser("local", help="run the local AWS")
     local_sub = local.add_subparsers(dest="local_command", required=True, parser_class=_Parser)
     up = local_sub.add_parser("up", help="run the local AWS in the foreground until Ctrl-C")
@@ -358,6 +361,8 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         if args.command == "call":
             return _call(args, args.subparser)
+        if args.command == "access":
+            return access_cli.run(args)
         if args.command == "local":
             return _local_up(args)
         if args.command == "demo":

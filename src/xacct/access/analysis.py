@@ -1,0 +1,282 @@
+"""From what was read to the report: who can invoke each route, and what looks wrong.
+
+How a route is tested. The gateway authorizes a request against the ARN of the request as sent,
+``arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>``; a route key is a template. So each
+route gets concrete probe requests: its own path with every ``{param}`` / ``{proxy+}`` filled in ("example"),
+one level deeper too, and the other routes' probe paths (route selection as HTTP APIs do it decides which route
+serves each probe). ``ANY`` is probed with every method. A principal can invoke a route when its policies allow
+at least one of that route's probes: e.g. the ``GET/items/*`` an allowlist of ``GET /items/{id}`` becomes also
+allows ``GET /items/example/example``, which an ``ANY /{proxy+}`` route serves.
+
+Policies are evaluated with ``xacct.iam`` with an empty request context: an Allow that needs a condition key
+(``aws:SourceIp``, ``aws:PrincipalTag/...``) does not count, so such a grant is not shown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from xacct.access.model import DIRECT, Caller, Finding, Report, RouteAccess
+from xacct.access.reader import Api, Document, Principal, Route
+from xacct.iam import Decision, evaluate, identity_decision, matches, statements
+from xacct.local.routing import select_route
+
+ACTION = "execute-api:Invoke"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+UNUSED_AFTER = timedelta(days=90)
+SAMPLE = "example"
+_PARAM = re.compile(r"\{[^}/]+\}")
+UNIQUE_ID = re.compile(r"^(AROA|AIDA)[A-Z0-9]{10,}$")
+_ACCOUNT_ARN = re.compile(r"^arn:[^:]+:(?:iam|sts)::(\d{12}):")
+
+
+@dataclass(frozen=True)
+class Probe:
+    method: str
+    path: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What Terraform declared for one invoke role (from --expect): its trusted principals and routes."""
+
+    arn: str | None = None
+    principals: frozenset[str] | None = None
+    routes: tuple[str, ...] | None = None  # ("*",) = every route
+
+
+def probes(api: Api) -> dict[str, list[Probe]]:
+    """Route key -> the concrete requests that route serves (its own representative path first)."""
+    paths: list[str] = []
+    for route in api.routes:
+        if route.route_key == "$default":
+            continue
+        path = _PARAM.sub(SAMPLE, route.route_key.partition(" ")[2])
+        for candidate in (path, path.rstrip("/") + f"/{SAMPLE}"):
+            if candidate not in paths:
+                paths.append(candidate)
+    if f"/{SAMPLE}" not in paths:
+        paths.append(f"/{SAMPLE}")  # what only $default would serve
+    found: dict[str, list[Probe]] = {r.route_key: [] for r in api.routes}
+    for route in api.routes:  # each route's own probes first
+        method, _, template = route.route_key.partition(" ")
+        own = _PARAM.sub(SAMPLE, template)
+        for m in METHODS if method == "ANY" else (method,):
+            if method and _selected(api.routes, m, own) == route.route_key:
+                found[route.route_key].append(Probe(m, own, api.execute_arn(m, own)))
+    for method in METHODS:
+        for path in paths:
+            key = _selected(api.routes, method, path)
+            probe = Probe(method, path, api.execute_arn(method, path))
+            if key is not None and probe not in found[key]:
+                found[key].append(probe)
+    return found
+
+
+def _selected(routes: Sequence[Route], method: str, path: str) -> str | None:
+    match = select_route(routes, method, path)
+    return match.route.route_key if match else None
+
+
+def may_reach(api: Api) -> Callable[[list[Document]], bool]:
+    """A cheap first test for the reader: do these identity policies allow execute-api:Invoke on any probe?"""
+    arns = [p.arn for ps in probes(api).values() for p in ps]
+
+    def test(identity: list[Document]) -> bool:
+        return any(evaluate(identity, ACTION, arn) is Decision.ALLOW for arn in arns)
+
+    return test
+
+
+@dataclass
+class _Reach:
+    principal: Principal
+    routes: dict[str, list[Probe]] = field(default_factory=dict)  # route key -> allowed probes
+
+
+def _reach(principal: Principal, route_probes: Mapping[str, list[Probe]]) -> _Reach:
+    reach = _Reach(principal)
+    identity = [json.dumps(d) for d in principal.identity]
+    boundary = json.dumps(principal.boundary) if principal.boundary is not None else None
+    for key, candidates in route_probes.items():
+        allowed = [
+            p for p in candidates if identity_decision(identity, boundary, None, ACTION, p.arn) is Decision.ALLOW
+        ]
+        if allowed:
+            reach.routes[key] = allowed
+    return reach
+
+
+@dataclass(frozen=True)
+class TrustEntry:
+    principal: str
+    conditions: dict[str, Any]
+
+
+def trusted(trust: Document | None) -> list[TrustEntry]:
+    """Who a trust policy lets call sts:AssumeRole: one entry per principal per Allow statement, conditions kept.
+
+    Deny statements are not subtracted (a role's trust rarely has any); they are listed in the README's limits.
+    """
+    entries: list[TrustEntry] = []
+    for statement in statements(trust or {}):
+        if statement.get("Effect") != "Allow" or "NotPrincipal" in statement:
+            continue
+        actions = statement.get("Action", [])
+        if not matches(actions, "sts:AssumeRole", ignore_case=True):
+            continue
+        principal = statement.get("Principal", {})
+        values: list[str] = []
+        if principal == "*":
+            values = ["*"]
+        elif isinstance(principal, dict):
+            for kind in ("AWS", "Federated", "Service", "CanonicalUser"):
+                found = principal.get(kind, [])
+                values += [found] if isinstance(found, str) else list(found)
+        for value in values:
+            entries.append(TrustEntry(_normalise(value), dict(statement.get("Condition", {}))))
+    return entries
+
+
+def _normalise(principal: str) -> str:
+    """IAM shows an account principal "123456789012" as its root ARN."""
+    return f"arn:aws:iam::{principal}:root" if re.fullmatch(r"\d{12}", principal) else principal
+
+
+def account_of(principal: str) -> str | None:
+    match = _ACCOUNT_ARN.match(principal)
+    return match.group(1) if match else None
+
+
+def is_invoke_role(principal: Principal, api: Api, declared: Mapping[str, Declared]) -> bool:
+    """An invoke role: declared as one, or trusting an AWS principal outside the provider account."""
+    if principal.kind != "role":
+        return False
+    if principal.name in declared or principal.arn in declared:
+        return True
+    for entry in trusted(principal.trust):
+        if entry.principal == "*" or UNIQUE_ID.match(entry.principal):
+            return True
+        account = account_of(entry.principal)
+        if account is not None and account != api.account:
+            return True
+    return False
+
+
+def declared_for(principal: Principal, declared: Mapping[str, Declared]) -> Declared | None:
+    return declared.get(principal.arn) or declared.get(principal.name)
+
+
+def build_report(
+    api: Api,
+    principals: Iterable[Principal],
+    declared: Mapping[str, Declared] | None = None,
+    *,
+    now: datetime | None = None,
+) -> Report:
+    declared = declared or {}
+    now = now or datetime.now(timezone.utc)
+    route_probes = probes(api)
+    callers: dict[str, dict[tuple[str, str, str], Caller]] = {r.route_key: {} for r in api.routes}
+
+    def add(key: str, caller: Caller) -> None:
+        callers[key][(caller.via, caller.principal, json.dumps(caller.conditions, sort_keys=True))] = caller
+
+    findings: set[Finding] = set()
+    for route in api.routes:
+        if route.authorization_type == "NONE":
+            add(route.route_key, Caller(DIRECT, "*", {}))
+    for principal in principals:
+        reach = _reach(principal, route_probes)
+        if not reach.routes:
+            continue
+        reached = sorted(reach.routes)
+        if is_invoke_role(principal, api, declared):
+            entries = trusted(principal.trust)
+            for key in reached:
+                for entry in entries:
+                    add(key, Caller(principal.arn, entry.principal, entry.conditions))
+            findings |= _trust_findings(principal, entries)
+            findings |= _breadth_findings(principal, reach, declared_for(principal, declared))
+        else:
+            for key in reached:
+                add(key, Caller(DIRECT, principal.arn, {}))
+            everything = len(reached) == len(api.routes)
+            what = "every route" if everything else f"{len(reached)} route(s): {', '.join(reached)}"
+            admitted = ", ".join(sorted({e.principal for e in trusted(principal.trust)})) or "nobody else"
+            findings.add(
+                Finding(
+                    "direct_caller",
+                    principal.arn,
+                    f"its own policies allow {ACTION} on {what} of the API, without an invoke role"
+                    + (f"; its trust admits {admitted}" if principal.kind == "role" else ""),
+                )
+            )
+        if principal.kind == "role":
+            unused = _unused(principal, now)
+            if unused:
+                findings.add(Finding("unused", principal.arn, unused))
+    routes = tuple(
+        RouteAccess(r.route_key, tuple(callers[r.route_key][k] for k in sorted(callers[r.route_key])))
+        for r in api.routes
+    )
+    return Report(api.api_id, api.stage, routes, tuple(sorted(findings)))
+
+
+def _trust_findings(role: Principal, entries: list[TrustEntry]) -> set[Finding]:
+    found: set[Finding] = set()
+    for entry in entries:
+        if UNIQUE_ID.match(entry.principal):
+            found.add(
+                Finding(
+                    "stale_trust",
+                    entry.principal,
+                    f"the trust policy of {role.arn} names {entry.principal}, the unique id of a principal that was "
+                    "deleted: nobody can assume the role through it (a role re-created under the same name has a new "
+                    "id). Re-apply the provider stack (terraform apply of the stack that owns the invoke role) so "
+                    "that the trust names the current role ARN again",
+                )
+            )
+    accounts = {a for a in (account_of(e.principal) for e in entries) if a}
+    if len(accounts) > 1:
+        found.add(
+            Finding(
+                "shared_role",
+                role.arn,
+                f"trusts principals of {len(accounts)} accounts ({', '.join(sorted(accounts))}): the API server "
+                "tells them apart only by the session name prefix; one invoke role per consumer team keeps "
+                "their routes and their removal separate",
+            )
+        )
+    return found
+
+
+def _breadth_findings(role: Principal, reach: _Reach, declared: Declared | None) -> set[Finding]:
+    if declared is None or declared.routes is None or "*" in declared.routes:
+        return set()
+    beyond = sorted(set(reach.routes) - set(declared.routes))
+    if not beyond:
+        return set()
+    examples = "; ".join(f"{key} (e.g. {reach.routes[key][0].method} {reach.routes[key][0].path})" for key in beyond)
+    return {
+        Finding(
+            "broader_than_declared",
+            role.arn,
+            f"declared routes {', '.join(declared.routes)}, but its policies also reach {examples}",
+        )
+    }
+
+
+def _unused(role: Principal, now: datetime) -> str | None:
+    if role.last_used is None:
+        return "never used (IAM shows no RoleLastUsed date; IAM tracks the last 400 days)"
+    last = role.last_used if role.last_used.tzinfo else role.last_used.replace(tzinfo=timezone.utc)
+    if now - last > UNUSED_AFTER:
+        return f"last used {last:%Y-%m-%d}, {(now - last).days} days ago (more than 90)"
+    return None

@@ -1,0 +1,106 @@
+"""``xacct access report``: the subcommand's options and what it does with them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, NoCredentialsError, ProfileNotFound
+
+from xacct.access import expect as expectations
+from xacct.access import report
+from xacct.access.errors import AccessReportError, ApiNotFound, ExpectFileError, StageNotChosen
+from xacct.access.render import FORMATS, RENDERERS
+from xacct.status import ExitStatus
+
+PROG = "xacct access report"
+
+EXAMPLES = """\
+examples:
+  # who can call the API, as a table (the provider account's credentials in the environment or a profile)
+  xacct access report --api-id abc123defg --region ap-northeast-1 --profile provider
+
+  # a CI check: exit 1 and print every difference from what Terraform declared
+  terraform -chdir=envs/stag output -json consumer_config > declared.json
+  xacct access report --api-id "$(terraform -chdir=envs/stag output -raw api_id)" --expect declared.json
+
+  # for a README or a pull request, or for scripts (JSON version 1: see README)
+  xacct access report --api-id abc123defg --format markdown
+  xacct access report --api-id abc123defg --format json | jq '.findings[] | select(.kind == "stale_trust")'
+
+exit status: 0 the report was made (and matches --expect); 1 a difference from --expect (each printed on
+stderr), or the report could not be made (the reason on stderr, e.g. the read permission that is missing);
+2 usage error (a bad option, an unknown --api-id or --stage, an unreadable --expect file).
+"""
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """``xacct access report ...`` under the main parser's subcommands."""
+    access: argparse.ArgumentParser = sub.add_parser("access", help="who can call my API? (access report)")
+    access_sub = access.add_subparsers(dest="access_command", required=True, parser_class=type(access))
+    parser: argparse.ArgumentParser = access_sub.add_parser(
+        "report",
+        help="per route: who can invoke it, through which invoke role, on which conditions; and findings",
+        description="Read the API and the IAM of the provider account (read-only calls) and report, per route, "
+        "the principals that can invoke it: through invoke roles (their trust policies, conditions shown) and "
+        "directly (roles or users whose own policies allow execute-api:Invoke). Progress goes to stderr.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--api-id", required=True, help="id of the HTTP API (terraform output api_id)")
+    parser.add_argument("--stage", help="stage to report (default: the API's only stage)")
+    parser.add_argument("--region", help="the API's region (default: the profile's)")
+    parser.add_argument("--profile", help="AWS profile with read access to the provider account")
+    parser.add_argument("--endpoint-url", help="send AWS calls here instead (the local AWS)")
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    parser.add_argument(
+        "--expect",
+        metavar="FILE",
+        help="JSON of what Terraform declared (terraform output -json consumer_config, or "
+        '{"invoke_roles": {NAME: {"trusted_principals": [...], "allowed_routes": [...]}}}); '
+        "exit 1 on any difference",
+    )
+    return parser
+
+
+def _fail(message: str, status: ExitStatus = ExitStatus.ERROR) -> ExitStatus:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return status
+
+
+def run(args: argparse.Namespace) -> ExitStatus:
+    """Make the report, print it, compare it with --expect."""
+    try:
+        expected = expectations.load(args.expect) if args.expect else None
+        session = boto3.Session(profile_name=args.profile, region_name=args.region)
+        made = report(
+            session,
+            args.api_id,
+            region=args.region,
+            endpoint_url=args.endpoint_url,
+            stage=args.stage,
+            declared=expected.invoke_roles if expected else None,
+            progress=lambda line: print(f"{PROG}: {line}", file=sys.stderr, flush=True),
+        )
+    except ProfileNotFound:
+        return _fail(f"--profile {args.profile!r} is not in the AWS config files", ExitStatus.USAGE)
+    except (ExpectFileError, StageNotChosen, ApiNotFound) as error:
+        return _fail(str(error), ExitStatus.USAGE)
+    except NoCredentialsError:
+        return _fail("no AWS credentials: pass --profile, or set them in the environment")
+    except (AccessReportError, BotoCoreError) as error:
+        return _fail(str(error))
+    sys.stdout.write(RENDERERS[args.format](made))
+    sys.stdout.flush()
+    if expected is None:
+        return ExitStatus.OK
+    found = expectations.differences(made, expected, [r.route_key for r in made.routes])
+    if not found:
+        print(f"{PROG}: as declared in {args.expect}", file=sys.stderr)
+        return ExitStatus.OK
+    print(f"{PROG}: {len(found)} difference(s) from {args.expect}:", file=sys.stderr)
+    for line in found:
+        print(f"  {line}", file=sys.stderr)
+    return ExitStatus.ERROR

@@ -1,0 +1,427 @@
+"""`xacct access report` against a real deployment: envs/deve, then envs/stag, applied with Terraform into the
+local AWS once for the module; each scenario then changes IAM with boto3 (as a person would, outside Terraform)
+and undoes its change.
+
+Deployed (provider P, consumer C, third account T): the seed (ApiAllowByIamRoleStag trusting C's LambdaRoleDeve,
+route ANY /{proxy+}), called once by the workload so that the invoke role counts as used.
+
+AWS pages the scenarios follow:
+- the execute-api ARN of a request: "Control access to an HTTP API with IAM authorization"
+  (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html);
+- a deleted and re-created role in a trust policy: "AWS JSON policy elements: Principal", section "IAM roles"
+  ("If you delete the role, then you break the relationship. ... the principal ... is the unique ID");
+- RoleLastUsed: IAM API reference, "RoleLastUsed" (absent when the role was not used in the tracking period).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jsonschema
+import pytest
+from botocore.stub import Stubber
+
+from xacct import ApiClient
+from xacct.access import REPORT_SCHEMA, MissingPermission, Reader
+from xacct.cli import main
+from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
+from xacct.local.stacks import INVOKE_ROLE, Envs, allow, trust
+
+from helpers import REGION, ROOT
+
+pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("access_report")]
+
+README = ROOT / "README.md"
+README_BEGIN, README_END = "<!-- BEGIN_ACCESS_REPORT -->", "<!-- END_ACCESS_REPORT -->"
+# The README shows the demo's accounts (xacct demo: provider 111111111111, consumer 222222222222).
+README_PROVIDER, README_CONSUMER, README_API_ID = "111111111111", "222222222222", "a1b2c3d4e5"
+
+
+@dataclass
+class Deployed:
+    aws: LocalAws
+    provider: str
+    consumer: str
+    third: str
+    outputs: dict[str, Any]
+    workload: str
+    created: list[tuple[str, str]] = field(default_factory=list)  # (account, role name) made by a scenario
+
+    @property
+    def api_id(self) -> str:
+        value: str = self.outputs["api_id"]
+        return value
+
+    @property
+    def invoke_role(self) -> str:
+        value: str = self.outputs["invoke_role_arns"][INVOKE_ROLE]
+        return value
+
+    def iam(self, account: str) -> Any:
+        return self.aws.client("iam", account)
+
+    def role(self, account: str, name: str, trust_policy: str, *, invoke: bool = False) -> dict[str, Any]:
+        """A role made by hand; with ``invoke``, allowed execute-api:Invoke on every route of the API."""
+        role: dict[str, Any] = self.iam(account).create_role(RoleName=name, AssumeRolePolicyDocument=trust_policy)[
+            "Role"
+        ]
+        self.created.append((account, name))
+        if invoke:
+            self.iam(account).put_role_policy(
+                RoleName=name,
+                PolicyName="Invoke",
+                PolicyDocument=allow("execute-api:Invoke", f"{self.outputs['execution_arn']}/*/*"),
+            )
+        return role
+
+    def remove_role(self, account: str, name: str) -> None:
+        iam = self.iam(account)
+        for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=name, PolicyName=policy)
+        for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
+        iam.delete_role(RoleName=name)
+
+    def trust_conditions(self) -> dict[str, Any]:
+        """The conditions of the seed invoke role's trust statement naming the workload role, as IAM shows them."""
+        document = self.iam(self.provider).get_role(RoleName=INVOKE_ROLE)["Role"]["AssumeRolePolicyDocument"]
+        for statement in document["Statement"]:
+            aws = statement["Principal"]["AWS"]
+            if self.workload in ([aws] if isinstance(aws, str) else aws):
+                conditions: dict[str, Any] = statement.get("Condition", {})
+                return conditions
+        raise AssertionError(f"no trust statement names {self.workload}: {document}")
+
+
+@pytest.fixture(scope="module")
+def deployed(
+    local_aws: LocalAws,
+    echo: EchoServer,
+    new_account: Callable[[], str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Deployed]:
+    provider, consumer, third = new_account(), new_account(), new_account()
+    envs = Envs(tmp_path_factory.mktemp("access"), local_aws.env, region=REGION)
+    try:
+        seed = envs.seed(provider, [consumer], echo.url)
+        workload = seed.workload_role_arn(consumer)
+        with ApiClient(
+            seed.invoke_url,
+            seed.invoke_role_arns[INVOKE_ROLE],
+            source_session=local_aws.workload_session(workload, region=REGION),
+            endpoint_url=local_aws.endpoint_url,
+            region=REGION,
+        ) as api:
+            assert api.get("/hoge").status_code == 200
+        # The local AWS marks a role used (RoleLastUsed) when its session makes a control-plane request (moto's
+        # bookkeeping), not at AssumeRole nor at an execute-api call through the gateway; AWS's page (IAM API
+        # reference, "RoleLastUsed") does not say which use counts. One request with the invoke role's session:
+        invoke = local_aws.workload_session(workload, region=REGION).client("sts")
+        creds = invoke.assume_role(RoleArn=seed.invoke_role_arns[INVOKE_ROLE], RoleSessionName=f"{consumer}-report")
+        keys = creds["Credentials"]
+        local_aws.session_with_keys(
+            keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"], region=REGION
+        ).client("sts").get_caller_identity()
+        yield Deployed(local_aws, provider, consumer, third, seed.outputs, workload)
+    finally:
+        envs.destroy()
+
+
+@pytest.fixture
+def world(deployed: Deployed) -> Iterator[Deployed]:
+    """The deployment; whatever a scenario made by hand is removed after it."""
+    yield deployed
+    while deployed.created:
+        account, name = deployed.created.pop()
+        deployed.remove_role(account, name)
+
+
+@dataclass
+class Run:
+    status: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def report(world: Deployed, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
+    """Run `xacct access report` in this process as the provider account's root (its credentials in the env)."""
+    for name, value in world.aws.env(world.provider).items():
+        monkeypatch.setenv(name, value)
+
+    def run(*extra: str, fmt: str = "json") -> Run:
+        capsys.readouterr()
+        options = ["--api-id", world.api_id, "--region", REGION, "--endpoint-url", world.aws.endpoint_url]
+        status = main(["access", "report", *options, "--format", fmt, *extra])
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err
+        return Run(status, captured.out, captured.err)
+
+    return run
+
+
+def _callers(document: dict[str, Any], route_key: str = "ANY /{proxy+}") -> list[dict[str, Any]]:
+    (route,) = [r for r in document["routes"] if r["route_key"] == route_key]
+    callers: list[dict[str, Any]] = route["callers"]
+    return callers
+
+
+def _kinds(document: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(f["kind"], f["principal"]) for f in document["findings"]}
+
+
+# -- the demo deployment -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "markdown", "mermaid"])
+def test_the_demo_deployment_in_every_format(world: Deployed, report: Callable[..., Run], fmt: str) -> None:
+    run = report(fmt=fmt)
+    assert run.status == 0, run.err
+    assert re.search(r"reading \d+ roles", run.err)  # progress on stderr, never on stdout
+    conditions = world.trust_conditions()
+    if fmt == "json":
+        jsonschema.validate(run.json, REPORT_SCHEMA)
+        assert run.json == {
+            "version": 1,
+            "api_id": world.api_id,
+            "stage": "$default",
+            "routes": [
+                {
+                    "route_key": "ANY /{proxy+}",
+                    "callers": [{"principal": world.workload, "via": world.invoke_role, "conditions": conditions}],
+                }
+            ],
+            "findings": [],
+        }
+    elif fmt == "table":
+        lines = run.out.splitlines()
+        assert lines[0] == f"API {world.api_id}, stage $default"
+        assert lines[2].split() == ["ROUTE", "CALLER", "VIA", "CONDITIONS"]
+        assert lines[3].split()[:4] == ["ANY", "/{proxy+}", world.workload, world.invoke_role]
+        assert "0 finding(s)" in lines
+    elif fmt == "markdown":
+        assert "| Route | Caller | Via | Conditions |" in run.out
+        assert f"| `ANY /{{proxy+}}` | `{world.workload}` | `{world.invoke_role}` |" in run.out
+        assert "| (none) | | |" in run.out
+    else:
+        assert run.out.startswith("flowchart LR\n")
+        assert f'p0["{world.workload}"]' in run.out
+        assert f'v0(["{world.invoke_role}"])' in run.out
+        assert "  v0 --> r0" in run.out
+        assert ("  p0 --> v0" in run.out) is not bool(conditions)  # a condition labels the edge
+
+
+def test_the_readme_shows_the_report_of_the_demo_deployment(world: Deployed, report: Callable[..., Run]) -> None:
+    """The README's table is this report's Markdown (the demo's account ids; set XACCT_UPDATE_README=1 to write it)."""
+    run = report(fmt="markdown")
+    table = (
+        run.out.replace(world.provider, README_PROVIDER)
+        .replace(world.consumer, README_CONSUMER)
+        .replace(world.api_id, README_API_ID)
+    )
+    text = README.read_text(encoding="utf-8")
+    before, _, rest = text.partition(README_BEGIN + "\n")
+    shown, _, after = rest.partition(README_END)
+    if os.environ.get("XACCT_UPDATE_README") == "1":
+        README.write_text(before + README_BEGIN + "\n" + table + README_END + after, encoding="utf-8")
+        shown = table
+    assert shown == table, "README's access report table drifted: XACCT_UPDATE_README=1 pytest -k readme"
+
+
+# -- what changes outside Terraform show -----------------------------------------------------------------------
+
+
+def test_a_consumer_role_deleted_and_recreated_is_stale_trust(world: Deployed, report: Callable[..., Run]) -> None:
+    """IAM keeps a trust principal as the role's unique id; once the role is deleted, the policy shows that id."""
+    consumer_role = world.role(world.consumer, "BatchRoleDeve", trust(service=True))
+    invoke = world.role(world.provider, "ApiBatchRoleStag", trust(consumer_role["Arn"]), invoke=True)
+    world.remove_role(world.consumer, "BatchRoleDeve")
+    world.created.remove((world.consumer, "BatchRoleDeve"))
+    world.role(world.consumer, "BatchRoleDeve", trust(service=True))  # same name, a new unique id
+
+    run = report()
+    assert run.status == 0, run.err
+    old_id = consumer_role["RoleId"]
+    assert {"principal": old_id, "via": invoke["Arn"], "conditions": {}} in _callers(run.json)
+    (stale,) = [f for f in run.json["findings"] if f["kind"] == "stale_trust"]
+    assert stale["principal"] == old_id
+    assert invoke["Arn"] in stale["detail"]
+    assert "Re-apply the provider stack" in stale["detail"]
+    table = report(fmt="table")
+    assert f"stale_trust: {old_id}: " in table.out
+
+
+def test_a_hand_added_admin_role_is_a_direct_caller(world: Deployed, report: Callable[..., Run]) -> None:
+    """An administrator's role (a customer managed policy allowing "*" on "*") can invoke every route itself."""
+    admin = world.role(world.provider, "AdminByHand", trust(f"arn:aws:iam::{world.provider}:root"))
+    iam = world.iam(world.provider)
+    policy = iam.create_policy(PolicyName="EverythingByHand", PolicyDocument=allow("*", "*"))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="AdminByHand", PolicyArn=policy)
+    try:
+        run = report()
+        assert run.status == 0, run.err
+        assert {"principal": admin["Arn"], "via": "direct", "conditions": {}} in _callers(run.json)
+        assert {("direct_caller", admin["Arn"]), ("unused", admin["Arn"])} <= _kinds(run.json)
+        (finding,) = [f for f in run.json["findings"] if f["kind"] == "direct_caller"]
+        assert finding["detail"].startswith("its own policies allow execute-api:Invoke on every route")
+        assert f"admits arn:aws:iam::{world.provider}:root" in finding["detail"]
+        for fmt in ("table", "markdown", "mermaid"):
+            assert admin["Arn"] in report(fmt=fmt).out
+    finally:
+        iam.detach_role_policy(RoleName="AdminByHand", PolicyArn=policy)
+        iam.delete_policy(PolicyArn=policy)
+
+
+def test_an_invoke_role_trusting_two_accounts_is_a_shared_role(world: Deployed, report: Callable[..., Run]) -> None:
+    """One statement per consumer account, each with its session name prefix (the shared-role contract)."""
+    other = world.role(world.third, "LambdaRoleOther", trust(service=True))
+    statements = [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": [arn]},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringLike": {"sts:RoleSessionName": f"{account}-*"}},
+        }
+        for account, arn in ((world.consumer, world.workload), (world.third, other["Arn"]))
+    ]
+    shared = world.role(
+        world.provider,
+        "ApiSharedRoleStag",
+        json.dumps({"Version": "2012-10-17", "Statement": statements}),
+        invoke=True,
+    )
+    run = report()
+    assert run.status == 0, run.err
+    callers = _callers(run.json)
+    for account, arn in ((world.consumer, world.workload), (world.third, other["Arn"])):
+        expected = {"StringLike": {"sts:RoleSessionName": f"{account}-*"}}
+        assert {"principal": arn, "via": shared["Arn"], "conditions": expected} in callers
+    (finding,) = [f for f in run.json["findings"] if f["kind"] == "shared_role"]
+    assert finding["principal"] == shared["Arn"]
+    assert f"2 accounts ({', '.join(sorted([world.consumer, world.third]))})" in finding["detail"]
+    assert f'sts:RoleSessionName StringLike "{world.third}-*"' in report(fmt="table").out
+
+
+# -- --expect ------------------------------------------------------------------------------------------------
+
+
+def test_expect_passes_when_iam_is_as_terraform_declared(
+    world: Deployed, report: Callable[..., Run], tmp_path: Path
+) -> None:
+    declared = tmp_path / "consumer_config.json"  # terraform output -json consumer_config
+    declared.write_text(json.dumps(world.outputs["consumer_config"]))
+    run = report("--expect", str(declared), fmt="table")
+    assert (run.status, run.err.splitlines()[-1]) == (0, f"xacct access report: as declared in {declared}")
+    every_output = tmp_path / "outputs.json"  # terraform output -json
+    every_output.write_text(
+        json.dumps({k: {"sensitive": False, "type": "string", "value": v} for k, v in world.outputs.items()})
+    )
+    assert report("--expect", str(every_output)).status == 0
+
+
+def test_expect_catches_a_principal_added_outside_terraform(
+    world: Deployed, report: Callable[..., Run], tmp_path: Path
+) -> None:
+    declared = tmp_path / "declared.json"  # what the seed gave Terraform (invoke_roles in envs/stag)
+    declared.write_text(json.dumps({"invoke_roles": {INVOKE_ROLE: {"trusted_principals": [world.workload]}}}))
+    intruder = world.role(world.consumer, "OtherRoleDeve", trust(service=True))
+    iam = world.iam(world.provider)
+    document = iam.get_role(RoleName=INVOKE_ROLE)["Role"]["AssumeRolePolicyDocument"]
+    changed = json.loads(json.dumps(document))
+    changed["Statement"].append({"Effect": "Allow", "Principal": {"AWS": intruder["Arn"]}, "Action": "sts:AssumeRole"})
+    iam.update_assume_role_policy(RoleName=INVOKE_ROLE, PolicyDocument=json.dumps(changed))
+    try:
+        run = report("--expect", str(declared))
+        assert run.status == 1
+        assert {"principal": intruder["Arn"], "via": world.invoke_role, "conditions": {}} in _callers(run.json)
+        assert run.err.splitlines()[-2:] == [
+            f"xacct access report: 1 difference(s) from {declared}:",
+            f"  invoke role {world.invoke_role}: trusts {intruder['Arn']}, which is not declared",
+        ]
+    finally:
+        iam.update_assume_role_policy(RoleName=INVOKE_ROLE, PolicyDocument=json.dumps(document))
+
+
+def test_expect_small_file_declares_principals_and_routes(
+    world: Deployed, report: Callable[..., Run], tmp_path: Path
+) -> None:
+    """{"invoke_roles": {name: {trusted_principals, allowed_routes}}}: a drift in either is a difference."""
+    declared = tmp_path / "declared.json"
+    declared.write_text(
+        json.dumps({"invoke_roles": {INVOKE_ROLE: {"trusted_principals": [world.workload], "allowed_routes": ["*"]}}})
+    )
+    assert report("--expect", str(declared)).status == 0
+    narrower = {
+        "trusted_principals": [f"arn:aws:iam::{world.consumer}:role/Gone"],
+        "allowed_routes": ["GET /items/{id}"],
+    }
+    declared.write_text(json.dumps({"invoke_roles": {INVOKE_ROLE: narrower}}))
+    run = report("--expect", str(declared))
+    assert run.status == 1
+    assert run.err.splitlines()[-5:] == [
+        f"xacct access report: 4 difference(s) from {declared}:",
+        f"  invoke role {world.invoke_role}: trusts {world.workload}, which is not declared",
+        f"  invoke role {world.invoke_role}: declared principal arn:aws:iam::{world.consumer}:role/Gone is not trusted",
+        f"  invoke role {world.invoke_role}: reaches ANY /{{proxy+}}, which is not declared",
+        f"  invoke role {world.invoke_role}: cannot invoke declared route GET /items/{{id}}",
+    ]
+    (broader,) = [f for f in run.json["findings"] if f["kind"] == "broader_than_declared"]
+    assert broader["principal"] == world.invoke_role
+    assert "also reach ANY /{proxy+} (e.g. GET /example)" in broader["detail"]
+
+
+def test_a_hand_added_admin_role_fails_expect(world: Deployed, report: Callable[..., Run], tmp_path: Path) -> None:
+    declared = tmp_path / "consumer_config.json"
+    declared.write_text(json.dumps(world.outputs["consumer_config"]))
+    admin = world.role(world.provider, "AdminByHand", trust(f"arn:aws:iam::{world.provider}:root"))
+    world.iam(world.provider).put_role_policy(RoleName="AdminByHand", PolicyName="All", PolicyDocument=allow("*", "*"))
+    run = report("--expect", str(declared))
+    assert run.status == 1
+    assert f"  direct caller {admin['Arn']}: may invoke the API with its own credentials, not declared" in run.err
+
+
+# -- errors --------------------------------------------------------------------------------------------------
+
+
+def test_bad_input_is_a_one_line_error(world: Deployed, report: Callable[..., Run], tmp_path: Path) -> None:
+    missing = report("--api-id", "nosuchapi")  # the last --api-id wins
+    assert missing.status == 2
+    assert missing.err.splitlines()[-1] == (
+        f"xacct access report: no HTTP API 'nosuchapi' in account {world.provider} region {REGION} "
+        "(check --api-id, --region and --profile)"
+    )
+    bad = tmp_path / "declared.yaml"
+    bad.write_text("invoke_roles:\n  ApiAllowByIamRoleStag: {}\n")
+    run = report("--expect", str(bad))
+    assert run.status == 2
+    assert run.err.startswith(f"xacct access report: --expect {bad} is not JSON (")
+    assert "YAML is not read, convert it to JSON" in run.err
+
+
+def test_a_refused_read_names_the_missing_permission(world: Deployed) -> None:
+    """The local AWS does not enforce IAM on its own control plane, so IAM's refusal is stubbed here: botocore's
+    Stubber answers ListRoles with the AccessDenied error IAM returns (IAM API reference, "Common errors")."""
+    session = world.aws.session(world.provider, REGION)
+    reader = Reader(session, endpoint_url=world.aws.endpoint_url)
+    api = reader.read_api(world.api_id)
+    message = f"User: arn:aws:iam::{world.provider}:user/auditor is not authorized to perform: iam:ListRoles"
+    with Stubber(reader.iam) as stub:
+        stub.add_client_error("list_roles", "AccessDenied", message, 403)
+        with pytest.raises(MissingPermission) as refused:
+            reader.read_principals(lambda _: True)
+    assert refused.value.permission == "iam:ListRoles"
+    assert str(refused.value).startswith(f"arn:aws:iam::{world.provider}:root may not iam:ListRoles, which the report")
+    assert api.routes[0].route_key == "ANY /{proxy+}"
+    assert isinstance(session, boto3.Session)
