@@ -38,6 +38,9 @@ def principal_tags(caller: Caller) -> dict[str, str]:
             tags = {tag["Key"]: tag["Value"] for tag in backend.list_user_tags(caller.user_name)}
     except NotFoundException:  # the role or user was deleted after the credentials were issued
         tags = {}
+    # "New session tags override existing assumed role ... tags with the same tag key, regardless of case."
+    overridden = {key.lower() for key, _ in caller.session_tags}
+    tags = {key: value for key, value in tags.items() if key.lower() not in overridden}
     tags.update(dict(caller.session_tags))
     return tags
 
