@@ -75,7 +75,8 @@ def request_keys(
     moment = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
     moment = moment.astimezone(timezone.utc)
     keys: dict[str, str | list[str]] = {
-        "aws:CurrentTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:CurrentTime": f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z",
         "aws:EpochTime": str(int(moment.timestamp())),
     }
     if source_ip is not None:
