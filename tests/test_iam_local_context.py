@@ -290,3 +290,149 @@ def test_cross_account_identity_policy_is_limited_by_the_boundary(
     )
     role(local_aws, provider, "Target", trust(bounded))
     assert assume(local_aws.workload_session(bounded), target) == "AccessDenied"
+
+
+# -- session tags and source identity -----------------------------------------------------------------------------
+
+SESSION_TAGS_TRUST = {
+    # "Pass session tags in AWS STS", "Example role trust policy for session tags" (the user's account filled in).
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "AllowIamUserAssumeRole",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"AWS": "{user}"},
+            "Condition": {
+                "StringLike": {
+                    "aws:RequestTag/Project": "*",
+                    "aws:RequestTag/CostCenter": "*",
+                    "aws:RequestTag/Department": "*",
+                },
+                "StringEquals": {"sts:ExternalId": "Example987"},
+            },
+        },
+        {
+            "Sid": "AllowPassSessionTagsAndTransitive",
+            "Effect": "Allow",
+            "Action": "sts:TagSession",
+            "Principal": {"AWS": "{user}"},
+            "Condition": {
+                "StringLike": {"aws:RequestTag/Project": "*", "aws:RequestTag/CostCenter": "*"},
+                "StringEquals": {"aws:RequestTag/Department": ["Engineering", "Marketing"]},
+                "ForAllValues:StringEquals": {"sts:TransitiveTagKeys": ["Project", "Department"]},
+            },
+        },
+    ],
+}
+
+
+def user_session(aws: LocalAws, account: str, name: str) -> tuple[str, boto3.Session]:
+    iam = aws.client("iam", account)
+    arn: str = iam.create_user(UserName=name)["User"]["Arn"]
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return arn, aws.session_with_keys(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def tags(**pairs: str) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in pairs.items()]
+
+
+def test_session_tags_example_trust_policy(local_aws: LocalAws, new_account: Callable[[], str]) -> None:
+    """ "Pass session tags in AWS STS": the example trust policy requires Project, CostCenter and Department session
+    tags and the external id; sts:TagSession must be allowed too ("If your policy includes the first statement
+    without the second statement, the user can't assume the role"); Department must be Engineering or Marketing;
+    only Project and Department may be transitive."""
+    account = new_account()
+    user, session = user_session(local_aws, account, "test-session-tags")
+    full = json.dumps(SESSION_TAGS_TRUST).replace("{user}", user)
+    without_tag_session = json.dumps({**SESSION_TAGS_TRUST, "Statement": SESSION_TAGS_TRUST["Statement"][:1]})
+    target = role(local_aws, account, "my-role-example", full)
+    strict = role(local_aws, account, "no-tag-session", without_tag_session.replace("{user}", user))
+    good = {
+        "Tags": tags(Project="Automation", CostCenter="12345", Department="Engineering"),
+        "ExternalId": "Example987",
+    }
+    assert assume(session, target, "my-session", TransitiveTagKeys=["Project", "Department"], **good) == "ok"
+    assert assume(session, strict, "my-session", **good) == "AccessDenied"
+    sales = {**good, "Tags": tags(Project="Automation", CostCenter="12345", Department="Sales")}
+    assert assume(session, target, "my-session", **sales) == "AccessDenied"
+    assert assume(session, target, "my-session", TransitiveTagKeys=["CostCenter"], **good) == "AccessDenied"
+    missing = {**good, "Tags": tags(Project="Automation", Department="Engineering")}
+    assert assume(session, target, "my-session", **missing) == "AccessDenied"  # CostCenter is required
+
+
+def test_tag_session_refusal_names_the_action(local_aws: LocalAws, new_account: Callable[[], str]) -> None:
+    """ "Pass session tags in AWS STS": sts:TagSession is a permissions-only action checked like sts:AssumeRole;
+    the refusal is AccessDenied naming sts:TagSession."""
+    account = new_account()
+    user, session = user_session(local_aws, account, "tagger")
+    target = role(local_aws, account, "Plain", trust(user))
+    with pytest.raises(ClientError) as caught:
+        session.client("sts").assume_role(RoleArn=target, RoleSessionName="s1", Tags=tags(team="a"))
+    assert caught.value.response["Error"]["Message"] == (
+        f"User: {user} is not authorized to perform: sts:TagSession on resource: {target}"
+    )
+    assert assume(session, target, "s1") == "ok"
+
+
+def test_session_tags_are_principal_tags_at_the_gateway(stack: ApiStack) -> None:
+    """ "Pass session tags in AWS STS": requests made with the session's credentials carry aws:PrincipalTag for its
+    session tags, and "New session tags override existing assumed role ... tags with the same tag key, regardless
+    of case"."""
+    iam = stack.aws.client("iam", stack.provider)
+    name = stack.invoke_role_arn.rsplit("/", 1)[1]
+    iam.tag_role(RoleName=name, Tags=tags(Team="platform"))
+    iam.update_assume_role_policy(
+        RoleName=name,
+        PolicyDocument=document(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": stack.workload_role_arn},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            }
+        ),
+    )
+    invoke_policy(stack, {"StringEquals": {"aws:PrincipalTag/team": "payments"}})
+    # Across accounts the caller's identity policy must allow sts:TagSession as well.
+    workload = stack.aws.client("iam", stack.consumer)
+    both = document(
+        {"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"], "Resource": stack.invoke_role_arn}
+    )
+    workload.put_role_policy(
+        RoleName=stack.workload_role_arn.rsplit("/", 1)[1], PolicyName="assume", PolicyDocument=both
+    )
+    sts = stack.workload().client("sts")
+    answer = sts.assume_role(RoleArn=stack.invoke_role_arn, RoleSessionName="tagged", Tags=tags(team="payments"))
+    creds = answer["Credentials"]
+    signed = botocore_signed(
+        "GET",
+        stack.host,
+        "/hoge",
+        {"key": creds["AccessKeyId"], "secret": creds["SecretAccessKey"], "token": creds["SessionToken"]},
+    )
+    response = requests.get(f"{stack.aws.endpoint_url}/hoge", headers={"Host": stack.host, **signed}, timeout=30)
+    assert response.status_code == 200
+    assert call(stack) == 403  # a session without the tag: the role's Team=platform does not match
+
+
+def test_source_identity_needs_set_source_identity_and_is_a_condition_key(
+    local_aws: LocalAws, new_account: Callable[[], str]
+) -> None:
+    """ "Monitor and control actions taken with assumed roles": passing SourceIdentity needs sts:SetSourceIdentity;
+    sts:SourceIdentity is in the request context ("IAM and AWS STS condition context keys")."""
+    account = new_account()
+    user, session = user_session(local_aws, account, "alice")
+    trust_doc = document(
+        {"Effect": "Allow", "Principal": {"AWS": user}, "Action": "sts:AssumeRole"},
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": user},
+            "Action": "sts:SetSourceIdentity",
+            "Condition": {"StringEquals": {"sts:SourceIdentity": "alice"}},
+        },
+    )
+    target = role(local_aws, account, "Audited", trust_doc)
+    assert assume(session, target, "s1", SourceIdentity="alice") == "ok"
+    assert assume(session, target, "s1", SourceIdentity="mallory") == "AccessDenied"
+    assert assume(session, target, "s1") == "ok"

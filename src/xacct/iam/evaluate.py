@@ -99,7 +99,20 @@ def evaluate(
     only: Callable[[Statement], bool] | None = None,
 ) -> Decision:
     """AWS's rule within a set of policies: an applicable Deny wins, else any applicable Allow allows."""
-    lowered = {k.lower(): v for k, v in context.items()} if context else {}
+    return _evaluate(documents, action, resource, _lowered(context), only)
+
+
+def _lowered(context: ContextValues | None) -> ContextValues:
+    return {k.lower(): v for k, v in context.items()} if context else {}
+
+
+def _evaluate(
+    documents: Iterable[str | Mapping[str, Any]],
+    action: str,
+    resource: str,
+    lowered: ContextValues,
+    only: Callable[[Statement], bool] | None = None,
+) -> Decision:
     allowed = False
     for document in documents:
         variables, found = document_statements(document)
@@ -129,9 +142,10 @@ def identity_decision(
     context: ContextValues | None = None,
 ) -> Decision:
     """Identity policies, limited by the permissions boundary and the session policy when there are any."""
-    decisions = [evaluate(identity, action, resource, context)]
+    lowered = _lowered(context)
+    decisions = [_evaluate(identity, action, resource, lowered)]
     if boundary is not None:
-        decisions.append(evaluate([boundary], action, resource, context))
+        decisions.append(_evaluate([boundary], action, resource, lowered))
     if session_policy is not None:
-        decisions.append(evaluate([session_policy], action, resource, context))
+        decisions.append(_evaluate([session_policy], action, resource, lowered))
     return combine(*decisions)

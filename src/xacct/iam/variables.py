@@ -55,10 +55,7 @@ Part = str | Variable | Char
 @dataclass(frozen=True)
 class Template:
     parts: tuple[Part, ...]
-
-    @property
-    def constant(self) -> bool:
-        return all(isinstance(part, str) for part in self.parts)
+    constant: bool  # no variable and no special character: the text as written
 
 
 @lru_cache(maxsize=4096)
@@ -77,7 +74,7 @@ def parse(text: str) -> Template:
         position = match.end()
     if position < len(text):
         parts.append(text[position:])
-    return Template(tuple(parts))
+    return Template(tuple(parts), all(isinstance(part, str) for part in parts))
 
 
 def _value(variable: Variable, context: Mapping[str, str | list[str]]) -> str:

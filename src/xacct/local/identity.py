@@ -41,6 +41,29 @@ class Caller:
     session_policy: str | None = None
     session_tags: tuple[tuple[str, str], ...] = ()  # (key, value) pairs passed as Tags to sts:AssumeRole
     source_identity: str | None = None  # SourceIdentity passed to sts:AssumeRole
+    transitive_tag_keys: tuple[str, ...] = ()  # session tag keys that persist through role chaining
+
+
+@dataclass(frozen=True)
+class SessionAttributes:
+    """What sts:AssumeRole was given that moto does not keep: session tags, transitive keys, source identity."""
+
+    tags: tuple[tuple[str, str], ...] = ()
+    transitive_keys: tuple[str, ...] = ()
+    source_identity: str | None = None
+
+
+# (role ARN, session name) -> the attributes of the latest session issued under that name (moto keeps no more).
+_session_attributes: dict[tuple[str, str], SessionAttributes] = {}
+
+
+def remember_session(role_arn: str, session_name: str, attributes: SessionAttributes) -> None:
+    """Record what an allowed sts:AssumeRole passed, for the session moto is about to issue."""
+    _session_attributes[(role_arn, session_name)] = attributes
+
+
+def session_attributes(role_arn: str, session_name: str) -> SessionAttributes:
+    return _session_attributes.get((role_arn, session_name), SessionAttributes())
 
 
 def iam(account_id: str) -> IAMBackend:
@@ -90,6 +113,7 @@ class CallerDirectory:
                     role_id = iam(account_id).get_role_by_arn(session.role_arn).id
                 except NotFoundException:  # the role was deleted after the session was issued
                     role_id = "AROA" + "0" * 17
+                attributes = session_attributes(session.role_arn, session.session_name)
                 return Caller(
                     kind="session",
                     account_id=account_id,
@@ -102,6 +126,9 @@ class CallerDirectory:
                     expiration=session.expiration,
                     role_name=role_name,
                     session_policy=session.policy or None,
+                    session_tags=attributes.tags,
+                    source_identity=attributes.source_identity,
+                    transitive_tag_keys=attributes.transitive_keys,
                 )
         return None
 

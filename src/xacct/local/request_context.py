@@ -38,6 +38,9 @@ def principal_tags(caller: Caller) -> dict[str, str]:
             tags = {tag["Key"]: tag["Value"] for tag in backend.list_user_tags(caller.user_name)}
     except NotFoundException:  # the role or user was deleted after the credentials were issued
         tags = {}
+    # "New session tags override existing assumed role ... tags with the same tag key, regardless of case."
+    overridden = {key.lower() for key, _ in caller.session_tags}
+    tags = {key: value for key, value in tags.items() if key.lower() not in overridden}
     tags.update(dict(caller.session_tags))
     return tags
 
@@ -72,7 +75,8 @@ def request_keys(
     moment = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
     moment = moment.astimezone(timezone.utc)
     keys: dict[str, str | list[str]] = {
-        "aws:CurrentTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:CurrentTime": f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z",
         "aws:EpochTime": str(int(moment.timestamp())),
     }
     if source_ip is not None:

@@ -23,8 +23,21 @@ from xml.sax.saxutils import escape
 from moto.iam.exceptions import NotFoundException
 
 from xacct.iam import Decision, Statement, evaluate, identity_decision
-from xacct.local.identity import Caller, iam, identity_policies, permissions_boundary
-from xacct.local.request_context import assume_role_keys, principal_keys, request_keys
+from xacct.local.identity import (
+    Caller,
+    SessionAttributes,
+    iam,
+    identity_policies,
+    permissions_boundary,
+    remember_session,
+)
+from xacct.local.request_context import (
+    assume_role_keys,
+    principal_keys,
+    request_keys,
+    session_tags,
+    transitive_tag_keys,
+)
 from xacct.local.trust import stored_document
 
 ACTION = "sts:AssumeRole"
@@ -57,11 +70,11 @@ class StsRefusal(Exception):
         ).encode()
 
 
-def access_denied(caller: Caller, role_arn: str) -> StsRefusal:
+def access_denied(caller: Caller, role_arn: str, action: str = ACTION) -> StsRefusal:
     return StsRefusal(
         403,
         "AccessDenied",
-        f"User: {caller.arn} is not authorized to perform: {ACTION} on resource: {role_arn}",
+        f"User: {caller.arn} is not authorized to perform: {action} on resource: {role_arn}",
     )
 
 
@@ -112,6 +125,20 @@ def names_caller_itself(statement: Statement, caller: Caller) -> bool:
     return how == "direct" and caller.arn in entries
 
 
+def new_session_attributes(caller: Caller, params: dict[str, str]) -> SessionAttributes:
+    """The new session's tags, transitive keys and source identity: the caller's transitive tags and source
+    identity persist through role chaining ("Chaining roles with session tags"), then what this call passes."""
+    inherited = dict(caller.session_tags)
+    tags = {key: inherited[key] for key in caller.transitive_tag_keys if key in inherited}
+    tags.update(session_tags(params))
+    transitive = dict.fromkeys([*caller.transitive_tag_keys, *transitive_tag_keys(params)])
+    return SessionAttributes(
+        tags=tuple(tags.items()),
+        transitive_keys=tuple(transitive),
+        source_identity=params.get("SourceIdentity") or caller.source_identity,
+    )
+
+
 @dataclass(frozen=True)
 class AssumeRoleRecord:
     """One sts:AssumeRole decision, kept for tests and benchmarks (calls per 1,000 requests)."""
@@ -152,10 +179,17 @@ class AssumeRoleGuard:
             self._record(caller, role_arn, False, refusal.message)
             raise
         self._record(caller, role_arn, True, "allowed")
+        remember_session(role_arn, params.get("RoleSessionName", ""), new_session_attributes(caller, params))
 
     @staticmethod
     def _allowed(
-        caller: Caller, trust: list[str], role_arn: str, context: dict[str, str | list[str]], *, same_account: bool
+        caller: Caller,
+        trust: list[str],
+        role_arn: str,
+        context: dict[str, str | list[str]],
+        *,
+        same_account: bool,
+        action: str = ACTION,
     ) -> bool:
         """ "Policy evaluation logic" for a role's trust policy (a resource-based policy) and the caller's policies.
 
@@ -166,18 +200,18 @@ class AssumeRoleGuard:
         policy; an account principal delegates to the caller's own policies.
         """
         boundary, session_policy = permissions_boundary(caller), caller.session_policy
-        trust_any = evaluate(trust, ACTION, role_arn, context, only=lambda s: principal_match(s, caller) is not None)
-        identity = identity_decision(identity_policies(caller), boundary, session_policy, ACTION, role_arn, context)
+        trust_any = evaluate(trust, action, role_arn, context, only=lambda s: principal_match(s, caller) is not None)
+        identity = identity_decision(identity_policies(caller), boundary, session_policy, action, role_arn, context)
         if Decision.EXPLICIT_DENY in (trust_any, identity):
             return False
         if trust_any is Decision.ALLOW and identity is Decision.ALLOW:
             return True
         if not same_account:
             return False
-        if evaluate(trust, ACTION, role_arn, context, only=lambda s: names_caller_itself(s, caller)) is Decision.ALLOW:
+        if evaluate(trust, action, role_arn, context, only=lambda s: names_caller_itself(s, caller)) is Decision.ALLOW:
             return True
-        trust_role = evaluate(trust, ACTION, role_arn, context, only=lambda s: principal_match(s, caller) == "direct")
-        limits = [evaluate([p], ACTION, role_arn, context) for p in (boundary, session_policy) if p is not None]
+        trust_role = evaluate(trust, action, role_arn, context, only=lambda s: principal_match(s, caller) == "direct")
+        limits = [evaluate([p], action, role_arn, context) for p in (boundary, session_policy) if p is not None]
         return trust_role is Decision.ALLOW and all(d is Decision.ALLOW for d in limits)
 
     def _check(
@@ -214,8 +248,17 @@ class AssumeRoleGuard:
             # the role trusts, in its own account only; another account's role stays refused, as in AWS.
             if not same_account:
                 raise StsRefusal(403, "AccessDenied", ROOT_REFUSAL)
-        elif not self._allowed(caller, trust, role_arn, context, same_account=same_account):
-            raise access_denied(caller, role_arn)
+        else:
+            # "Pass session tags in AWS STS": passing Tags (or TransitiveTagKeys) also needs sts:TagSession;
+            # "Monitor and control actions taken with assumed roles": SourceIdentity needs sts:SetSourceIdentity.
+            actions = [ACTION]
+            if session_tags(params) or transitive_tag_keys(params):
+                actions.append("sts:TagSession")
+            if params.get("SourceIdentity"):
+                actions.append("sts:SetSourceIdentity")
+            for action in actions:
+                if not self._allowed(caller, trust, role_arn, context, same_account=same_account, action=action):
+                    raise access_denied(caller, role_arn, action)
 
         if caller.kind == "session" and duration > ROLE_CHAINING_LIMIT:
             raise StsRefusal(400, "ValidationError", ROLE_CHAINING_MESSAGE)
