@@ -33,7 +33,7 @@ def test_demo_shows_the_three_outcomes_and_stays_up_for_xacct_call() -> None:
         assert "FAIL" not in text
         assert re.search(r"PASS  1\. .*\n.*\n      observed: 200; the API server received PUT /hoge", text)
         assert "AssumeRoleDenied: User: arn:aws:sts::222222222222:assumed-role/BatchRoleDeve/" in text
-        assert 'observed: 403 {"message": "Forbidden"}' in text
+        assert 'observed: 403 {"message":"Forbidden"}' in text  # API Gateway's body, byte for byte
 
         # What the demo prints for exploring by hand works as printed.
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
