@@ -38,7 +38,7 @@ def test_demo_shows_the_five_outcomes_and_stays_up_for_xacct_call() -> None:
         assert "FAIL" not in text
         assert re.search(r"PASS  1\. .*\n.*\n      observed: 200; the API server received PUT /hoge", text)
         assert "AssumeRoleDenied: User: arn:aws:sts::222222222222:assumed-role/BatchRoleDeve/" in text
-        assert 'observed: 403 {"message": "Forbidden"}' in text
+        assert 'observed: 403 {"message":"Forbidden"}' in text  # API Gateway's body, byte for byte
         # Sealed: around the gateway, a forged caller gets the API server's 403.
         assert re.search(r"PASS  4\. Around the gateway.*\n.*\n      observed: 403 .*x-origin-verify", text), text
 
