@@ -200,7 +200,9 @@ class ApiClient:
     with an optional base path). ``region`` defaults to the execute-api host's region, then the source
     session's. ``endpoint_url`` (or $XACCT_ENDPOINT_URL) sends the bytes elsewhere - the local AWS - while
     the signature stays for the real host. A plain ``http://`` ``base_url`` is refused (``InsecureTransport``)
-    unless its host is loopback or ``endpoint_url`` says where the bytes go. Proxy and CA settings come from the
+    unless its host is loopback or ``endpoint_url`` says where the bytes go. ``session_name`` defaults to
+    ``<source account id>-xacct-<function or host name>`` (the account from one sts:GetCallerIdentity), the
+    form invoke roles require of a consumer account's sessions. Proxy and CA settings come from the
     environment when a thread first uses the client (requests re-reads them per request; on a hot path that is a
     third of the cost).
     Errors raise: ``InvokeDenied`` for API Gateway's IAM 403s, ``HttpError`` for other statuses >= 400,
