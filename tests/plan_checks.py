@@ -23,6 +23,7 @@ exactly the invoke roles).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ class PlanSummary:
     values: dict[str, dict[str, Any]]
     counts: dict[str, int]
     outputs: dict[str, Any]
+    unknown: dict[str, set[str]] = dataclasses.field(default_factory=dict)  # address -> attributes known at apply
 
 
 def summarize(plan: Any) -> PlanSummary:
@@ -61,12 +63,19 @@ def summarize(plan: Any) -> PlanSummary:
         for child in module.get("child_modules", []):
             counts["modules"] += 1
             queue.append(child)
+    unknown = {
+        change["address"]: {
+            name for name, flag in (change["change"].get("after_unknown") or {}).items() if flag is True
+        }
+        for change in plan.get("resource_changes", [])
+        if change.get("mode") == "managed"
+    }
     outputs = {
         name: change.get("after")
         for name, change in plan.get("output_changes", {}).items()
         if change.get("after_unknown") is not True
     }
-    return PlanSummary(values, dict(counts), outputs)
+    return PlanSummary(values, dict(counts), outputs, unknown)
 
 
 def compare(expected: Any, actual: Any, where: str = "") -> None:
@@ -159,13 +168,29 @@ def semantic_checks(summary: PlanSummary) -> None:
                 assert set(statement) <= {"Sid", "Effect", "Action", "Resource"}, f"{address}: {sorted(statement)}"
                 assert (statement["Effect"], statement["Action"]) == ("Allow", "sts:AssumeRole"), address
                 assert not any("*" in arn for arn in _strings(statement["Resource"])), f"{address}: a wildcard"
-        elif kind == "aws_apigatewayv2_integration" and isinstance(values.get("request_parameters"), dict):
-            parameters = values["request_parameters"]
-            assert set(parameters) <= {"overwrite:path", *IDENTITY_HEADERS}, f"{address}: {sorted(parameters)}"
-            for header, value in parameters.items():
-                want = IDENTITY_HEADERS.get(header)
-                assert want is None or value == want, f"{address}: {header} = {value!r}, not the verified caller"
+        elif kind == "aws_apigatewayv2_integration":
+            _check_integration(summary, address, values)
     _check_consumer_config(summary)
+
+
+def _check_integration(summary: PlanSummary, address: str, values: dict[str, Any]) -> None:
+    """The gateway sets the path, the verified caller and (over the internet) the origin secret, nothing else."""
+    sealed = values.get("integration_type") == "HTTP_PROXY" and values.get("connection_type") == "INTERNET"
+    module = address.rsplit("aws_apigatewayv2_integration.", 1)[0]
+    parameters = values.get("request_parameters")
+    if sealed:
+        # The origin secret is generated at apply, so the mapping that carries it is known only then.
+        assert f"{module}terraform_data.origin_secret[0]" in summary.values, f"{address}: no origin secret generated"
+        assert "request_parameters" in summary.unknown.get(address, set()) or (
+            isinstance(parameters, dict) and any(not v.startswith("$") for v in parameters.values())
+        ), f"{address}: an internet integration without the origin secret header: {parameters}"
+    if not isinstance(parameters, dict):
+        return
+    for header, value in parameters.items():
+        want = IDENTITY_HEADERS.get(header)
+        static = sealed and header.startswith("overwrite:header.") and not value.startswith("$")  # the secret
+        assert header == "overwrite:path" or want is not None or static, f"{address}: {header}"
+        assert want is None or value == want, f"{address}: {header} = {value!r}, not the verified caller"
 
 
 def _check_trust_statement(address: str, statement: dict[str, Any]) -> None:
@@ -179,6 +204,11 @@ def _check_trust_statement(address: str, statement: dict[str, Any]) -> None:
     assert names, f"{address}: a trust statement without a principal"
     assert not any("*" in p for p in names), f"{address}: a wildcard principal {names}"
     condition = statement.get("Condition")
+    if "Service" in principal and condition is not None:
+        # A workload role's service trust: bound to this account (confused deputy prevention), nothing else.
+        assert set(condition) == {"StringEquals"}, f"{address}: condition {condition}"
+        assert set(condition["StringEquals"]) == {"aws:SourceAccount"}, f"{address}: condition {condition}"
+        return
     if condition is not None:
         assert set(condition) == {"StringEquals"}, f"{address}: condition {condition}"
         assert set(condition["StringEquals"]) == {"sts:ExternalId"}, f"{address}: condition {condition}"

@@ -61,6 +61,7 @@ def test_deve_then_stag_apply_read_back_converge_and_destroy(
             "Effect": "Allow",
             "Principal": {"Service": ["lambda.amazonaws.com"]},
             "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": CONSUMER}},  # confused deputy prevention
         }
     ]
     assume = iam_b.get_role_policy(RoleName="LambdaRoleDeve", PolicyName="AssumeProviderInvokeRoles")
@@ -114,10 +115,15 @@ def test_deve_then_stag_apply_read_back_converge_and_destroy(
     assert integration["IntegrationUri"] == echo.url
     assert integration["RequestParameters"]["overwrite:header.x-caller-arn"] == "$context.identity.userArn"
     assert "overwrite:header.x-caller-account-id" not in integration["RequestParameters"]
+    # Sealed: the gateway sends the generated origin secret, which only the sensitive output holds.
+    assert integration["RequestParameters"]["overwrite:header.x-origin-verify"] == outputs["origin_secret"]
+    assert outputs["origin_secret"] not in json.dumps(outputs["consumer_config"])
     stage = gateway.get_stage(ApiId=api_id, StageName="$default")
     assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 100
     assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 50
     log_format = json.loads(stage["AccessLogSettings"]["Format"])
+    assert "userAgent" not in log_format  # caller-controlled: see modules/provider_api/README.md, "Access log"
+    assert list(log_format)[:2] == ["path", "errorMessage"]  # the gateway's own fields come last
     assert log_format["userArn"] == "$context.identity.userArn"
     assert log_format["accountId"] == "$context.identity.accountId"
     (group,) = local_aws.client("logs", PROVIDER).describe_log_groups(logGroupNamePrefix="/aws/apigateway/")[
@@ -206,7 +212,8 @@ def test_module_variants_apply_converge_and_destroy(local_aws: LocalAws, fresh_t
             policy = json.loads(functions.get_policy(FunctionName="hoge-api", Qualifier="live")["Policy"])
             (statement,) = policy["Statement"]
             assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
-            assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == f"{outputs['execution_arn']}/*"
+            # Scoped to the stage: <execution_arn>/<stage>/<method>/<path>.
+            assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == f"{outputs['execution_arn']}/$default/*"
         else:
             domain = gateway.get_domain_name(DomainName="server.stag.foo.example.com")
             (configuration,) = domain["DomainNameConfigurations"]

@@ -28,7 +28,7 @@ import pytest
 from xacct.local import terraform as tfrun
 from xacct.local.terraform import Workspace
 
-from conftest import CONSUMER
+from conftest import CONSUMER, PROVIDER
 from helpers import REGION, ROOT, load_tool
 
 MODULES = ("provider_api", "consumer_role")
@@ -456,3 +456,22 @@ def test_existing_role_that_does_not_exist_fails_at_plan(workspaces: Callable[[s
     )
     assert 'no IAM role named "NoSuchWorker.Role"' in errors, errors
     assert "set create_role = true" in errors, errors
+
+
+def test_stag_pass_through_settings_fail_at_plan(workspaces: Callable[[str, str], Workspace]) -> None:
+    """envs/stag's log and boundary settings name the bad value (the env's own validations, before the module's)."""
+    errors = workspaces("envs/stag", PROVIDER).plan_failure(
+        {
+            "api_server_url": "https://api.internal.stag.foo.example.com",
+            "invoke_roles": {ROLE: {"trusted_role_arns": [f"arn:aws:iam::{CONSUMER}:role/LambdaRoleDeve"]}},
+            "access_log_retention_in_days": 31,
+            "access_log_kms_key_arn": "alias/aws/logs",
+            "invoke_role_permissions_boundary_arn": f"arn:aws:iam::{PROVIDER}:role/Boundary",
+        }
+    )
+    assert "access_log_retention_in_days must be one of CloudWatch Logs' retention values" in errors, errors
+    assert "got 31" in errors, errors
+    assert "access_log_kms_key_arn must be a KMS key ARN" in errors, errors
+    assert 'not an alias; got "alias/aws/logs"' in errors, errors
+    assert "invoke_role_permissions_boundary_arn must be a managed policy ARN" in errors, errors
+    assert f'got "arn:aws:iam::{PROVIDER}:role/Boundary"' in errors, errors

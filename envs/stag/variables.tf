@@ -91,13 +91,13 @@ variable "invoke_role_permissions_boundary_arn" {
 }
 
 variable "origin_verify_header" {
-  description = "Header that carries the origin secret to the API server (see modules/provider_api, \"The origin secret\")."
+  description = "Header that carries the origin secret to the API server (see modules/provider_api/README.md, \"Sealing the API server\")."
   type        = string
   default     = "x-origin-verify"
 }
 
 variable "origin_secret_version" {
-  description = "Increment to rotate the origin secret (two phases: see modules/provider_api, \"Rotating the origin secret\")."
+  description = "Increment to rotate the origin secret (two phases: see modules/provider_api/README.md, \"Rotating the origin secret\")."
   type        = number
   default     = 1
 }

@@ -15,6 +15,8 @@ module "api" {
     timeout_ms = 10000
   }
   routes = ["POST /hoge", "GET /hoge/{id}"]
+  # The function reads the verified caller from its event's requestContext.authorizer.iam (no headers).
+  forward_caller_identity = false
   invoke_roles = {
     ApiAllowByIamRoleStag = {
       trusted_role_arns = ["arn:aws:iam::222222222222:role/LambdaRoleDeve"]

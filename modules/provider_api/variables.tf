@@ -562,7 +562,7 @@ variable "origin_verify_header" {
   description = <<-EOT
     Name of the header that carries the origin secret to an API server reached over the internet (HTTP_PROXY
     without a VPC link). The gateway overwrites it on every request; the API server refuses requests without the
-    secret (see the output origin_secret and README, "The origin secret").
+    secret (see the output origin_secret and README, "Sealing the API server").
   EOT
   type        = string
   default     = "x-origin-verify"

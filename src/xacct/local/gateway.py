@@ -433,9 +433,10 @@ class Gateway:
                 preload_content=True,
             )
         except urllib3.exceptions.NewConnectionError as error:
+            through_link = integration.connection_type == "VPC_LINK"  # see _private_target: AWS answers 500
             reply = Reply.message(
-                503,
-                "Service Unavailable",
+                500 if through_link else 503,
+                "Internal Server Error" if through_link else "Service Unavailable",
                 detail=f"the integration {parts.scheme}://{parts.netloc} refused the connection (is the API server "
                 f"running?): {error.__class__.__name__}",
             )
