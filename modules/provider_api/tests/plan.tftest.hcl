@@ -17,9 +17,8 @@ run "base_plans" {
 
   assert {
     condition = aws_apigatewayv2_integration.this.request_parameters == tomap({
-      "overwrite:path"                       = "$request.path"
-      "overwrite:header.x-caller-account-id" = "$context.identity.accountId"
-      "overwrite:header.x-caller-arn"        = "$context.identity.userArn"
+      "overwrite:path"                = "$request.path"
+      "overwrite:header.x-caller-arn" = "$context.identity.userArn"
     })
     error_message = "request_parameters: ${jsonencode(aws_apigatewayv2_integration.this.request_parameters)}"
   }
