@@ -221,9 +221,15 @@ def _check_invoke_trust(address: str, statements: list[dict[str, Any]]) -> None:
     for statement in statements:
         condition = dict(statement.get("Condition") or {})
         like = condition.pop("StringLike", None)
+        by_arn = condition.pop("ArnEquals", None)  # trust_by_principal_arn: the account, its roles by aws:PrincipalArn
         _check_trust_statement(address, {**statement, "Condition": condition or None})
         roles = _strings(statement["Principal"])
         account = roles[0].split(":")[4]
+        if by_arn is not None:
+            assert roles == [f"arn:{roles[0].split(':')[1]}:iam::{account}:root"], f"{address}: {roles}"
+            assert set(by_arn) == {"aws:PrincipalArn"}, f"{address}: condition {by_arn}"
+            roles = _strings(by_arn)
+            assert not any("*" in r for r in roles), f"{address}: a wildcard aws:PrincipalArn {roles}"
         assert {r.split(":")[4] for r in roles} == {account}, f"{address}: one statement for several accounts {roles}"
         assert like == {"sts:RoleSessionName": f"{account}-*"}, f"{address}: session names not bound to {account}"
         accounts.append(account)

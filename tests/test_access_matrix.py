@@ -9,7 +9,8 @@ Deployed (provider account P, consumer account C, third account T):
 - envs/stag in P, routes ANY /{proxy+}, GET /items/{id} and GET /items/{id}/secret, invoke roles
   ApiAllowByIamRoleStag (trusts C's LambdaRoleDeve, every route), ApiReadItemsRoleStag (GET /items/{id} only),
   ApiPartnerRoleStag (external id), ApiSharedRoleStag (trusts the LambdaRoleDeve of C and of T: one role, two
-  consumer accounts, each bound to session names that start with its account id);
+  consumer accounts, each bound to session names that start with its account id), ApiByArnRoleStag
+  (trust_by_principal_arn: C as principal, C's LateRoleDeve by aws:PrincipalArn - a role created only later);
 - a second envs/stag in P: another API whose own invoke role is OtherApiRoleStag;
 - outside Terraform: C's OtherRoleDeve and P's ProviderAppRole, each allowed by its own policy to assume
   ApiAllowByIamRoleStag, but not named in its trust policy.
@@ -44,6 +45,8 @@ ALL = "ApiAllowByIamRoleStag"
 READ_ITEMS = "ApiReadItemsRoleStag"
 PARTNER = "ApiPartnerRoleStag"
 SHARED = "ApiSharedRoleStag"
+BY_ARN = "ApiByArnRoleStag"
+LATE_ROLE = "LateRoleDeve"
 OTHER_API = "OtherApiRoleStag"
 EXTERNAL_ID = "xacct-partner-7f3a9c"
 _ids = itertools.count(1)
@@ -228,7 +231,7 @@ def deployment(
     request: pytest.FixtureRequest, local_aws: LocalAws, echo: EchoServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
     world: World = LocalWorld(local_aws, echo) if request.param == "local" else LiveWorld()
-    invoke = {name: f"arn:aws:iam::{world.provider}:role/{name}" for name in (ALL, READ_ITEMS, PARTNER, SHARED)}
+    invoke = {name: f"arn:aws:iam::{world.provider}:role/{name}" for name in (ALL, READ_ITEMS, PARTNER, SHARED, BY_ARN)}
     workload = f"arn:aws:iam::{world.consumer}:role/LambdaRoleDeve"
     third_workload = [f"arn:aws:iam::{world.third}:role/LambdaRoleDeve"] if world.third else []
     envs = Envs(tmp_path_factory.mktemp("matrix"), world.env, region=REGION)
@@ -244,6 +247,10 @@ def deployment(
                 READ_ITEMS: {"trusted_role_arns": [workload], "allowed_routes": ["GET /items/{id}"]},
                 PARTNER: {"trusted_role_arns": [workload], "external_id": EXTERNAL_ID},
                 SHARED: {"trusted_role_arns": [workload, *third_workload]},
+                BY_ARN: {
+                    "trusted_role_arns": [f"arn:aws:iam::{world.consumer}:role/{LATE_ROLE}"],
+                    "trust_by_principal_arn": True,
+                },
             },
         )
         assert seed.invoke_role_arns == invoke
@@ -465,6 +472,55 @@ def test_a_consumer_cannot_assume_a_shared_role_under_another_prefix(
     assert f"is not authorized to perform: sts:AssumeRole on resource: {deployment.invoke[SHARED]}" in str(
         refused.value
     )
+
+
+def test_trust_by_principal_arn_needs_no_apply_order_and_survives_a_recreated_role(deployment: Deployment) -> None:
+    """trust_by_principal_arn: the consumer's role is created only after the provider applied, then deleted and
+    created again (a new unique id under the same ARN); its sessions get through both times.
+
+    The trust statement names the account as principal and the role in ArnEquals aws:PrincipalArn, which IAM keeps
+    as written ("AWS global condition context keys": aws:PrincipalArn is the role's ARN for a role session).
+    """
+    world = deployment.world
+    iam = world.iam(world.consumer)
+
+    def create() -> str:
+        arn: str = iam.create_role(RoleName=LATE_ROLE, AssumeRolePolicyDocument=trust(service=True))["Role"]["Arn"]
+        iam.put_role_policy(
+            RoleName=LATE_ROLE,
+            PolicyName="AssumeInvokeRole",
+            PolicyDocument=allow("sts:AssumeRole", deployment.invoke[BY_ARN]),
+        )
+        world.make_actable(arn)
+        return arn
+
+    def delete() -> None:
+        iam.delete_role_policy(RoleName=LATE_ROLE, PolicyName="AssumeInvokeRole")
+        iam.delete_role(RoleName=LATE_ROLE)
+
+    deployment.roles["late"] = create()
+    try:
+        unique_ids = []
+        for attempt in ("first", "recreated"):
+            unique_ids.append(iam.get_role(RoleName=LATE_ROLE)["Role"]["RoleId"])
+            session_name = f"{world.consumer}-late-{attempt}"
+            creds = deployment.assume("late", BY_ARN, session_name)
+            response = deployment.raw("GET", "/late", botocore_signed("GET", deployment.host, "/late", creds))
+            assert response.status_code == 200, response.text
+            assert _caller(response) == f"arn:aws:sts::{world.provider}:assumed-role/{BY_ARN}/{session_name}"
+            if attempt == "first":
+                delete()
+                create()
+        assert unique_ids[0] != unique_ids[1]
+        with pytest.raises(ClientError) as refused:  # the session name is still bound to the account
+            deployment.assume("late", BY_ARN, "late")
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+        # Another role of the account, allowed by its own policy to assume every invoke role, is not named.
+        with pytest.raises(ClientError) as refused:
+            deployment.assume("workload", BY_ARN, f"{world.consumer}-workload")
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    finally:
+        delete()
 
 
 def test_the_invoke_role_cannot_invoke_another_api_of_the_account(deployment: Deployment) -> None:

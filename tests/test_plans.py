@@ -200,6 +200,22 @@ def test_the_compare_fails_on_a_wrong_expectation(inventory: dict[str, Any], mes
             "one statement for several accounts",
         ),
         (
+            ROLE,
+            "assume_role_policy",
+            '{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:root"]},'
+            '"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:RoleSessionName":"222222222222-*"},'
+            '"ArnEquals":{"aws:PrincipalArn":["arn:aws:iam::333333333333:role/B"]}}}]}',
+            "one statement for several accounts",
+        ),
+        (
+            ROLE,
+            "assume_role_policy",
+            '{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:root"]},'
+            '"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:RoleSessionName":"222222222222-*"},'
+            '"ArnEquals":{"aws:PrincipalArn":["arn:aws:iam::222222222222:role/*"]}}}]}',
+            "a wildcard aws:PrincipalArn",
+        ),
+        (
             "aws_apigatewayv2_integration.this",
             "request_parameters",
             {"overwrite:header.x-caller-account-id": "$context.identity.accountId"},

@@ -70,7 +70,7 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     ),
     "trust_policy_over_quota": (
         f"The trust policy of invoke role {ROLE} would be",
-        "over IAM's default quota of 2048",
+        "over the account's quota of 2048 for role trust policies (trust_policy_length_quota)",
         "about 9 of its 50 consumer accounts (50 trusted_role_arns) fit in one role",
         "split the consumers into several invoke_roles entries",
     ),
@@ -86,6 +86,16 @@ MESSAGES: dict[str, tuple[str, ...]] = {
         f"invoke_roles.{ROLE}: IAM cannot allow exactly these allowed_routes",
         "To keep out GET /items/{id}, the policy needs Deny GET/items/*, which also matches requests that go to the"
         " allowed route $default.",
+    ),
+    "trust_policy_over_raised_quota": (
+        "over the account's quota of 4096 for role trust policies",
+        "about 18 of its 20 consumer accounts (20 trusted_role_arns) fit in one role",
+    ),
+    "trust_policy_quota_above_what_aws_grants": ("trust_policy_length_quota must be the account's", "got 8192"),
+    "trust_policy_quota_below_the_default": ("a whole number from 2048", "got 1024"),
+    "trusted_role_path_too_long": (
+        f"invoke_roles.{ROLE}: trusted_role_arns must have role paths of at most 512 characters",
+        "LambdaRoleDeve (path of 521 characters)",
     ),
     "invoke_policy_over_quota": (
         f"The invoke policy of invoke role {ROLE} would be up to",
@@ -248,7 +258,7 @@ def test_the_reader_reads_the_test_files() -> None:
     """The reader finds what Terraform finds: every run, the runs' variables on top of the file's, nested values."""
     names, failing = read_runs(ROOT / "modules/provider_api/tests/invoke_roles.tftest.hcl")
     assert names[:2] == ["wildcard_principal", "account_id_principal"]
-    assert (len(names), len(failing)) == (33, 25)  # 8 runs plan the invoke and trust policies
+    assert (len(names), len(failing)) == (39, 29)  # 10 runs plan the invoke and trust policies
     wildcard = failing[0]
     assert wildcard.variables["name"] == '"server-stag"'
     assert wildcard.variables["invoke_roles"] == '{ ApiAllowByIamRoleStag = { trusted_role_arns = ["*"] } }'

@@ -207,6 +207,11 @@ locals {
 # account ("<account id>-*"). AWS records the session name in the assumed-role ARN that API Gateway passes on
 # ($context.identity.userArn), so the API server learns the consumer account from it, and since no consumer can
 # assume the role under another account's prefix, no consumer can pose as another.
+#
+# With trust_by_principal_arn the statement's principal is the consumer account, and its roles are named in an
+# ArnEquals aws:PrincipalArn condition: IAM keeps the ARNs as written, so the trust survives a consumer re-creating
+# its role (a role principal is stored as the role's unique id and goes stale), and the consumer need not apply
+# first. The price: IAM no longer refuses an ARN of a role that does not exist, so a typo is never matched.
 locals {
   consumer_accounts = {
     for name, r in var.invoke_roles : name => sort(distinct([
@@ -226,12 +231,17 @@ locals {
       Version = "2012-10-17"
       Statement = [
         for account in local.consumer_accounts[name] : {
-          Sid       = "ConsumerAccount${account}"
-          Effect    = "Allow"
-          Principal = { AWS = local.trusted_by_account[name][account] }
-          Action    = "sts:AssumeRole"
+          Sid    = "ConsumerAccount${account}"
+          Effect = "Allow"
+          Principal = {
+            AWS = r.trust_by_principal_arn ? [
+              "arn:${try(regex("^arn:([^:]+):", local.trusted_by_account[name][account][0])[0], "aws")}:iam::${account}:root"
+            ] : local.trusted_by_account[name][account]
+          }
+          Action = "sts:AssumeRole"
           Condition = merge(
             { StringLike = { "sts:RoleSessionName" = "${account}-*" } },
+            r.trust_by_principal_arn ? { ArnEquals = { "aws:PrincipalArn" = local.trusted_by_account[name][account] } } : {},
             r.external_id == null ? {} : { StringEquals = { "sts:ExternalId" = r.external_id } },
           )
         }
@@ -239,9 +249,9 @@ locals {
     })
   }
 
-  # IAM's default quota for a role trust policy is 2,048 characters (white space not counted; jsonencode adds
-  # none). Each consumer account takes one statement, with its role ARNs ("<arn>" and a comma each).
-  trust_policy_quota = 2048
+  # IAM's quota for a role trust policy: 2,048 characters unless the account had it raised (up to 4,096); white
+  # space is not counted and jsonencode adds none. Each consumer account takes one statement, with its role ARNs.
+  trust_policy_quota = var.trust_policy_length_quota
   trust_policy_base  = length(jsonencode({ Version = "2012-10-17", Statement = [] }))
   trust_policy_size = {
     for name, r in var.invoke_roles : name => {
@@ -253,6 +263,16 @@ locals {
         (length(local.trust_policies[name]) - local.trust_policy_base) / max(1, length(local.consumer_accounts[name]))
       ))
     }
+  }
+
+  # IAM's limits on the consumer roles named: a path of at most 512 characters ("/" included), a name of at most 64
+  # (the name is checked with the ARN's form, in variables.tf).
+  role_path_quota = 512
+  long_role_paths = {
+    for name, r in var.invoke_roles : name => [
+      for arn in r.trusted_role_arns : "${arn} (path of ${length(try(regex(":role(/.*/)[^/]+$", arn)[0], "/"))} characters)"
+      if length(try(regex(":role(/.*/)[^/]+$", arn)[0], "/")) > local.role_path_quota
+    ]
   }
 
   # IAM's quota for the inline policies of one role, together: 10,240 characters (white space not counted).
@@ -278,14 +298,23 @@ resource "aws_iam_role" "invoke" {
 
   lifecycle {
     precondition {
+      condition = length(local.long_role_paths[each.key]) == 0
+      error_message = join(" ", [
+        "invoke_roles.${each.key}: trusted_role_arns must have role paths of at most ${local.role_path_quota} characters",
+        "(IAM's limit; the path is what lies between \":role\" and the role name, slashes included);",
+        "too long: ${jsonencode(local.long_role_paths[each.key])}.",
+      ])
+    }
+    precondition {
       condition = local.trust_policy_size[each.key].length <= local.trust_policy_quota
       error_message = join(" ", [
         "The trust policy of invoke role ${each.key} would be ${local.trust_policy_size[each.key].length} characters,",
-        "over IAM's default quota of ${local.trust_policy_quota} for role trust policies.",
+        "over the account's quota of ${local.trust_policy_quota} for role trust policies (trust_policy_length_quota).",
         "At about ${local.trust_policy_size[each.key].per_account} characters per consumer account (one statement with its",
         "role ARNs), about ${local.trust_policy_size[each.key].fit} of its ${local.trust_policy_size[each.key].accounts} consumer accounts",
         "(${local.trust_policy_size[each.key].principals} trusted_role_arns) fit in one role: split the consumers into several",
-        "invoke_roles entries, or raise the account's \"Role trust policy length\" quota (up to 4,096).",
+        "invoke_roles entries, or raise the account's \"Role trust policy length\" quota (up to 4,096) and set",
+        "trust_policy_length_quota to it.",
       ])
     }
   }

@@ -294,12 +294,16 @@ variable "invoke_roles" {
     set) and may call execute-api:Invoke on this API only: every route for allowed_routes = ["*"], or just the
     listed route keys (each must be one of var.routes). max_session_duration is 3600-43200 seconds; note that a
     workload that itself runs as a role (Lambda, ECS) is role chaining and always gets at most one hour.
+    trust_by_principal_arn = true trusts each consumer account as the principal and names its roles in an
+    ArnEquals aws:PrincipalArn condition instead: the trust survives a consumer re-creating its role and needs no
+    apply order, but IAM no longer checks that the roles exist (see the README, "Trust by principal ARN").
   EOT
   type = map(object({
-    trusted_role_arns    = list(string)
-    allowed_routes       = optional(list(string), ["*"])
-    external_id          = optional(string)
-    max_session_duration = optional(number, 3600)
+    trusted_role_arns      = list(string)
+    allowed_routes         = optional(list(string), ["*"])
+    external_id            = optional(string)
+    max_session_duration   = optional(number, 3600)
+    trust_by_principal_arn = optional(bool, false)
   }))
   nullable = false
 
@@ -626,4 +630,25 @@ variable "tags" {
   type        = map(string)
   default     = {}
   nullable    = false
+}
+
+variable "trust_policy_length_quota" {
+  description = <<-EOT
+    The provider account's IAM quota "Role trust policy length", in characters: 2,048 unless the account had it
+    raised (Service Quotas, up to 4,096). Invoke role trust policies longer than this fail at plan.
+  EOT
+  type        = number
+  default     = 2048
+  nullable    = false
+
+  validation {
+    condition = (
+      var.trust_policy_length_quota >= 2048 && var.trust_policy_length_quota <= 4096
+      && floor(var.trust_policy_length_quota) == var.trust_policy_length_quota
+    )
+    error_message = join(" ", [
+      "trust_policy_length_quota must be the account's \"Role trust policy length\" quota: a whole number from 2048",
+      "(IAM's default) to 4096 (the most AWS grants); got ${var.trust_policy_length_quota}.",
+    ])
+  }
 }

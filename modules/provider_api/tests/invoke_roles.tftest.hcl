@@ -491,3 +491,84 @@ run "invoke_policy_over_quota" {
   }
   expect_failures = [aws_iam_role_policy.invoke]
 }
+
+# -- trust by principal ARN, and the quotas a plan can know (issue 10) -----------------------------------------
+
+# Opt-in: the consumer account as principal, its roles in ArnEquals aws:PrincipalArn (kept as written by IAM).
+run "trust_by_principal_arn" {
+  command = plan
+  variables {
+    invoke_roles = {
+      ApiAllowByIamRoleStag = {
+        trusted_role_arns      = ["arn:aws:iam::222222222222:role/LambdaRoleDeve", "arn:aws:iam::222222222222:role/team/BatchRoleDeve"]
+        trust_by_principal_arn = true
+      }
+    }
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy).Statement == [{
+      Sid       = "ConsumerAccount222222222222"
+      Effect    = "Allow"
+      Principal = { AWS = ["arn:aws:iam::222222222222:root"] }
+      Action    = "sts:AssumeRole"
+      Condition = {
+        StringLike = { "sts:RoleSessionName" = "222222222222-*" }
+        ArnEquals  = { "aws:PrincipalArn" = ["arn:aws:iam::222222222222:role/LambdaRoleDeve", "arn:aws:iam::222222222222:role/team/BatchRoleDeve"] }
+      }
+    }]
+    error_message = "trust policy: ${aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy}"
+  }
+}
+
+# An account whose "Role trust policy length" quota was raised to 4,096: 15 consumer accounts fit.
+run "trust_policy_quota_raised" {
+  command = plan
+  variables {
+    trust_policy_length_quota = 4096
+    invoke_roles = {
+      ApiAllowByIamRoleStag = { trusted_role_arns = [for i in range(15) : "arn:aws:iam::${200000000000 + i}:role/LambdaRoleDeve"] }
+    }
+  }
+
+  assert {
+    condition     = length(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy) > 2048
+    error_message = "15 consumer accounts: ${length(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy)} characters"
+  }
+}
+
+run "trust_policy_over_raised_quota" {
+  command = plan
+  variables {
+    trust_policy_length_quota = 4096
+    invoke_roles = {
+      ApiAllowByIamRoleStag = { trusted_role_arns = [for i in range(20) : "arn:aws:iam::${200000000000 + i}:role/LambdaRoleDeve"] }
+    }
+  }
+  expect_failures = [aws_iam_role.invoke]
+}
+
+run "trust_policy_quota_above_what_aws_grants" {
+  command = plan
+  variables { trust_policy_length_quota = 8192 }
+  expect_failures = [var.trust_policy_length_quota]
+}
+
+run "trust_policy_quota_below_the_default" {
+  command = plan
+  variables { trust_policy_length_quota = 1024 }
+  expect_failures = [var.trust_policy_length_quota]
+}
+
+# IAM's limit on a role path: 512 characters. This one has 521 ("/", then 52 times "abcdefghi/").
+run "trusted_role_path_too_long" {
+  command = plan
+  variables {
+    invoke_roles = {
+      ApiAllowByIamRoleStag = {
+        trusted_role_arns = ["arn:aws:iam::222222222222:role/${join("", [for i in range(52) : "abcdefghi/"])}LambdaRoleDeve"]
+      }
+    }
+  }
+  expect_failures = [aws_iam_role.invoke]
+}
