@@ -203,7 +203,11 @@ class SpoolWriter:
         if chunk:
             self._digest.update(chunk)
             self._length += len(chunk)
-            self.file.write(chunk)
+            # In pieces: a spooled file copies what it holds in memory before it rolls over to disk, so one
+            # 100 MB write would pass through memory once more; pieces of 1 MiB roll over after 8 MiB.
+            view = memoryview(chunk)
+            for start in range(0, len(view), CHUNK):
+                self.file.write(view[start : start + CHUNK])
 
     def finish(self) -> Spooled:
         """The body written so far, rewound."""
