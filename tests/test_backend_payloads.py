@@ -25,6 +25,7 @@ from flask import Flask
 from flask import Response as FlaskResponse
 from flask import request as flask_request
 from requests.adapters import HTTPAdapter
+from werkzeug.test import Client
 
 from test_backend import serve_fastapi, serve_flask
 from xacct import ApiClient, ConfigError, HttpError
@@ -381,3 +382,25 @@ def test_the_client_says_it_takes_references(handoff: Handoff) -> None:
         assert api.payloads is not None
         json_, data, headers = api.payloads.outgoing(None, b"x", None, encode=lambda _json, data: (data, None))
     assert (json_, data, headers[ACCEPT_HEADER]) == (None, b"x", "reference")
+
+
+def test_s3_refusing_the_server_is_a_502_not_a_traceback(local_aws: LocalAws, new_account: Callable[[], str]) -> None:
+    """A PayloadBucket whose bucket does not exist (a misconfigured server): 502 with a reason, the app never runs."""
+    provider, ran = new_account(), []
+    payloads = PayloadBucket("xacct-no-such-bucket", local_aws.session(provider), threshold=THRESHOLD)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        ran.append(environ)
+        start_response("200 OK", [])
+        return [b""]
+
+    caller = f"arn:aws:sts::{provider}:assumed-role/ApiInvoke/{provider}-x"
+    key = prefix("request", "ApiInvoke", provider) + "f" * 32
+    reference = PayloadReference("xacct-no-such-bucket", key, 1, "0" * 64)
+    response = Client(WsgiMiddleware(app, payloads=payloads)).put(
+        "/", data=reference.to_json(), headers={"x-caller-arn": caller, "Content-Type": REFERENCE_CONTENT_TYPE}
+    )
+    assert response.status_code == 502
+    assert response.get_json()["reason"] == "payload_unavailable"
+    assert "NoSuchBucket" in response.get_json()["message"]
+    assert ran == []
