@@ -25,6 +25,7 @@ from flask import Flask
 from flask import Response as FlaskResponse
 from flask import request as flask_request
 from requests.adapters import HTTPAdapter
+from werkzeug.test import Client
 
 from test_backend import serve_fastapi, serve_flask
 from xacct import ApiClient, ConfigError, HttpError
@@ -108,6 +109,11 @@ def flask_app(payloads: PayloadBucket, ran: list[str]) -> Any:
             "consumer": flask_request.environ["xacct.caller"].consumer_account_id,
         }
 
+    @app.put("/echo")
+    def echo() -> Any:
+        ran.append("echo")
+        return FlaskResponse(flask_request.get_data(), mimetype=flask_request.content_type)
+
     @app.get("/bytes/<int:length>")
     def data(length: int) -> Any:
         ran.append("bytes")
@@ -130,6 +136,11 @@ def fastapi_app(payloads: PayloadBucket, ran: list[str]) -> Any:
             "content_type": request.headers.get("content-type"),
             "consumer": caller.consumer_account_id,
         }
+
+    @app.put("/echo")
+    async def echo(request: Request) -> Response:
+        ran.append("echo")
+        return Response(await request.body(), media_type=request.headers.get("content-type"))
 
     @app.get("/bytes/{length}")
     def data(length: int) -> Response:
@@ -240,6 +251,22 @@ def test_a_large_response_comes_back_as_sent(handoff: Handoff) -> None:
     assert response.headers["Content-Length"] == str(length)
     (key,) = set(handoff.keys("response")) - before
     assert key.startswith(prefix("response", "ApiInvoke", handoff.stack.consumer))
+
+
+def test_100_mb_round_trip_byte_identical(handoff: Handoff) -> None:
+    """The issue's bar: 100 MB up and the same 100 MB back through API Gateway's 10 MB limit, byte for byte."""
+    body = pattern(100 * 1024 * 1024)
+    expected = hashlib.sha256(body).hexdigest()
+    requests_before, responses_before = set(handoff.keys("request")), set(handoff.keys("response"))
+    with handoff.client() as api:
+        response = api.put("/echo", data=body, headers={"Content-Type": "application/octet-stream"})
+        del body
+        assert response.headers["Content-Length"] == str(100 * 1024 * 1024)
+        assert hashlib.sha256(response.content).hexdigest() == expected
+    handed = (set(handoff.keys("request")) - requests_before) | (set(handoff.keys("response")) - responses_before)
+    assert len(handed) == 2
+    for key in handed:  # the local AWS keeps objects in memory: free them for the rest of the session
+        handoff.s3.delete_object(Bucket=handoff.bucket, Key=key)
 
 
 def test_a_small_response_is_not_handed_off(handoff: Handoff) -> None:
@@ -355,3 +382,25 @@ def test_the_client_says_it_takes_references(handoff: Handoff) -> None:
         assert api.payloads is not None
         json_, data, headers = api.payloads.outgoing(None, b"x", None, encode=lambda _json, data: (data, None))
     assert (json_, data, headers[ACCEPT_HEADER]) == (None, b"x", "reference")
+
+
+def test_s3_refusing_the_server_is_a_502_not_a_traceback(local_aws: LocalAws, new_account: Callable[[], str]) -> None:
+    """A PayloadBucket whose bucket does not exist (a misconfigured server): 502 with a reason, the app never runs."""
+    provider, ran = new_account(), []
+    payloads = PayloadBucket("xacct-no-such-bucket", local_aws.session(provider), threshold=THRESHOLD)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        ran.append(environ)
+        start_response("200 OK", [])
+        return [b""]
+
+    caller = f"arn:aws:sts::{provider}:assumed-role/ApiInvoke/{provider}-x"
+    key = prefix("request", "ApiInvoke", provider) + "f" * 32
+    reference = PayloadReference("xacct-no-such-bucket", key, 1, "0" * 64)
+    response = Client(WsgiMiddleware(app, payloads=payloads)).put(
+        "/", data=reference.to_json(), headers={"x-caller-arn": caller, "Content-Type": REFERENCE_CONTENT_TYPE}
+    )
+    assert response.status_code == 502
+    assert response.get_json()["reason"] == "payload_unavailable"
+    assert "NoSuchBucket" in response.get_json()["message"]
+    assert ran == []

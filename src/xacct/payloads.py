@@ -23,6 +23,7 @@ This module is the client's side (``ApiClient(..., payload_bucket=NAME)``) and t
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -32,7 +33,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import boto3
 import requests
@@ -58,8 +59,11 @@ ACCEPT_VALUE = "reference"
 DEFAULT_THRESHOLD = 5 * 1024 * 1024
 MAX_REFERENCE_BYTES = 4096  # a reference is ~300 bytes; anything longer is not one
 CHUNK = 1024 * 1024
-# s3transfer's multipart settings: 8 MiB parts, 4 in flight, so an upload holds at most ~32 MiB of the body.
-_PART = 8 * 1024 * 1024
+# Spooled bodies stay in memory up to 8 MiB, then go to a temporary file.
+_SPOOL_MEMORY = 8 * 1024 * 1024
+# s3transfer: one streamed PUT up to 128 MiB; beyond, 16 MiB parts, 4 in flight (at most ~64 MiB in memory).
+_SINGLE_PUT_MAX = 128 * 1024 * 1024
+_PART = 16 * 1024 * 1024
 _CONCURRENCY = 4
 
 _KEY = re.compile(r"(request|response)/([\w+=,.@-]{1,64})/(\d{12}|-)/([0-9a-f]{32})", re.ASCII)
@@ -190,7 +194,7 @@ class Spooled:
 class SpoolWriter:
     """Writes a body into a spooled temporary file (memory up to ``max_memory``, then disk), hashing as it goes."""
 
-    def __init__(self, max_memory: int = _PART) -> None:
+    def __init__(self, max_memory: int = _SPOOL_MEMORY) -> None:
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=max_memory)  # noqa: SIM115 (handed on)
         self._digest = hashlib.sha256()
         self._length = 0
@@ -199,7 +203,11 @@ class SpoolWriter:
         if chunk:
             self._digest.update(chunk)
             self._length += len(chunk)
-            self.file.write(chunk)
+            # In pieces: a spooled file copies what it holds in memory before it rolls over to disk, so one
+            # 100 MB write would pass through memory once more; pieces of 1 MiB roll over after 8 MiB.
+            view = memoryview(chunk)
+            for start in range(0, len(view), CHUNK):
+                self.file.write(view[start : start + CHUNK])
 
     def finish(self) -> Spooled:
         """The body written so far, rewound."""
@@ -207,7 +215,7 @@ class SpoolWriter:
         return Spooled(self.file, self._length, self._digest.hexdigest())
 
 
-def spool(chunks: Iterable[bytes], *, max_memory: int = _PART) -> Spooled:
+def spool(chunks: Iterable[bytes], *, max_memory: int = _SPOOL_MEMORY) -> Spooled:
     """Read ``chunks`` into a spooled temporary file (rewound), hashing as it goes."""
     writer = SpoolWriter(max_memory)
     for chunk in chunks:
@@ -215,7 +223,7 @@ def spool(chunks: Iterable[bytes], *, max_memory: int = _PART) -> Spooled:
     return writer.finish()
 
 
-def read_verified(s3: S3Client, reference: PayloadReference, *, max_memory: int = _PART) -> IO[bytes]:
+def read_verified(s3: S3Client, reference: PayloadReference, *, max_memory: int = _SPOOL_MEMORY) -> IO[bytes]:
     """The referenced object, streamed into a spooled file and checked against the reference's length and SHA-256.
 
     Raises ``PayloadIntegrityError`` on a mismatch (the object was replaced or truncated), botocore's
@@ -238,14 +246,55 @@ def read_verified(s3: S3Client, reference: PayloadReference, *, max_memory: int 
     return spooled.file
 
 
-def upload(s3: S3Client, bucket: str, key: str, source: IO[bytes] | Iterable[bytes]) -> HashingReader:
-    """Stream ``source`` to ``s3://bucket/key`` (multipart past 8 MiB), hashing on the way; the reader has the hash."""
+@dataclass(frozen=True)
+class Uploaded:
+    """What ``upload`` wrote: its length and SHA-256."""
+
+    length: int
+    sha256: str
+
+
+def _seekable(source: object) -> bool:
+    try:
+        return bool(source.seekable()) if callable(getattr(source, "seekable", None)) else False  # type: ignore[attr-defined]
+    except (OSError, ValueError):
+        return False
+
+
+def upload(
+    s3: S3Client, bucket: str, key: str, source: bytes | IO[bytes] | Iterable[bytes], *, sha256: str | None = None
+) -> Uploaded:
+    """Stream ``source`` to ``s3://bucket/key`` and say what was written.
+
+    Bytes and seekable files go up in one streamed PUT up to 128 MiB (hashed first: a second read of a file is
+    cheaper than multipart, which the local AWS and S3 both make slower below that size), in 16 MiB parts, 4 at
+    a time, beyond. Other sources (pipes, iterables) are hashed as they are read, in parts held in memory.
+    ``sha256``, when the caller already knows it, spares the hashing pass.
+    """
     from boto3.s3.transfer import TransferConfig  # boto3's transfer manager, loaded only for a hand-off
 
+    config = TransferConfig(
+        multipart_threshold=_SINGLE_PUT_MAX, multipart_chunksize=_PART, max_concurrency=_CONCURRENCY
+    )
+    if isinstance(source, bytes):
+        digest = sha256 or hashlib.sha256(source).hexdigest()
+        s3.upload_fileobj(io.BytesIO(source), bucket, key, Config=config)
+        return Uploaded(len(source), digest)
+    if _seekable(source):
+        file: IO[bytes] = source  # type: ignore[assignment]
+        start = file.tell()
+        if sha256 is None:
+            hasher = hashlib.sha256()
+            for chunk in iter(lambda: file.read(CHUNK), b""):
+                hasher.update(chunk)
+            sha256 = hasher.hexdigest()
+        length = file.seek(0, io.SEEK_END) - start
+        file.seek(start)
+        s3.upload_fileobj(file, bucket, key, Config=config)
+        return Uploaded(length, sha256)
     reader = HashingReader(source)
-    config = TransferConfig(multipart_threshold=_PART, multipart_chunksize=_PART, max_concurrency=_CONCURRENCY)
     s3.upload_fileobj(reader, bucket, key, Config=config)  # type: ignore[arg-type]
-    return reader
+    return Uploaded(reader.length, reader.sha256)
 
 
 def _size_of(data: Any) -> int | None:
@@ -292,25 +341,30 @@ class PayloadHandoff:
         self.endpoint_url = endpoint_url
         self._credentials = credentials
         self._lock = threading.Lock()
-        self._client: tuple[str | None, S3Client] | None = None
+        self._boto = boto3.Session()
+        self._s3: tuple[str | None, S3Client] | None = None
         self._caller: Caller | None = None
 
-    def _session(self) -> boto3.Session:
+    def _client(self, service: Literal["s3", "sts"]) -> Any:
+        """A client with the invoke role's current credentials. One boto3 session serves them all, so the
+        service models are loaded once (a new session per client costs a second per S3 client)."""
         frozen = self._credentials.get_frozen_credentials()
-        return boto3.Session(
+        return self._boto.client(
+            service,
+            region_name=self.region,
+            endpoint_url=self.endpoint_url,
             aws_access_key_id=frozen.access_key,
             aws_secret_access_key=frozen.secret_key,
             aws_session_token=frozen.token,
-            region_name=self.region,
         )
 
     def s3(self) -> S3Client:
         """An S3 client with the invoke role's current credentials (one per session, made again after a refresh)."""
         key = self._credentials.get_frozen_credentials().access_key
         with self._lock:
-            if self._client is None or self._client[0] != key:
-                self._client = (key, self._session().client("s3", endpoint_url=self.endpoint_url))
-            return self._client[1]
+            if self._s3 is None or self._s3[0] != key:
+                self._s3 = (key, self._client("s3"))
+            return self._s3[1]
 
     def caller(self) -> Caller:
         """Who the invoke-role session is (role name, consumer account): it chooses the key prefix."""
@@ -318,7 +372,7 @@ class PayloadHandoff:
 
         with self._lock:
             if self._caller is None:
-                sts = self._session().client("sts", endpoint_url=self.endpoint_url)
+                sts = self._client("sts")
                 self._caller = Caller.from_arn(sts.get_caller_identity()["Arn"])
             return self._caller
 
@@ -352,10 +406,9 @@ class PayloadHandoff:
 
     def _put(self, body: bytes | IO[bytes], content_type: str | None) -> PayloadReference:
         key = new_key("request", self.caller())
-        source = iter((body,)) if isinstance(body, bytes) else body
-        reader = upload(self.s3(), self.bucket, key, source)
-        log.debug("sent %d bytes as s3://%s/%s", reader.length, self.bucket, key)
-        return PayloadReference(self.bucket, key, reader.length, reader.sha256, content_type)
+        uploaded = upload(self.s3(), self.bucket, key, body)
+        log.debug("sent %d bytes as s3://%s/%s", uploaded.length, self.bucket, key)
+        return PayloadReference(self.bucket, key, uploaded.length, uploaded.sha256, content_type)
 
     def incoming(self, response: requests.Response) -> requests.Response:
         """``response`` itself, or, when it is a reference, the referenced body fetched and verified.

@@ -113,8 +113,8 @@ class PayloadBucket:
     def store(self, body: Spooled, caller: Caller, content_type: str | None) -> PayloadReference:
         """Write a response body under the caller's ``response/`` prefix; the reference to answer with."""
         key = new_key("response", caller)
-        reader = upload(self.s3, self.name, key, body.file)
-        if reader.length != body.length or reader.sha256 != body.sha256:  # the spool changed under us: a bug
+        uploaded = upload(self.s3, self.name, key, body.file, sha256=body.sha256)  # hashed while spooled
+        if uploaded.length != body.length:  # the spool changed under us: a bug
             raise PayloadIntegrityError(f"s3://{self.name}/{key}: the body changed while it was uploaded")
         log.debug("answered %d bytes as s3://%s/%s", body.length, self.name, key)
         return PayloadReference(self.name, key, body.length, body.sha256, content_type)

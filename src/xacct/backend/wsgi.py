@@ -154,14 +154,19 @@ class WsgiMiddleware:
             started[:] = [(status, list(headers))]
             return writer.write
 
-        chunks = self.app(environ, capture)
         try:
-            for chunk in chunks:
-                writer.write(chunk)
-        finally:
-            close = getattr(chunks, "close", None)
-            if callable(close):
-                close()
+            chunks = self.app(environ, capture)
+            try:
+                for chunk in chunks:
+                    writer.write(chunk)
+            finally:
+                close = getattr(chunks, "close", None)
+                if callable(close):
+                    close()
+        except BaseException:
+            for file in files:
+                file.close()
+            raise
         spooled = writer.finish()
         status, headers = started[0]
         names = {name.lower() for name, _ in headers}
