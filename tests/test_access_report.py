@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +31,7 @@ import pytest
 from botocore.stub import Stubber
 
 from xacct import ApiClient
-from xacct.access import REPORT_SCHEMA, Declared, MissingPermission, Reader, render
+from xacct.access import REPORT_SCHEMA, Declared, MissingPermission, Reader, may_reach, render
 from xacct.access import report as access_report
 from xacct.cli import main
 from xacct.local import LocalAws
@@ -190,7 +192,9 @@ def _kinds(document: dict[str, Any]) -> set[tuple[str, str]]:
 def test_the_demo_deployment_in_every_format(world: Deployed, report: Callable[..., Run], fmt: str) -> None:
     run = report(fmt=fmt)
     assert run.status == 0, run.err
-    assert re.search(r"reading \d+ roles", run.err)  # progress on stderr, never on stdout
+    assert re.fullmatch(
+        r"xacct access report: read \d+ roles, \d+ users, \d+ groups\n", run.err
+    )  # progress on stderr, never on stdout
     conditions = world.trust_conditions()
     if fmt == "json":
         jsonschema.validate(run.json, REPORT_SCHEMA)
@@ -418,7 +422,9 @@ def test_a_refused_read_names_the_missing_permission(world: Deployed) -> None:
     reader = Reader(session, endpoint_url=world.aws.endpoint_url)
     api = reader.read_api(world.api_id)
     message = f"User: arn:aws:iam::{world.provider}:user/auditor is not authorized to perform: iam:ListRoles"
+    bulk = message.replace("iam:ListRoles", "iam:GetAccountAuthorizationDetails")
     with Stubber(reader.iam) as stub:
+        stub.add_client_error("get_account_authorization_details", "AccessDenied", bulk, 403)  # -> role by role
         stub.add_client_error("list_roles", "AccessDenied", message, 403)
         with pytest.raises(MissingPermission) as refused:
             reader.read_principals(lambda _: True)
@@ -562,3 +568,46 @@ def test_a_route_without_iam_authorization_is_open_to_anyone(items_api: ApiStack
         assert _callers(document, "GET /health")[0] == {"principal": "*", "via": "direct", "conditions": {}}
     finally:
         gateway.delete_route(ApiId=items_api.api_id, RouteId=route["RouteId"])
+
+
+def test_role_by_role_reads_what_the_bulk_read_gives(items_api: ApiStack) -> None:
+    """Without iam:GetAccountAuthorizationDetails the report reads role by role: the same principals and policies."""
+    iam = items_api.aws.client("iam", items_api.provider)
+    managed = iam.create_policy(PolicyName="InvokeAll", PolicyDocument=allow("execute-api:Invoke", "*"))
+    iam.create_role(RoleName="Attached", AssumeRolePolicyDocument=trust(items_api.workload_role_arn))
+    iam.attach_role_policy(RoleName="Attached", PolicyArn=managed["Policy"]["Arn"])
+    try:
+        reader = Reader(items_api.aws.session(items_api.provider), endpoint_url=items_api.aws.endpoint_url)
+        api = reader.read_api(items_api.api_id)
+        bulk = reader.principals_in_bulk(may_reach(api))
+        one_by_one = reader.principals_one_by_one(may_reach(api))
+        assert sorted(p.arn for p in bulk) == sorted(
+            [items_api.invoke_role_arn, f"arn:aws:iam::{items_api.provider}:role/Attached"]
+        )
+        for left, right in zip(sorted(bulk, key=lambda p: p.arn), sorted(one_by_one, key=lambda p: p.arn), strict=True):
+            assert (left.arn, left.identity, left.trust, left.boundary, left.last_used) == (
+                right.arn,
+                right.identity,
+                right.trust,
+                right.boundary,
+                right.last_used,
+            )
+    finally:
+        iam.detach_role_policy(RoleName="Attached", PolicyArn=managed["Policy"]["Arn"])
+        iam.delete_role(RoleName="Attached")
+        iam.delete_policy(PolicyArn=managed["Policy"]["Arn"])
+
+
+def test_the_scale_benchmark_runs() -> None:
+    """benchmarks/access_report.py --quick: its figures are reported (README, Benchmarks), never asserted."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "access_report.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    saved = Path(result.stdout.strip().splitlines()[-1].removeprefix("results: "))
+    figures = json.loads(saved.read_text())
+    assert set(figures["seconds"]) == set(figures["role_by_role_seconds"]) == {"1", "5"}
