@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +31,12 @@ import pytest
 from botocore.stub import Stubber
 
 from xacct import ApiClient
-from xacct.access import REPORT_SCHEMA, MissingPermission, Reader
+from xacct.access import REPORT_SCHEMA, Declared, MissingPermission, Reader, may_reach, render
+from xacct.access import report as access_report
 from xacct.cli import main
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
-from xacct.local.stacks import INVOKE_ROLE, Envs, allow, trust
+from xacct.local.stacks import INVOKE_ROLE, ApiStack, Envs, allow, build_api, trust
 
 from helpers import REGION, ROOT
 
@@ -189,7 +192,9 @@ def _kinds(document: dict[str, Any]) -> set[tuple[str, str]]:
 def test_the_demo_deployment_in_every_format(world: Deployed, report: Callable[..., Run], fmt: str) -> None:
     run = report(fmt=fmt)
     assert run.status == 0, run.err
-    assert re.search(r"reading \d+ roles", run.err)  # progress on stderr, never on stdout
+    assert re.fullmatch(
+        r"xacct access report: read \d+ roles, \d+ users, \d+ groups\n", run.err
+    )  # progress on stderr, never on stdout
     conditions = world.trust_conditions()
     if fmt == "json":
         jsonschema.validate(run.json, REPORT_SCHEMA)
@@ -417,7 +422,9 @@ def test_a_refused_read_names_the_missing_permission(world: Deployed) -> None:
     reader = Reader(session, endpoint_url=world.aws.endpoint_url)
     api = reader.read_api(world.api_id)
     message = f"User: arn:aws:iam::{world.provider}:user/auditor is not authorized to perform: iam:ListRoles"
+    bulk = message.replace("iam:ListRoles", "iam:GetAccountAuthorizationDetails")
     with Stubber(reader.iam) as stub:
+        stub.add_client_error("get_account_authorization_details", "AccessDenied", bulk, 403)  # -> role by role
         stub.add_client_error("list_roles", "AccessDenied", message, 403)
         with pytest.raises(MissingPermission) as refused:
             reader.read_principals(lambda _: True)
@@ -425,3 +432,182 @@ def test_a_refused_read_names_the_missing_permission(world: Deployed) -> None:
     assert str(refused.value).startswith(f"arn:aws:iam::{world.provider}:root may not iam:ListRoles, which the report")
     assert api.routes[0].route_key == "ANY /{proxy+}"
     assert isinstance(session, boto3.Session)
+
+
+# -- how policies are read: a boto3-built API (no Terraform) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def items_api(local_aws: LocalAws, new_account: Callable[[], str]) -> Iterator[ApiStack]:
+    """Routes ANY /{proxy+} and GET /items/{id}; invoke role ItemsReader allowed GET/items/* (what the module
+    makes of an allowlist of GET /items/{id})."""
+    stack = build_api(
+        local_aws,
+        new_account(),
+        new_account(),
+        "http://127.0.0.1:9",
+        routes=("ANY /{proxy+}", "GET /items/{id}"),
+        resources=("GET/items/*",),
+        invoke_role="ItemsReader",
+    )
+    yield stack
+    stack.destroy()
+
+
+def _report(stack: ApiStack, declared: dict[str, Declared] | None = None) -> dict[str, Any]:
+    made = access_report(
+        stack.aws.session(stack.provider), stack.api_id, endpoint_url=stack.aws.endpoint_url, declared=declared
+    )
+    document: dict[str, Any] = made.to_json()
+    jsonschema.validate(document, REPORT_SCHEMA)
+    return document
+
+
+def _via(document: dict[str, Any], route_key: str) -> set[tuple[str, str]]:
+    return {(c["principal"], c["via"]) for c in _callers(document, route_key)}
+
+
+def test_a_route_allowlist_reaches_the_greedy_route_through_deeper_paths(items_api: ApiStack) -> None:
+    """IAM's * spans "/": GET/items/* allows GET /items/a/b, which the ANY /{proxy+} route serves (AWS: "Working
+    with routes for HTTP APIs", route selection; "Control access to an HTTP API with IAM authorization")."""
+    reader = (items_api.workload_role_arn, items_api.invoke_role_arn)
+    plain = _report(items_api)
+    assert reader in _via(plain, "GET /items/{id}")
+    assert reader in _via(plain, "ANY /{proxy+}")
+    assert not [f for f in plain["findings"] if f["kind"] == "broader_than_declared"]  # nothing declared
+    declared = _report(items_api, {"ItemsReader": Declared(routes=("GET /items/{id}",))})
+    (finding,) = [f for f in declared["findings"] if f["kind"] == "broader_than_declared"]
+    assert finding == {
+        "kind": "broader_than_declared",
+        "principal": items_api.invoke_role_arn,
+        "detail": "declared routes GET /items/{id}, but its policies also reach ANY /{proxy+} "
+        "(e.g. GET /items/example/example)",
+    }
+
+
+def test_a_permissions_boundary_limits_the_routes_and_an_explicit_deny_wins(items_api: ApiStack) -> None:
+    iam = items_api.aws.client("iam", items_api.provider)
+    prefix = f"arn:aws:execute-api:{REGION}:{items_api.provider}:{items_api.api_id}/$default"
+    boundary = iam.create_policy(PolicyName="OnlyPost", PolicyDocument=allow("execute-api:Invoke", f"{prefix}/POST/*"))
+    iam.create_role(
+        RoleName="Bounded",
+        AssumeRolePolicyDocument=trust(items_api.workload_role_arn),
+        PermissionsBoundary=boundary["Policy"]["Arn"],
+    )
+    iam.put_role_policy(RoleName="Bounded", PolicyName="All", PolicyDocument=allow("execute-api:Invoke", f"{prefix}/*"))
+    iam.create_role(RoleName="Denied", AssumeRolePolicyDocument=trust(items_api.workload_role_arn))
+    iam.put_role_policy(RoleName="Denied", PolicyName="All", PolicyDocument=allow("execute-api:Invoke", f"{prefix}/*"))
+    deny = allow("execute-api:Invoke", f"{prefix}/GET/items/*", effect="Deny")
+    iam.put_role_policy(RoleName="Denied", PolicyName="NoItems", PolicyDocument=deny)
+    try:
+        document = _report(items_api)
+        bounded = (items_api.workload_role_arn, f"arn:aws:iam::{items_api.provider}:role/Bounded")
+        denied = (items_api.workload_role_arn, f"arn:aws:iam::{items_api.provider}:role/Denied")
+        assert bounded in _via(document, "ANY /{proxy+}")  # POST /example
+        assert bounded not in _via(document, "GET /items/{id}")
+        assert denied in _via(document, "ANY /{proxy+}")
+        assert denied not in _via(document, "GET /items/{id}")
+    finally:
+        iam.delete_role_policy(RoleName="Denied", PolicyName="All")
+        iam.delete_role_policy(RoleName="Denied", PolicyName="NoItems")
+        iam.delete_role(RoleName="Denied")
+        iam.delete_role_policy(RoleName="Bounded", PolicyName="All")
+        iam.delete_role(RoleName="Bounded")
+        iam.delete_policy(PolicyArn=boundary["Policy"]["Arn"])
+
+
+def test_a_user_allowed_through_its_group_is_a_direct_caller(items_api: ApiStack) -> None:
+    iam = items_api.aws.client("iam", items_api.provider)
+    iam.create_user(UserName="ci-bot")
+    iam.create_group(GroupName="callers")
+    iam.add_user_to_group(GroupName="callers", UserName="ci-bot")
+    iam.put_group_policy(GroupName="callers", PolicyName="Invoke", PolicyDocument=allow("execute-api:Invoke", "*"))
+    try:
+        document = _report(items_api)
+        user = f"arn:aws:iam::{items_api.provider}:user/ci-bot"
+        for route_key in ("ANY /{proxy+}", "GET /items/{id}"):
+            assert (user, "direct") in _via(document, route_key)
+        assert ("direct_caller", user) in _kinds(document)
+        assert ("unused", user) not in _kinds(document)  # RoleLastUsed is a role's
+    finally:
+        iam.delete_group_policy(GroupName="callers", PolicyName="Invoke")
+        iam.remove_user_from_group(GroupName="callers", UserName="ci-bot")
+        iam.delete_group(GroupName="callers")
+        iam.delete_user(UserName="ci-bot")
+
+
+def test_an_external_id_is_shown_as_a_condition_not_a_finding(items_api: ApiStack) -> None:
+    iam = items_api.aws.client("iam", items_api.provider)
+    document = json.loads(trust(items_api.workload_role_arn))
+    document["Statement"][0]["Condition"] = {"StringEquals": {"sts:ExternalId": "partner-7f3a"}}
+    iam.create_role(RoleName="Partner", AssumeRolePolicyDocument=json.dumps(document))
+    iam.put_role_policy(RoleName="Partner", PolicyName="Invoke", PolicyDocument=allow("execute-api:Invoke", "*"))
+    try:
+        made = access_report(
+            items_api.aws.session(items_api.provider), items_api.api_id, endpoint_url=items_api.aws.endpoint_url
+        )
+        partner = f"arn:aws:iam::{items_api.provider}:role/Partner"
+        caller = {
+            "principal": items_api.workload_role_arn,
+            "via": partner,
+            "conditions": {"StringEquals": {"sts:ExternalId": "partner-7f3a"}},
+        }
+        assert caller in _callers(made.to_json())
+        assert {f.kind for f in made.findings if f.principal == partner} == {"unused"}
+        assert 'sts:ExternalId StringEquals "partner-7f3a" (external id required)' in render.table(made)
+    finally:
+        iam.delete_role_policy(RoleName="Partner", PolicyName="Invoke")
+        iam.delete_role(RoleName="Partner")
+
+
+def test_a_route_without_iam_authorization_is_open_to_anyone(items_api: ApiStack) -> None:
+    gateway = items_api.aws.client("apigatewayv2", items_api.provider)
+    route = gateway.create_route(ApiId=items_api.api_id, RouteKey="GET /health", AuthorizationType="NONE")
+    try:
+        document = _report(items_api)
+        assert _callers(document, "GET /health")[0] == {"principal": "*", "via": "direct", "conditions": {}}
+    finally:
+        gateway.delete_route(ApiId=items_api.api_id, RouteId=route["RouteId"])
+
+
+def test_role_by_role_reads_what_the_bulk_read_gives(items_api: ApiStack) -> None:
+    """Without iam:GetAccountAuthorizationDetails the report reads role by role: the same principals and policies."""
+    iam = items_api.aws.client("iam", items_api.provider)
+    managed = iam.create_policy(PolicyName="InvokeAll", PolicyDocument=allow("execute-api:Invoke", "*"))
+    iam.create_role(RoleName="Attached", AssumeRolePolicyDocument=trust(items_api.workload_role_arn))
+    iam.attach_role_policy(RoleName="Attached", PolicyArn=managed["Policy"]["Arn"])
+    try:
+        reader = Reader(items_api.aws.session(items_api.provider), endpoint_url=items_api.aws.endpoint_url)
+        api = reader.read_api(items_api.api_id)
+        bulk = reader.principals_in_bulk(may_reach(api))
+        one_by_one = reader.principals_one_by_one(may_reach(api))
+        assert sorted(p.arn for p in bulk) == sorted(
+            [items_api.invoke_role_arn, f"arn:aws:iam::{items_api.provider}:role/Attached"]
+        )
+        for left, right in zip(sorted(bulk, key=lambda p: p.arn), sorted(one_by_one, key=lambda p: p.arn), strict=True):
+            assert (left.arn, left.identity, left.trust, left.boundary, left.last_used) == (
+                right.arn,
+                right.identity,
+                right.trust,
+                right.boundary,
+                right.last_used,
+            )
+    finally:
+        iam.detach_role_policy(RoleName="Attached", PolicyArn=managed["Policy"]["Arn"])
+        iam.delete_role(RoleName="Attached")
+        iam.delete_policy(PolicyArn=managed["Policy"]["Arn"])
+
+
+def test_the_scale_benchmark_runs() -> None:
+    """benchmarks/access_report.py --quick: its figures are reported (README, Benchmarks), never asserted."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "access_report.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    saved = Path(result.stdout.strip().splitlines()[-1].removeprefix("results: "))
+    figures = json.loads(saved.read_text())
+    assert set(figures["seconds"]) == set(figures["role_by_role_seconds"]) == {"1", "5"}

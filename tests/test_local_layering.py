@@ -49,6 +49,7 @@ def test_the_base_package_and_the_cli_import_nothing_of_the_extra() -> None:
         """
         import xacct, xacct.cli, xacct.client, xacct.signing, xacct.credentials, xacct.errors, xacct.iam, xacct.local
         import xacct.backend
+        import xacct.access, xacct.access.cli
         from xacct import ApiClient, IamAuth
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
         print(json.dumps(heavy))
@@ -90,6 +91,17 @@ def test_the_terraform_runner_and_the_echo_server_need_no_local_aws() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == ["tftest"]
+
+
+def test_xacct_access_report_needs_no_extra() -> None:
+    result = run_without_extra(
+        """
+        import xacct.cli
+        sys.exit(xacct.cli.main(["access", "report", "--help"]))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--expect FILE" in result.stdout
 
 
 def test_xacct_call_needs_no_extra() -> None:

@@ -1,10 +1,12 @@
 """Read, with read-only calls only, what the report needs from the provider account.
 
-apigatewayv2: GetApi, GetStages, GetRoutes, GetIntegrations. IAM: ListRoles (paginated), ListRolePolicies +
-GetRolePolicy, ListAttachedRolePolicies + GetPolicy + GetPolicyVersion, GetRole (permissions boundary, tags,
-RoleLastUsed; only for roles whose policies can reach the API), and the same for users (ListUsers,
-ListUserPolicies, ListAttachedUserPolicies, ListGroupsForUser and the groups' policies). STS: GetCallerIdentity
-(needs no permission). Nothing is ever written.
+apigatewayv2: GetApi, GetStages, GetRoutes, GetIntegrations. IAM: GetAccountAuthorizationDetails (paginated:
+every role, user and group with its inline policies, attached policy ARNs, boundary, tags and RoleLastUsed, and
+the account's own managed policies) plus GetPolicy + GetPolicyVersion for attached AWS managed policies. When
+GetAccountAuthorizationDetails is refused: ListRoles (paginated), ListRolePolicies + GetRolePolicy,
+ListAttachedRolePolicies, GetRole (only for roles whose policies can reach the API), and the same for users
+(ListUsers, ListUserPolicies, ListAttachedUserPolicies, ListGroupsForUser and the groups' policies). STS:
+GetCallerIdentity (needs no permission). Nothing is ever written.
 """
 
 from __future__ import annotations
@@ -216,9 +218,91 @@ class Reader:
     def read_principals(self, may_reach: Callable[[list[Document]], bool]) -> list[Principal]:
         """Every role and user whose identity policies may reach the API (``may_reach``), with its details.
 
-        GetRole / GetUser (boundary, tags, last use) only for those: the rest of a large account costs its
-        policy reads only.
+        One paginated iam:GetAccountAuthorizationDetails gives every role, user and group with its policies (a few
+        calls for a whole account); when that permission is refused, the report reads role by role instead.
         """
+        try:
+            return self.principals_in_bulk(may_reach)
+        except MissingPermission as refused:
+            self.progress(f"{refused.permission} refused: reading role by role (4+ calls per role)")
+            return self.principals_one_by_one(may_reach)
+
+    def _managed(self, arn: str, local: Mapping[str, Document]) -> Document:
+        return local[arn] if arn in local else self._policy(arn)
+
+    def principals_in_bulk(self, may_reach: Callable[[list[Document]], bool]) -> list[Principal]:
+        roles: list[Any] = []
+        users: list[Any] = []
+        groups: dict[str, Any] = {}
+        local: dict[str, Document] = {}
+        filters = ["Role", "User", "Group", "LocalManagedPolicy"]
+        pages = self.iam.get_paginator("get_account_authorization_details")
+        try:
+            for page in pages.paginate(Filter=filters):
+                if roles or users:  # a large account comes in several pages
+                    self.progress(f"  {len(roles)} roles, {len(users)} users so far")
+                roles += page.get("RoleDetailList", [])
+                users += page.get("UserDetailList", [])
+                groups |= {g["GroupName"]: g for g in page.get("GroupDetailList", [])}
+                for policy in page.get("Policies", []):
+                    for version in policy.get("PolicyVersionList", []):
+                        if version.get("IsDefaultVersion"):
+                            local[policy["Arn"]] = _document(version.get("Document"))
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            message = error.response.get("Error", {}).get("Message", str(error))
+            if code in _DENIED:
+                raise MissingPermission("iam:GetAccountAuthorizationDetails", self.caller, message) from None
+            raise AccessReportError(f"iam:GetAccountAuthorizationDetails failed: {code}: {message}") from None
+        self.progress(f"read {len(roles)} roles, {len(users)} users, {len(groups)} groups")
+
+        def identity_of(detail: Mapping[str, Any], inline_key: str) -> list[Document]:
+            documents = [_document(p.get("PolicyDocument")) for p in detail.get(inline_key, [])]
+            return documents + [self._managed(p["PolicyArn"], local) for p in detail.get("AttachedManagedPolicies", [])]
+
+        def boundary_of(detail: Mapping[str, Any]) -> Document | None:
+            arn = (detail.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+            return self._managed(arn, local) if arn else None
+
+        found: list[Principal] = []
+        for role in roles:
+            identity = identity_of(role, "RolePolicyList")
+            if may_reach(identity):
+                found.append(
+                    Principal(
+                        arn=role["Arn"],
+                        name=role["RoleName"],
+                        kind="role",
+                        identity=identity,
+                        trust=_document(role.get("AssumeRolePolicyDocument")),
+                        boundary=boundary_of(role),
+                        last_used=(role.get("RoleLastUsed") or {}).get("LastUsedDate"),
+                        tags={t["Key"]: t["Value"] for t in role.get("Tags", [])},
+                        details_read=True,
+                    )
+                )
+        for user in users:
+            identity = identity_of(user, "UserPolicyList")
+            for name in user.get("GroupList", []):
+                if name in groups:
+                    identity += identity_of(groups[name], "GroupPolicyList")
+            if may_reach(identity):
+                found.append(
+                    Principal(
+                        arn=user["Arn"],
+                        name=user["UserName"],
+                        kind="user",
+                        identity=identity,
+                        boundary=boundary_of(user),
+                        tags={t["Key"]: t["Value"] for t in user.get("Tags", [])},
+                        details_read=True,
+                    )
+                )
+        return found
+
+    def principals_one_by_one(self, may_reach: Callable[[list[Document]], bool]) -> list[Principal]:
+        """Role by role: ListRoles, each role's policies, and GetRole (boundary, tags, last use) for those whose
+        identity policies may reach the API; the same for users."""
         found: list[Principal] = []
         roles = list(self._iam_pages("list_roles", "Roles"))
         self.progress(f"reading {len(roles)} roles")
