@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from moto.iam.exceptions import NotFoundException
 
@@ -46,8 +47,17 @@ def principal_tags(caller: Caller) -> dict[str, str]:
 
 
 def principal_keys(caller: Caller) -> dict[str, str | list[str]]:
-    """aws:Principal* keys, aws:userid and aws:username for this caller."""
-    keys: dict[str, str | list[str]] = {
+    """aws:Principal* keys, aws:userid, aws:username, aws:SourceIdentity; the principal tags as they are now."""
+    keys: dict[str, str | list[str]] = dict(_identity_keys(caller))
+    for key, value in principal_tags(caller).items():
+        keys[f"aws:PrincipalTag/{key}"] = value
+    return keys
+
+
+@lru_cache(maxsize=1024)
+def _identity_keys(caller: Caller) -> tuple[tuple[str, str], ...]:
+    """The keys that never change for one set of credentials (cached: the gateway asks on every request)."""
+    keys = {
         "aws:PrincipalArn": caller.principal_arn,
         "aws:PrincipalAccount": caller.account_id,
         "aws:PrincipalType": PRINCIPAL_TYPES.get(caller.kind, caller.kind),
@@ -57,9 +67,7 @@ def principal_keys(caller: Caller) -> dict[str, str | list[str]]:
         keys["aws:username"] = caller.user_name
     if caller.source_identity:
         keys["aws:SourceIdentity"] = caller.source_identity
-    for key, value in principal_tags(caller).items():
-        keys[f"aws:PrincipalTag/{key}"] = value
-    return keys
+    return tuple(keys.items())
 
 
 def request_keys(
@@ -72,13 +80,7 @@ def request_keys(
 ) -> dict[str, str | list[str]]:
     """aws:CurrentTime, aws:EpochTime and, when known, aws:SourceIp, aws:RequestedRegion, aws:SecureTransport,
     aws:ResourceAccount."""
-    moment = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
-    keys: dict[str, str | list[str]] = {
-        "aws:CurrentTime": f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z",
-        "aws:EpochTime": str(int(moment.timestamp())),
-    }
+    keys: dict[str, str | list[str]] = dict(_time_keys(now.replace(microsecond=0)))
     if source_ip is not None:
         keys["aws:SourceIp"] = source_ip
     if region is not None:
@@ -88,6 +90,16 @@ def request_keys(
     if resource_account is not None:
         keys["aws:ResourceAccount"] = resource_account
     return keys
+
+
+@lru_cache(maxsize=4)
+def _time_keys(now: datetime) -> tuple[tuple[str, str], ...]:
+    """aws:CurrentTime (ISO 8601, UTC) and aws:EpochTime for a whole second (cached: one second, many requests)."""
+    moment = (now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (
+        ("aws:CurrentTime", moment.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        ("aws:EpochTime", str(int(moment.timestamp()))),
+    )
 
 
 def session_tags(params: Mapping[str, str]) -> dict[str, str]:
