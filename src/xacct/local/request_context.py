@@ -2,7 +2,8 @@
 
 "AWS global condition context keys" (IAM User Guide) says which keys are in the context of a request:
 
-- principal keys, in every signed request: ``aws:PrincipalArn`` (for an assumed-role session, the ARN of
+- principal keys, in every signed request: ``aws:TokenIssueTime`` (temporary credentials only),
+  ``aws:PrincipalArn`` (for an assumed-role session, the ARN of
   the role, not of the session), ``aws:PrincipalAccount``, ``aws:PrincipalType`` (``Account``, ``User``,
   ``AssumedRole``), ``aws:userid`` (account id, user id, or ``role-id:session-name``), ``aws:username``
   (IAM users only), ``aws:PrincipalTag/<key>`` (the user's or role's tags; a session tag overrides the
@@ -67,6 +68,8 @@ def _identity_keys(caller: Caller) -> tuple[tuple[str, str], ...]:
         keys["aws:username"] = caller.user_name
     if caller.source_identity:
         keys["aws:SourceIdentity"] = caller.source_identity
+    if caller.token_issue_time is not None:
+        keys["aws:TokenIssueTime"] = _time_keys(caller.token_issue_time.replace(microsecond=0))[0][1]
     return tuple(keys.items())
 
 
