@@ -2,6 +2,7 @@
 
 Pages:
 - GLOBAL_KEYS: "AWS global condition context keys" (aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalType,
+  aws:TokenIssueTime,
   aws:userid, aws:username, aws:PrincipalTag/*, aws:SourceIp, aws:CurrentTime, aws:EpochTime,
   aws:SecureTransport, aws:RequestedRegion, aws:ResourceAccount, aws:PrincipalOrgID)
 - STS_KEYS: "IAM and AWS STS condition context keys" (sts:RoleSessionName, sts:ExternalId, sts:SourceIdentity)
@@ -174,6 +175,8 @@ def call(stack: ApiStack) -> int:
         ({"DateGreaterThan": {"aws:EpochTime": "1577836800"}}, 200),
         ({"Bool": {"aws:SecureTransport": "false"}}, 200),  # the local gateway is plain HTTP
         ({"Null": {"aws:PrincipalOrgID": "true"}}, 200),
+        ({"DateGreaterThan": {"aws:TokenIssueTime": "2020-01-01T00:00:01Z"}}, 200),  # as on the operators page
+        ({"Null": {"aws:TokenIssueTime": "true"}}, 403),  # temporary credentials carry it
         ({"StringEquals": {"aws:PrincipalTag/team": "payments"}}, 200),
         ({"StringEquals": {"aws:PrincipalTag/team": "Payments"}}, 403),  # values are case-sensitive
     ],

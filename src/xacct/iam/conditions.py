@@ -33,9 +33,9 @@ from typing import Any
 from xacct.iam.variables import parse, render
 from xacct.iam.wildcards import as_list, like
 
-Context = Mapping[str, "str | list[str]"]
+Context = Mapping[str, str | list[str]]
 # (request value, policy value, context for policy variables or None) -> does the positive form match?
-Compare = Callable[[str, str, "Context | None"], bool]
+Compare = Callable[[str, str, Context | None], bool]
 
 
 def _text(policy_value: str, context: Context | None) -> str:

@@ -21,7 +21,7 @@ from xacct.iam.variables import VARIABLES_VERSION, Unresolved
 from xacct.iam.wildcards import as_list, like, matches
 
 Statement = dict[str, Any]
-ContextValues = Mapping[str, "str | list[str]"]
+ContextValues = Mapping[str, str | list[str]]
 
 
 class Decision(Enum):

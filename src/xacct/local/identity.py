@@ -42,6 +42,7 @@ class Caller:
     session_tags: tuple[tuple[str, str], ...] = ()  # (key, value) pairs passed as Tags to sts:AssumeRole
     source_identity: str | None = None  # SourceIdentity passed to sts:AssumeRole
     transitive_tag_keys: tuple[str, ...] = ()  # session tag keys that persist through role chaining
+    token_issue_time: datetime | None = None  # when STS issued these temporary credentials
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class SessionAttributes:
     tags: tuple[tuple[str, str], ...] = ()
     transitive_keys: tuple[str, ...] = ()
     source_identity: str | None = None
+    issued_at: datetime | None = None  # when STS issued the credentials (aws:TokenIssueTime)
 
 
 # (role ARN, session name) -> the attributes of the latest session issued under that name (moto keeps no more).
@@ -129,6 +131,7 @@ class CallerDirectory:
                     session_tags=attributes.tags,
                     source_identity=attributes.source_identity,
                     transitive_tag_keys=attributes.transitive_keys,
+                    token_issue_time=attributes.issued_at,
                 )
         return None
 

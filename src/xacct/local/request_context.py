@@ -2,7 +2,8 @@
 
 "AWS global condition context keys" (IAM User Guide) says which keys are in the context of a request:
 
-- principal keys, in every signed request: ``aws:PrincipalArn`` (for an assumed-role session, the ARN of
+- principal keys, in every signed request: ``aws:TokenIssueTime`` (temporary credentials only),
+  ``aws:PrincipalArn`` (for an assumed-role session, the ARN of
   the role, not of the session), ``aws:PrincipalAccount``, ``aws:PrincipalType`` (``Account``, ``User``,
   ``AssumedRole``), ``aws:userid`` (account id, user id, or ``role-id:session-name``), ``aws:username``
   (IAM users only), ``aws:PrincipalTag/<key>`` (the user's or role's tags; a session tag overrides the
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from moto.iam.exceptions import NotFoundException
 
@@ -46,8 +48,17 @@ def principal_tags(caller: Caller) -> dict[str, str]:
 
 
 def principal_keys(caller: Caller) -> dict[str, str | list[str]]:
-    """aws:Principal* keys, aws:userid and aws:username for this caller."""
-    keys: dict[str, str | list[str]] = {
+    """aws:Principal* keys, aws:userid, aws:username, aws:SourceIdentity; the principal tags as they are now."""
+    keys: dict[str, str | list[str]] = dict(_identity_keys(caller))
+    for key, value in principal_tags(caller).items():
+        keys[f"aws:PrincipalTag/{key}"] = value
+    return keys
+
+
+@lru_cache(maxsize=1024)
+def _identity_keys(caller: Caller) -> tuple[tuple[str, str], ...]:
+    """The keys that never change for one set of credentials (cached: the gateway asks on every request)."""
+    keys = {
         "aws:PrincipalArn": caller.principal_arn,
         "aws:PrincipalAccount": caller.account_id,
         "aws:PrincipalType": PRINCIPAL_TYPES.get(caller.kind, caller.kind),
@@ -57,9 +68,9 @@ def principal_keys(caller: Caller) -> dict[str, str | list[str]]:
         keys["aws:username"] = caller.user_name
     if caller.source_identity:
         keys["aws:SourceIdentity"] = caller.source_identity
-    for key, value in principal_tags(caller).items():
-        keys[f"aws:PrincipalTag/{key}"] = value
-    return keys
+    if caller.token_issue_time is not None:
+        keys["aws:TokenIssueTime"] = _time_keys(caller.token_issue_time.replace(microsecond=0))[0][1]
+    return tuple(keys.items())
 
 
 def request_keys(
@@ -72,13 +83,7 @@ def request_keys(
 ) -> dict[str, str | list[str]]:
     """aws:CurrentTime, aws:EpochTime and, when known, aws:SourceIp, aws:RequestedRegion, aws:SecureTransport,
     aws:ResourceAccount."""
-    moment = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
-    keys: dict[str, str | list[str]] = {
-        "aws:CurrentTime": f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z",
-        "aws:EpochTime": str(int(moment.timestamp())),
-    }
+    keys: dict[str, str | list[str]] = dict(_time_keys(now.replace(microsecond=0)))
     if source_ip is not None:
         keys["aws:SourceIp"] = source_ip
     if region is not None:
@@ -88,6 +93,16 @@ def request_keys(
     if resource_account is not None:
         keys["aws:ResourceAccount"] = resource_account
     return keys
+
+
+@lru_cache(maxsize=4)
+def _time_keys(now: datetime) -> tuple[tuple[str, str], ...]:
+    """aws:CurrentTime (ISO 8601, UTC) and aws:EpochTime for a whole second (cached: one second, many requests)."""
+    moment = (now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (
+        ("aws:CurrentTime", moment.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        ("aws:EpochTime", str(int(moment.timestamp()))),
+    )
 
 
 def session_tags(params: Mapping[str, str]) -> dict[str, str]:

@@ -16,7 +16,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from xml.sax.saxutils import escape
 
@@ -179,7 +179,8 @@ class AssumeRoleGuard:
             self._record(caller, role_arn, False, refusal.message)
             raise
         self._record(caller, role_arn, True, "allowed")
-        remember_session(role_arn, params.get("RoleSessionName", ""), new_session_attributes(caller, params))
+        attributes = replace(new_session_attributes(caller, params), issued_at=self.clock())
+        remember_session(role_arn, params.get("RoleSessionName", ""), attributes)
 
     @staticmethod
     def _allowed(
