@@ -12,6 +12,7 @@ integration has no address but its listener's ARN. Real applies into the local A
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -38,6 +39,13 @@ def sealed_echo() -> Iterator[EchoServer]:
     """An echo server of this test's own (the session's shared one stays unsealed for the other tests)."""
     with EchoServer() as server:
         yield server
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def _client(aws: LocalAws, invoke_url: str, workload_role_arn: str, invoke_role_arn: str) -> ApiClient:
@@ -175,6 +183,11 @@ def test_a_private_integration_is_reached_through_its_vpc_link(
             assert unreachable.value.response.json()["message"] == "Internal Server Error"
             local_aws.register_private_target(listener, echo.url)
             reached = client.get("/items/1")
+            local_aws.register_private_target(listener, f"http://127.0.0.1:{_closed_port()}")
+            with pytest.raises(HttpError) as refused:  # the target is down: 500 too, as for any unreachable target
+                client.get("/items/1")
+            assert refused.value.response is not None
+            assert refused.value.response.status_code == 500
         assert reached.status_code == 200, reached.text
         assert reached.json()["path"] == "/items/1"
         assert reached.json()["caller"]["arn"].startswith(f"arn:aws:sts::{provider}:assumed-role/{INVOKE_ROLE}/")

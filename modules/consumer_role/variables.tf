@@ -63,9 +63,9 @@ variable "trusted_services" {
 variable "source_account_condition" {
   description = <<-EOT
     Add Condition StringEquals aws:SourceAccount = <this account> to the created role's service trust (confused
-    deputy prevention: a service assumes the role only for a resource of this account). Lambda and ECS tasks send
-    aws:SourceAccount when they assume a workload role; set false only for a service that does not (AWS keeps no
-    list of them; e.g. EC2 instance profiles), or the service can no longer assume the role.
+    deputy prevention: a service assumes the role only for a resource of this account). ECS documents the key for
+    task roles and AWS's Lambda samples use it; set false for a service that does not send aws:SourceAccount (AWS
+    keeps no list; e.g. EC2 instance profiles), or the service can no longer assume the role.
   EOT
   type        = bool
   default     = true
