@@ -482,6 +482,15 @@ def test_trust_by_principal_arn_needs_no_apply_order_and_survives_a_recreated_ro
     as written ("AWS global condition context keys": aws:PrincipalArn is the role's ARN for a role session).
     """
     world = deployment.world
+    stored = world.iam(world.provider).get_role(RoleName=BY_ARN)["Role"]["AssumeRolePolicyDocument"]
+    (statement,) = stored["Statement"]
+    assert statement["Principal"] in (
+        {"AWS": f"arn:aws:iam::{world.consumer}:root"},
+        {"AWS": [f"arn:aws:iam::{world.consumer}:root"]},
+    )
+    assert statement["Condition"]["ArnEquals"] == {
+        "aws:PrincipalArn": [f"arn:aws:iam::{world.consumer}:role/{LATE_ROLE}"]
+    }
     iam = world.iam(world.consumer)
 
     def create() -> str:
