@@ -434,7 +434,9 @@ def test_consumers_sharing_an_invoke_role_are_told_apart(deployment: Deployment)
     """Each consumer account's sessions of the shared role carry its own account id: the API server tells them apart.
 
     The trust policy has one statement per consumer account with StringLike sts:RoleSessionName "<account>-*";
-    API Gateway passes the session's ARN (assumed-role/<role>/<session name>) as x-caller-arn.
+    API Gateway passes the session's ARN (assumed-role/<role>/<session name>) as x-caller-arn. AWS STS API
+    reference, AssumeRole: the role session name is part of the assumed-role ARN, and a role may require it with
+    the sts:RoleSessionName condition key.
     """
     if "third" not in deployment.roles:
         pytest.skip("live mode without XACCT_LIVE_THIRD_PROFILE has no third account")
@@ -482,6 +484,15 @@ def test_trust_by_principal_arn_needs_no_apply_order_and_survives_a_recreated_ro
     as written ("AWS global condition context keys": aws:PrincipalArn is the role's ARN for a role session).
     """
     world = deployment.world
+    stored = world.iam(world.provider).get_role(RoleName=BY_ARN)["Role"]["AssumeRolePolicyDocument"]
+    (statement,) = stored["Statement"]
+    assert statement["Principal"] in (
+        {"AWS": f"arn:aws:iam::{world.consumer}:root"},
+        {"AWS": [f"arn:aws:iam::{world.consumer}:root"]},
+    )
+    assert statement["Condition"]["ArnEquals"] == {
+        "aws:PrincipalArn": [f"arn:aws:iam::{world.consumer}:role/{LATE_ROLE}"]
+    }
     iam = world.iam(world.consumer)
 
     def create() -> str:

@@ -41,10 +41,11 @@ variable "routes" {
 variable "invoke_roles" {
   description = "Invoke roles keyed by name; see modules/provider_api. The seed's setup: { ApiAllowByIamRoleStag = { trusted_role_arns = [\"arn:aws:iam::<deve account>:role/LambdaRoleDeve\"] } }."
   type = map(object({
-    trusted_role_arns    = list(string)
-    allowed_routes       = optional(list(string), ["*"])
-    external_id          = optional(string)
-    max_session_duration = optional(number, 3600)
+    trusted_role_arns      = list(string)
+    allowed_routes         = optional(list(string), ["*"])
+    external_id            = optional(string)
+    max_session_duration   = optional(number, 3600)
+    trust_by_principal_arn = optional(bool, false)
   }))
 }
 

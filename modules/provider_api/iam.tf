@@ -96,10 +96,17 @@ locals {
   listed = { for name, r in var.invoke_roles : name => r.allowed_routes if !contains(r.allowed_routes, "*") }
   others = { for name, allowed in local.listed : name => [for rk in var.routes : rk if !contains(allowed, rk)] }
 
-  allow_patterns = {
+  allow_candidates = {
     for name, allowed in local.listed : name => distinct(flatten([
       for a in allowed : [for m in local.rk_methods[a] : "${m}/${local.rk_glob[a]}"]
     ]))
+  }
+  # A pattern that another pattern of the list already matches adds nothing (GET/items/* beside GET/*): read
+  # as text, the covered pattern's "*"s fall inside the covering pattern's "*"s, so all it matches is covered.
+  allow_patterns = {
+    for name, ps in local.allow_candidates : name => [
+      for p in ps : p if !anytrue([for q in ps : q != p && can(regex("^${replace(replace(q, ".", "\\."), "*", ".*")}$", p))])
+    ]
   }
 
   # Other routes that win requests an allowed route's pattern matches, same shape: Deny their patterns.
@@ -139,11 +146,16 @@ locals {
     ])
   }
 
-  deny_patterns = {
+  deny_candidates = {
     for name, allowed in local.listed : name => distinct(concat(
       [for d in local.deeper[name] : "${d.method}/${d.glob}" if length(d.allowed) == 0],
       [for d in concat(local.route_denies[name], local.deeper_fallback[name]) : "${d.method}/${local.rk_glob[d.route]}"],
     ))
+  }
+  deny_patterns = {
+    for name, ps in local.deny_candidates : name => [
+      for p in ps : p if !anytrue([for q in ps : q != p && can(regex("^${replace(replace(q, ".", "\\."), "*", ".*")}$", p))])
+    ]
   }
 
   # What IAM cannot express: a Deny that also matches requests API Gateway sends to an allowed route.
