@@ -31,7 +31,18 @@ import pytest
 from botocore.stub import Stubber
 
 from xacct import ApiClient
-from xacct.access import REPORT_SCHEMA, Declared, MissingPermission, Reader, may_reach, render
+from xacct.access import (
+    REPORT_SCHEMA,
+    Caller,
+    Declared,
+    MissingPermission,
+    Reader,
+    Report,
+    RouteAccess,
+    expect,
+    may_reach,
+    render,
+)
 from xacct.access import report as access_report
 from xacct.cli import main
 from xacct.local import LocalAws
@@ -649,3 +660,27 @@ def test_the_scale_benchmark_runs() -> None:
     saved = Path(result.stdout.strip().splitlines()[-1].removeprefix("results: "))
     figures = json.loads(saved.read_text())
     assert set(figures["seconds"]) == set(figures["role_by_role_seconds"]) == {"1", "5"}
+
+
+def test_expect_reads_an_account_principal_limited_by_principal_arn_as_those_roles() -> None:
+    """The trust that survives a consumer re-creating its role: the account as principal, the roles in
+    ArnEquals aws:PrincipalArn. --expect compares the roles (no AWS needed: the comparison is pure)."""
+    role = "arn:aws:iam::111111111111:role/ApiAllowByIamRoleStag"
+    workload = "arn:aws:iam::222222222222:role/LambdaRoleDeve"
+    conditions = {
+        "ArnEquals": {"aws:PrincipalArn": [workload]},
+        "StringLike": {"sts:RoleSessionName": "222222222222-*"},
+    }
+    made = Report(
+        "a1b2c3d4e5",
+        "$default",
+        (RouteAccess("ANY /{proxy+}", (Caller(role, "arn:aws:iam::222222222222:root", conditions),)),),
+        (),
+    )
+    declared = expect.parse({"invoke_roles": {"ApiAllowByIamRoleStag": {"trusted_principals": [workload]}}})
+    assert expect.differences(made, declared, ["ANY /{proxy+}"]) == []
+    other = expect.parse({"invoke_roles": {"ApiAllowByIamRoleStag": {"trusted_principals": [workload + "2"]}}})
+    assert expect.differences(made, other, ["ANY /{proxy+}"]) == [
+        f"invoke role {role}: trusts {workload}, which is not declared",
+        f"invoke role {role}: declared principal {workload}2 is not trusted",
+    ]
