@@ -141,7 +141,7 @@ class Reader:
     # -- the API ----------------------------------------------------------------------------------------------
 
     def read_api(self, api_id: str, stage: str | None = None) -> Api:
-        identity = self.sts.get_caller_identity()
+        identity = self._call(self.sts, "get_caller_identity", "sts:GetCallerIdentity")
         self.caller, self.account = identity["Arn"], identity["Account"]
         self.partition = identity["Arn"].split(":")[1]
         resource = f"arn:{self.partition}:apigateway:{self.region}::/apis/{api_id}"
