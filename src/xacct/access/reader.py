@@ -66,13 +66,6 @@ class Principal:
     boundary: Document | None = None
     last_used: datetime | None = None
     tags: dict[str, str] = field(default_factory=dict)
-    details_read: bool = False
-
-
-@dataclass
-class Snapshot:
-    api: Api
-    principals: list[Principal]
 
 
 class Reader:
@@ -278,7 +271,6 @@ class Reader:
                         boundary=boundary_of(role),
                         last_used=(role.get("RoleLastUsed") or {}).get("LastUsedDate"),
                         tags={t["Key"]: t["Value"] for t in role.get("Tags", [])},
-                        details_read=True,
                     )
                 )
         for user in users:
@@ -295,7 +287,6 @@ class Reader:
                         identity=identity,
                         boundary=boundary_of(user),
                         tags={t["Key"]: t["Value"] for t in user.get("Tags", [])},
-                        details_read=True,
                     )
                 )
         return found
