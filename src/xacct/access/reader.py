@@ -315,7 +315,6 @@ class Reader:
                     boundary=self._policy(boundary) if boundary else None,
                     last_used=(full.get("RoleLastUsed") or {}).get("LastUsedDate"),
                     tags={t["Key"]: t["Value"] for t in full.get("Tags", [])},
-                    details_read=True,
                 )
             )
         users = list(self._iam_pages("list_users", "Users"))
@@ -334,7 +333,6 @@ class Reader:
                     identity=identity,
                     boundary=self._policy(boundary) if boundary else None,
                     tags={t["Key"]: t["Value"] for t in full.get("Tags", [])},
-                    details_read=True,
                 )
             )
         return found
