@@ -31,7 +31,18 @@ import pytest
 from botocore.stub import Stubber
 
 from xacct import ApiClient
-from xacct.access import REPORT_SCHEMA, Declared, MissingPermission, Reader, may_reach, render
+from xacct.access import (
+    REPORT_SCHEMA,
+    Caller,
+    Declared,
+    MissingPermission,
+    Reader,
+    Report,
+    RouteAccess,
+    expect,
+    may_reach,
+    render,
+)
 from xacct.access import report as access_report
 from xacct.cli import main
 from xacct.local import LocalAws
@@ -43,7 +54,6 @@ from helpers import REGION, ROOT
 pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("access_report")]
 
 README = ROOT / "README.md"
-README_BEGIN, README_END = "<!-- BEGIN_ACCESS_REPORT -->", "<!-- END_ACCESS_REPORT -->"
 # The README shows the demo's accounts (xacct demo: provider 111111111111, consumer 222222222222).
 README_PROVIDER, README_CONSUMER, README_API_ID = "111111111111", "222222222222", "a1b2c3d4e5"
 
@@ -228,21 +238,60 @@ def test_the_demo_deployment_in_every_format(world: Deployed, report: Callable[.
         assert ("  p0 --> v0" in run.out) is not bool(conditions)  # a condition labels the edge
 
 
-def test_the_readme_shows_the_report_of_the_demo_deployment(world: Deployed, report: Callable[..., Run]) -> None:
-    """The README's table is this report's Markdown (the demo's account ids; set XACCT_UPDATE_README=1 to write it)."""
-    run = report(fmt="markdown")
-    table = (
-        run.out.replace(world.provider, README_PROVIDER)
-        .replace(world.consumer, README_CONSUMER)
-        .replace(world.api_id, README_API_ID)
-    )
+def _check_readme_block(name: str, table: str) -> None:
+    """The README block between <!-- BEGIN_<name> --> and <!-- END_<name> --> is ``table``
+    (XACCT_UPDATE_README=1 writes it)."""
+    begin, end = f"<!-- BEGIN_{name} -->\n", f"<!-- END_{name} -->"
     text = README.read_text(encoding="utf-8")
-    before, _, rest = text.partition(README_BEGIN + "\n")
-    shown, _, after = rest.partition(README_END)
+    before, found, rest = text.partition(begin)
+    assert found, f"README.md has no {begin.strip()} marker"
+    shown, _, after = rest.partition(end)
     if os.environ.get("XACCT_UPDATE_README") == "1":
-        README.write_text(before + README_BEGIN + "\n" + table + README_END + after, encoding="utf-8")
+        README.write_text(before + begin + table + end + after, encoding="utf-8")
         shown = table
-    assert shown == table, "README's access report table drifted: XACCT_UPDATE_README=1 pytest -k readme"
+    assert shown == table, f"README's {name} table drifted: XACCT_UPDATE_README=1 pytest -k readme"
+
+
+def _as_in_readme(world: Deployed, text: str, **more: str) -> str:
+    """The report with the demo's account ids (xacct demo: provider 111111111111, consumer 222222222222)."""
+    replaced = {world.provider: README_PROVIDER, world.consumer: README_CONSUMER, world.api_id: README_API_ID, **more}
+    for old, new in replaced.items():
+        text = text.replace(old, new)
+    return text
+
+
+def test_the_readme_shows_the_report_of_the_demo_deployment(world: Deployed, report: Callable[..., Run]) -> None:
+    _check_readme_block("ACCESS_REPORT", _as_in_readme(world, report(fmt="markdown").out))
+
+
+def test_the_readme_shows_the_findings_of_changes_made_by_hand(world: Deployed, report: Callable[..., Run]) -> None:
+    """The demo deployment after a consumer re-created its role, an admin added a role by hand, and a role was
+    shared by two consumer accounts (the three scenarios below, at once)."""
+    batch = world.role(world.consumer, "BatchRoleDeve", trust(service=True))
+    world.role(world.provider, "ApiBatchRoleStag", trust(batch["Arn"]), invoke=True)
+    world.remove_role(world.consumer, "BatchRoleDeve")
+    world.created.remove((world.consumer, "BatchRoleDeve"))
+    world.role(world.consumer, "BatchRoleDeve", trust(service=True))
+    world.role(world.provider, "AdminByHand", trust(f"arn:aws:iam::{world.provider}:root"))
+    world.iam(world.provider).put_role_policy(RoleName="AdminByHand", PolicyName="All", PolicyDocument=allow("*", "*"))
+    other = world.role(world.third, "LambdaRoleOther", trust(service=True))
+    statements = [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": [arn]},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringLike": {"sts:RoleSessionName": f"{account}-*"}},
+        }
+        for account, arn in ((world.consumer, world.workload), (world.third, other["Arn"]))
+    ]
+    document = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    world.role(world.provider, "ApiSharedRoleStag", document, invoke=True)
+    run = report(fmt="markdown")
+    assert run.status == 0, run.err
+    table = _as_in_readme(world, run.out, **{world.third: "333333333333", batch["RoleId"]: "AROAEXAMPLEDELETEDROLE"})
+    for kind in ("stale_trust", "direct_caller", "shared_role", "unused"):
+        assert f"| {kind} |" in table
+    _check_readme_block("ACCESS_REPORT_FINDINGS", table)
 
 
 # -- what changes outside Terraform show -----------------------------------------------------------------------
@@ -611,3 +660,27 @@ def test_the_scale_benchmark_runs() -> None:
     saved = Path(result.stdout.strip().splitlines()[-1].removeprefix("results: "))
     figures = json.loads(saved.read_text())
     assert set(figures["seconds"]) == set(figures["role_by_role_seconds"]) == {"1", "5"}
+
+
+def test_expect_reads_an_account_principal_limited_by_principal_arn_as_those_roles() -> None:
+    """The trust that survives a consumer re-creating its role: the account as principal, the roles in
+    ArnEquals aws:PrincipalArn. --expect compares the roles (no AWS needed: the comparison is pure)."""
+    role = "arn:aws:iam::111111111111:role/ApiAllowByIamRoleStag"
+    workload = "arn:aws:iam::222222222222:role/LambdaRoleDeve"
+    conditions = {
+        "ArnEquals": {"aws:PrincipalArn": [workload]},
+        "StringLike": {"sts:RoleSessionName": "222222222222-*"},
+    }
+    made = Report(
+        "a1b2c3d4e5",
+        "$default",
+        (RouteAccess("ANY /{proxy+}", (Caller(role, "arn:aws:iam::222222222222:root", conditions),)),),
+        (),
+    )
+    declared = expect.parse({"invoke_roles": {"ApiAllowByIamRoleStag": {"trusted_principals": [workload]}}})
+    assert expect.differences(made, declared, ["ANY /{proxy+}"]) == []
+    other = expect.parse({"invoke_roles": {"ApiAllowByIamRoleStag": {"trusted_principals": [workload + "2"]}}})
+    assert expect.differences(made, other, ["ANY /{proxy+}"]) == [
+        f"invoke role {role}: trusts {workload}, which is not declared",
+        f"invoke role {role}: declared principal {workload}2 is not trusted",
+    ]

@@ -14,7 +14,7 @@ import boto3
 from xacct.access.analysis import Declared, build_report, may_reach
 from xacct.access.errors import AccessReportError, ApiNotFound, ExpectFileError, MissingPermission, StageNotChosen
 from xacct.access.model import FINDING_KINDS, REPORT_SCHEMA, Caller, Finding, Report, RouteAccess
-from xacct.access.reader import Progress, Reader, Snapshot
+from xacct.access.reader import Progress, Reader
 
 __all__ = [
     "FINDING_KINDS",
@@ -29,7 +29,6 @@ __all__ = [
     "Reader",
     "Report",
     "RouteAccess",
-    "Snapshot",
     "StageNotChosen",
     "build_report",
     "may_reach",

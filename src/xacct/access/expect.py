@@ -105,6 +105,23 @@ def _from_consumer_config(data: Mapping[str, Any], source: str) -> Expectation:
     return Expectation(declared, frozenset())
 
 
+_PRINCIPAL_ARN_OPERATORS = ("ArnEquals", "ArnLike", "StringEquals", "StringLike")
+
+
+def admitted(principal: str, conditions: Mapping[str, Any]) -> set[str]:
+    """The principals a trust entry admits, as Terraform declares them: an account principal limited by
+    ``aws:PrincipalArn`` (the opt-in that survives a consumer re-creating its role) admits those ARNs."""
+    if principal.endswith(":root"):
+        arns: set[str] = set()
+        for operator in _PRINCIPAL_ARN_OPERATORS:
+            for key, value in conditions.get(operator, {}).items():
+                if key.lower() == "aws:principalarn":
+                    arns |= set(value if isinstance(value, list) else [value])
+        if arns:
+            return arns
+    return {principal}
+
+
 def _role_key(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
 
@@ -119,7 +136,7 @@ def differences(report: Report, expected: Expectation, all_routes: list[str]) ->
             if caller.via == DIRECT:
                 direct.add(caller.principal)
                 continue
-            actual_principals.setdefault(caller.via, set()).add(caller.principal)
+            actual_principals.setdefault(caller.via, set()).update(admitted(caller.principal, caller.conditions))
             actual_routes.setdefault(caller.via, set()).add(route.route_key)
     by_key: dict[str, str] = {}
     for arn in actual_principals:

@@ -66,13 +66,6 @@ class Principal:
     boundary: Document | None = None
     last_used: datetime | None = None
     tags: dict[str, str] = field(default_factory=dict)
-    details_read: bool = False
-
-
-@dataclass
-class Snapshot:
-    api: Api
-    principals: list[Principal]
 
 
 class Reader:
@@ -141,7 +134,7 @@ class Reader:
     # -- the API ----------------------------------------------------------------------------------------------
 
     def read_api(self, api_id: str, stage: str | None = None) -> Api:
-        identity = self.sts.get_caller_identity()
+        identity = self._call(self.sts, "get_caller_identity", "sts:GetCallerIdentity")
         self.caller, self.account = identity["Arn"], identity["Account"]
         self.partition = identity["Arn"].split(":")[1]
         resource = f"arn:{self.partition}:apigateway:{self.region}::/apis/{api_id}"
@@ -278,7 +271,6 @@ class Reader:
                         boundary=boundary_of(role),
                         last_used=(role.get("RoleLastUsed") or {}).get("LastUsedDate"),
                         tags={t["Key"]: t["Value"] for t in role.get("Tags", [])},
-                        details_read=True,
                     )
                 )
         for user in users:
@@ -295,7 +287,6 @@ class Reader:
                         identity=identity,
                         boundary=boundary_of(user),
                         tags={t["Key"]: t["Value"] for t in user.get("Tags", [])},
-                        details_read=True,
                     )
                 )
         return found
@@ -324,7 +315,6 @@ class Reader:
                     boundary=self._policy(boundary) if boundary else None,
                     last_used=(full.get("RoleLastUsed") or {}).get("LastUsedDate"),
                     tags={t["Key"]: t["Value"] for t in full.get("Tags", [])},
-                    details_read=True,
                 )
             )
         users = list(self._iam_pages("list_users", "Users"))
@@ -343,7 +333,6 @@ class Reader:
                     identity=identity,
                     boundary=self._policy(boundary) if boundary else None,
                     tags={t["Key"]: t["Value"] for t in full.get("Tags", [])},
-                    details_read=True,
                 )
             )
         return found
