@@ -1,7 +1,7 @@
 """A small API server for the demo and the tests: it answers every request with what it received.
 
 The JSON echo has the method, the path (raw and decoded), the query pairs, the headers, the body, and the
-caller the gateway vouched for (``x-caller-account-id`` / ``x-caller-arn``).
+caller the gateway vouched for (``x-caller-arn``, which the gateway overwrites).
 
 Sealed (``require_origin(header, secret)``, as the demo and the seed deployment run it): a request without the
 origin secret the gateway adds gets 403 and a JSON message, so a direct call around the gateway - with any
@@ -63,10 +63,7 @@ class _EchoHandler(BaseHTTPRequestHandler):
             "headers": {k.lower(): v for k, v in self.headers.items() if k.lower() != hidden},
             "origin_verified": origin is not None,
             "body": body.decode("utf-8", "replace"),
-            "caller": {
-                "account_id": self.headers.get("x-caller-account-id"),
-                "arn": self.headers.get("x-caller-arn"),
-            },
+            "caller": {"arn": self.headers.get("x-caller-arn")},
         }
         self._reply(200, payload)
 

@@ -152,7 +152,7 @@ class ControlPlane:
             params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
             action = params.get("Action")
             if action == "AssumeRole":
-                return self._assume_role(environ, start_response, known, body, params)
+                return self._assume_role(environ, start_response, known, body, params, region)
             if action == "GetCallerIdentity" and known is not None and known.kind == "root":
                 return _reply(start_response, 200, caller_identity_xml(known), "text/xml")
 
@@ -221,12 +221,13 @@ class ControlPlane:
         known: Caller | None,
         body: bytes,
         params: dict[str, str],
+        region: str | None,
     ) -> Iterable[bytes]:
         if known is None:  # unsigned
             refusal = AuthRefusal(Refusal.MISSING_AUTHENTICATION, "Request is missing Authentication Token")
             return _render(start_response, render_query(refusal, "sts"))
         try:
-            self.guard.check(known, params)
+            self.guard.check(known, params, source_ip=environ.get("REMOTE_ADDR"), region=region)
         except StsRefusal as refusal:
             return _reply(start_response, refusal.status, refusal.xml(), "text/xml")
         if self.session_ttl_seconds is not None:

@@ -117,7 +117,6 @@ class ApiStack:
 
 CALLER_HEADERS = {
     "overwrite:path": "$request.path",
-    "overwrite:header.x-caller-account-id": "$context.identity.accountId",
     "overwrite:header.x-caller-arn": "$context.identity.userArn",
 }
 ACCESS_LOG_FORMAT = {
