@@ -18,7 +18,7 @@ from xacct.local.echo_server import EchoServer
 from xacct.local.server import host_name
 from xacct.local.stacks import build_api
 
-from helpers import REGION
+from helpers import REGION, botocore_signed
 
 IDENTITY = "Action=GetCallerIdentity&Version=2011-06-15"
 
@@ -46,11 +46,25 @@ def test_a_foreign_host_is_refused_with_a_clear_error(local_aws: LocalAws, host:
 @pytest.mark.parametrize(
     "host", ["127.0.0.1:{port}", "localhost:{port}", "[::1]:{port}", "127.0.0.2", "sts.amazonaws.com"]
 )
-def test_owned_names_reach_the_control_plane(local_aws: LocalAws, host: str) -> None:
-    response = sts_call(local_aws, host.format(port=local_aws.port))
-    # moto answered (an unsigned call lands on its default service): 200 and XML, not our refusal.
-    assert response.status_code == 200
-    assert response.text.startswith("<?xml")
+def test_owned_names_reach_the_control_plane(local_aws: LocalAws, new_account: Callable[[], str], host: str) -> None:
+    """A signed sts:GetCallerIdentity (root of a local account) with this Host is answered by STS, not refused."""
+    account = new_account()
+    root = local_aws.credentials_for(account)
+    name = host.format(port=local_aws.port)
+    headers = botocore_signed(
+        "POST",
+        name,
+        "/",
+        {"key": root.access_key_id, "secret": root.secret_access_key},
+        body=IDENTITY.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        service="sts",
+    )
+    response = requests.post(
+        local_aws.endpoint_url.replace(local_aws.host, "127.0.0.1") + "/", data=IDENTITY, headers=headers, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    assert f"<Account>{account}</Account>" in response.text
 
 
 def test_execute_api_hosts_and_registered_custom_domains_reach_the_gateway(
