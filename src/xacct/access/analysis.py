@@ -8,8 +8,9 @@ serves each probe). ``ANY`` is probed with every method. A principal can invoke 
 at least one of that route's probes: e.g. the ``GET/items/*`` an allowlist of ``GET /items/{id}`` becomes also
 allows ``GET /items/example/example``, which an ``ANY /{proxy+}`` route serves.
 
-Policies are evaluated with ``xacct.iam`` with an empty request context: an Allow that needs a condition key
-(``aws:SourceIp``, ``aws:PrincipalTag/...``) does not count, so such a grant is not shown.
+Policies are evaluated with ``xacct.iam`` with the request context a principal always has (``aws:PrincipalArn``,
+``aws:PrincipalAccount``): an Allow that needs another condition key (``aws:SourceIp``, ``aws:PrincipalTag/...``)
+does not count, so such a grant is not shown.
 """
 
 from __future__ import annotations
@@ -104,9 +105,13 @@ def _reach(principal: Principal, route_probes: Mapping[str, list[Probe]]) -> _Re
     reach = _Reach(principal)
     identity = [json.dumps(d) for d in principal.identity]
     boundary = json.dumps(principal.boundary) if principal.boundary is not None else None
+    # What a request of this principal carries whatever it sends (AWS global condition context keys).
+    context = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": principal.arn.split(":")[4]}
     for key, candidates in route_probes.items():
         allowed = [
-            p for p in candidates if identity_decision(identity, boundary, None, ACTION, p.arn) is Decision.ALLOW
+            p
+            for p in candidates
+            if identity_decision(identity, boundary, None, ACTION, p.arn, context) is Decision.ALLOW
         ]
         if allowed:
             reach.routes[key] = allowed
