@@ -250,7 +250,7 @@ def test_a_reference_to_another_roles_prefix_is_403(applied: Applied) -> None:
     assert refused.value.response.status_code == 403
     # And S3 itself: the invoke role's own credentials cannot read or write the other role's prefix.
     with applied.client() as api:
-        s3 = api.payloads.s3 if api.payloads is not None else None
+        s3 = api.payloads.s3() if api.payloads is not None else None
         assert s3 is not None
         with pytest.raises(ClientError) as denied:
             s3.get_object(Bucket=applied.bucket, Key=other_key)
@@ -291,8 +291,9 @@ def cli_environment(applied: Applied) -> dict[str, str]:
     credentials = applied.aws.workload_session(applied.consumer_role_arn, region=REGION).get_credentials()
     assert credentials is not None
     frozen = credentials.get_frozen_credentials()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "XACCT_"))}
     env.update(
+        AWS_ENDPOINT_URL=applied.aws.endpoint_url,
         AWS_ACCESS_KEY_ID=frozen.access_key,
         AWS_SECRET_ACCESS_KEY=frozen.secret_key,
         AWS_SESSION_TOKEN=frozen.token or "",
