@@ -62,6 +62,7 @@ test: lint typecheck pytest
 bench: setup
 	$(BIN)/python benchmarks/client_overhead.py
 	$(BIN)/python benchmarks/gateway_cost.py
+	$(BIN)/python benchmarks/payloads.py
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -2,10 +2,10 @@
 gateway, with a Flask app (werkzeug's server) and a FastAPI app (uvicorn) that never see a reference.
 
 The bucket lives in the provider account of the local AWS; the server uses the provider account's credentials
-for its role. The local AWS does not yet authorize S3 calls by role sessions (identity and bucket policies):
-what a role may read or write there is the Terraform bucket's job and is tested with it, not here. Here: what
-the client and the middleware do, including the server's own refusals (400 on a checksum mismatch, 403 on a key
-outside the caller's prefix).
+for its role. The invoke role gets the policy modules/provider_api gives it (its own request/ and response/
+prefixes), since the local AWS authorizes S3 calls by role sessions (tests/test_s3_authz.py,
+tests/test_payloads_e2e.py). Here: what the client and the middleware do, including the server's own refusals
+(400 on a checksum mismatch, 403 on a key outside the caller's prefix).
 """
 
 from __future__ import annotations
@@ -192,6 +192,29 @@ def handoff(request: pytest.FixtureRequest, local_aws: LocalAws, new_account: Ca
             "overwrite:header.x-caller-arn": "$context.identity.userArn",
             "overwrite:header.x-origin-verify": SECRET,
         },
+    )
+    # What modules/provider_api's large_payloads gives each invoke role (payloads.tf).
+    role = stack.invoke_role_arn.rsplit("/", 1)[1]
+    local_aws.client("iam", provider).put_role_policy(
+        RoleName=role,
+        PolicyName="PayloadHandoff",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+                        "Resource": f"arn:aws:s3:::{bucket}/request/{role}/*",
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{bucket}/response/{role}/*",
+                    },
+                ],
+            }
+        ),
     )
     try:
         yield Handoff(stack, bucket, ran, s3)

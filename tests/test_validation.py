@@ -148,6 +148,9 @@ MESSAGES: dict[str, tuple[str, ...]] = {
         'got "arn:aws:iam::111111111111:server-certificate/api"',
     ),
     "domain_zone_given_by_name": ("must be a Route 53 hosted zone id", 'got "example.com"'),
+    # provider_api: the payload hand-off (large_payloads)
+    "expiration_days_zero": ("large_payloads.expiration_days must be a whole number of days from 1 to 365", "got 0."),
+    "expiration_days_fraction": ("large_payloads.expiration_days must be a whole number of days", "got 1.5."),
     # consumer_role
     "consumer_role_name_illegal_characters": ("role_name must be 1-64 characters", 'got "Lambda Role"'),
     "consumer_no_invoke_roles": ("provider_invoke_role_arns must list at least one invoke role ARN",),

@@ -48,6 +48,7 @@ output "consumer_config" {
     allowed_routes       = { for name, r in var.invoke_roles : name => r.allowed_routes }
     external_id_required = { for name, r in var.invoke_roles : name => r.external_id != null }
     trusted_principals   = { for name, r in var.invoke_roles : name => r.trusted_role_arns }
+    payload_bucket       = local.payloads_enabled ? aws_s3_bucket.payloads[0].id : null
     role_session_name_prefix = {
       for name, accounts in local.consumer_accounts : name => { for account in accounts : account => "${account}-" }
     }
@@ -68,4 +69,14 @@ output "origin_verify_header" {
 output "vpc_link_id" {
   description = "Id of the VPC link the integration goes through (the one created here, or integration.vpc_link_id); null over the internet."
   value       = local.uses_vpc_link ? local.vpc_link_id : null
+}
+
+output "payload_bucket" {
+  description = "Name of the payload hand-off bucket (large_payloads; null when disabled). Also in consumer_config."
+  value       = local.payloads_enabled ? aws_s3_bucket.payloads[0].id : null
+}
+
+output "payload_server_policy_json" {
+  description = "IAM policy document (JSON) the API server's role needs for the payload hand-off: s3:GetObject on request/*, s3:PutObject and s3:AbortMultipartUpload on response/* (null when large_payloads is disabled). Attach it to the server's role."
+  value       = local.payload_server_policy
 }

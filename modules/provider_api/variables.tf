@@ -652,3 +652,30 @@ variable "trust_policy_length_quota" {
     ])
   }
 }
+
+variable "large_payloads" {
+  description = <<-EOT
+    The payload hand-off for bodies past API Gateway's 10 MB / 30 s limits. enabled: create a private S3 bucket in
+    this account where each invoke role writes request bodies under request/<its name>/ and reads response bodies
+    under response/<its name>/ (the API server's role gets the reverse from the payload_server_policy_json output).
+    expiration_days: objects are deleted this many days after they were written (1 to 365; the hand-off needs them
+    for seconds, so keep it short).
+  EOT
+  type = object({
+    enabled         = bool
+    expiration_days = optional(number, 1)
+  })
+  default  = { enabled = false }
+  nullable = false
+
+  validation {
+    condition = (
+      var.large_payloads.expiration_days >= 1 && var.large_payloads.expiration_days <= 365
+      && floor(var.large_payloads.expiration_days) == var.large_payloads.expiration_days
+    )
+    error_message = join(" ", [
+      "large_payloads.expiration_days must be a whole number of days from 1 to 365 (S3 lifecycle expiry counts",
+      "whole days; payloads are needed for seconds); got ${var.large_payloads.expiration_days}.",
+    ])
+  }
+}

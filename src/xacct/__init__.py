@@ -14,7 +14,7 @@ behind the ``local`` extra (``pip install 'xacct[local]'``).
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
-from xacct.client import ApiClient, RetryPolicy
+from xacct.client import ApiClient, RetryPolicy, WaitRefused, WaitTimedOut
 from xacct.credentials import AssumedRole, RoleCredentials
 from xacct.errors import (
     AssumeRoleDenied,
@@ -45,6 +45,8 @@ __all__ = [
     "RetryPolicy",
     "RoleCredentials",
     "TimedOut",
+    "WaitRefused",
+    "WaitTimedOut",
     "XacctError",
 ]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import logging
 import os
@@ -10,7 +12,7 @@ import re
 import sys
 from collections.abc import Sequence
 from http import HTTPStatus
-from typing import NoReturn
+from typing import BinaryIO, NoReturn
 from urllib.parse import unquote, urlsplit
 
 import boto3
@@ -18,7 +20,7 @@ import requests
 from botocore.exceptions import BotoCoreError, ProfileNotFound
 
 from xacct.access import cli as access_cli
-from xacct.client import ApiClient, RetryPolicy
+from xacct.client import ApiClient, RetryPolicy, WaitTimedOut
 from xacct.errors import ConfigError, ConnectionFailed, HttpError, TimedOut, XacctError, redact_bytes
 from xacct.local import require_extra
 from xacct.signing import parse_query
@@ -41,6 +43,10 @@ examples:
   xacct call POST https://abc123defg.execute-api.ap-northeast-1.amazonaws.com/items -d @item.json \\
       -H 'Idempotency-Key: 6f1c' --role-arn arn:aws:iam::111111111111:role/ApiAllowByIamRoleStag -i
   echo '{"foo":"bar"}' | xacct call PUT https://.../hoge -d @- --role-arn ...
+
+  # a large body streamed from a file through the provider's payload bucket; follow a 202 Accepted for 10 min
+  xacct call POST https://.../reports -d @big.bin --payload-bucket <consumer_config.payload_bucket> \
+      --wait 600 --role-arn ...
 
   # against the local AWS of `make demo --keep` (or set XACCT_ENDPOINT_URL)
   xacct call GET https://<api-id>.execute-api.ap-northeast-1.amazonaws.com/hoge --role-arn ... \\
@@ -93,6 +99,34 @@ def _read_data(value: str | None) -> bytes | None:
     return value.encode("utf-8")
 
 
+# Files up to this size are read to tell JSON from other bytes; larger ones are streamed as they are.
+_SNIFF_LIMIT = 1024 * 1024
+
+
+def _open_data(value: str | None) -> bytes | BinaryIO | None:
+    """-d: text, @- (stdin, read), or @file (opened: the client streams it, through the payload bucket when it is
+    over the threshold, so a 100 MB file is never held in memory whole)."""
+    if value is None or value == "@-" or not value.startswith("@"):
+        return _read_data(value)
+    return open(value[1:], "rb")
+
+
+def _content_type(data: bytes | BinaryIO) -> str:
+    if isinstance(data, bytes):
+        sample: bytes | None = data
+    else:
+        size = os.fstat(data.fileno()).st_size
+        sample = data.read() if size <= _SNIFF_LIMIT else None
+        data.seek(0)
+    if sample is not None:
+        try:
+            json.loads(sample)
+            return "application/json"
+        except ValueError:
+            pass
+    return "application/octet-stream"
+
+
 def _headers(values: Sequence[str], parser: argparse.ArgumentParser) -> dict[str, str]:
     headers: dict[str, str] = {}
     for value in values:
@@ -122,17 +156,14 @@ def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ExitStat
     parts = urlsplit(args.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         parser.error(f"URL {args.url!r} must be http(s)://host/path")
+    data: bytes | BinaryIO | None
     try:
-        data = _read_data(args.data)
+        data = _open_data(args.data)
     except OSError as error:
         parser.error(f"-d {args.data}: {error.strerror or error}")
     headers = _headers(args.header, parser)
     if data is not None and not any(h.lower() == "content-type" for h in headers):
-        try:
-            json.loads(data)
-            headers["Content-Type"] = "application/json"
-        except ValueError:
-            headers["Content-Type"] = "application/octet-stream"
+        headers["Content-Type"] = _content_type(data)
     if args.debug:
         logging.basicConfig(format="xacct: %(message)s", level=logging.WARNING)
         logging.getLogger("xacct").setLevel(logging.DEBUG)
@@ -146,14 +177,17 @@ def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ExitStat
             source_session=session,
             endpoint_url=args.endpoint_url,
             retries=RetryPolicy(total_timeout=args.max_time),
+            payload_bucket=args.payload_bucket,
         )
-        with client:
+        with client, data if isinstance(data, io.IOBase) else contextlib.nullcontext():
             response = client.request(
                 args.method,
                 unquote(parts.path or "/"),
                 data=data,
                 params=parse_query(parts.query, plus_is_space=False),
                 headers=headers,
+                wait=args.wait is not None,
+                wait_deadline=args.wait or 300.0,
             )
             print_response(response, args.include)
             return ExitStatus.OK
@@ -166,7 +200,7 @@ def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ExitStat
     except HttpError as error:
         print_response(error.response, args.include, redacted=True)
         return _fail(ExitStatus.HTTP_ERROR, str(error))
-    except TimedOut as error:
+    except (TimedOut, WaitTimedOut) as error:
         return _fail(ExitStatus.TIMEOUT, str(error))
     except ConnectionFailed as error:
         return _fail(ExitStatus.CONNECTION_FAILED, str(error))
@@ -309,6 +343,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=RetryPolicy.total_timeout,
         metavar="SECONDS",
         help=f"time for the whole call, retries included (default {RetryPolicy.total_timeout:g})",
+    )
+    call.add_argument(
+        "--payload-bucket",
+        metavar="NAME",
+        help="the provider's payload bucket (consumer_config.payload_bucket): bodies over 5 MiB go through it",
+    )
+    call.add_argument(
+        "--wait",
+        nargs="?",
+        type=_seconds,
+        const=300.0,
+        metavar="SECONDS",
+        help="follow a 202 Accepted's Location until the final answer, for at most SECONDS (default 300)",
     )
     call.add_argument("--debug", action="store_true", help="log retries and credential refreshes to stderr")
     call.set_defaults(subparser=call)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import boto3
 import requests
@@ -37,6 +37,7 @@ from xacct.errors import (
     HttpError,
     InvokeDenied,
     TimedOut,
+    XacctError,
     attempts_text,
     denial_reason,
 )
@@ -191,6 +192,25 @@ def describe_failure(exc: requests.RequestException, netloc: str, timeout: Any) 
         return "connection_lost", f"connection to {netloc} lost before the answer was complete"
     oserror = next((e for e in chain if isinstance(e, OSError) and e.strerror), None)
     return "connection", f"cannot connect to {netloc}: {oserror.strerror if oserror else type(exc).__name__}"
+
+
+class WaitTimedOut(XacctError):
+    """A 202 Accepted was still 202 when the ``deadline`` of :meth:`ApiClient.wait` passed.
+
+    ``location`` is the last URL polled, ``polls`` how many times it was asked, ``response`` the last 202: the work
+    may still finish; poll ``location`` again later.
+    """
+
+    def __init__(self, message: str, *, location: str, polls: int, response: requests.Response) -> None:
+        super().__init__(message)
+        self.location = location
+        self.polls = polls
+        self.response = response
+
+
+class WaitRefused(XacctError):
+    """A 202 Accepted that cannot be followed: no Location header, or one on another host (a signed request is
+    only ever sent to the API's own host)."""
 
 
 class ApiClient:
@@ -351,8 +371,93 @@ class ApiClient:
         data: Any = None,
         params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
+        wait: bool = False,
+        wait_deadline: float = 300.0,
     ) -> requests.Response:
-        """Send one signed request (retried per the RetryPolicy) and return the 2xx/3xx response."""
+        """Send one signed request (retried per the RetryPolicy) and return the 2xx/3xx response.
+
+        ``wait=True``: a ``202 Accepted`` with a ``Location`` is followed with :meth:`wait` until a final answer,
+        for at most ``wait_deadline`` seconds.
+        """
+        response = self._request(method, path, json=json, data=data, params=params, headers=headers)
+        if wait and response.status_code == 202:
+            return self.wait(response, deadline=wait_deadline)
+        return response
+
+    def wait(
+        self,
+        response: requests.Response,
+        *,
+        deadline: float = 300.0,
+        first_delay: float = 0.5,
+        max_delay: float = 10.0,
+    ) -> requests.Response:
+        """Follow a ``202 Accepted`` to its final answer: GET its ``Location`` (signed, as every request) with
+        exponential backoff (``first_delay`` doubling up to ``max_delay``; a ``Retry-After`` on a 202 is honoured
+        within that cap) until the answer is not 202, and return it.
+
+        ``Location`` may be absolute (on the API's own host only) or a path. A path is the API server's path: when it
+        does not start with the base path of this client's URL (a stage, a base path mapping), it is taken as
+        relative to it, as paths given to :meth:`request` are. Raises ``WaitTimedOut`` when still 202 after
+        ``deadline`` seconds, ``WaitRefused`` for a 202 that cannot be followed; errors of the polls raise as
+        :meth:`request`'s do. A response that is not 202 is returned as is.
+        """
+        if deadline <= 0 or first_delay <= 0 or max_delay < first_delay:
+            raise ConfigError(
+                f"wait needs deadline > 0 and 0 < first_delay <= max_delay; got deadline={deadline}, "
+                f"first_delay={first_delay}, max_delay={max_delay}"
+            )
+        give_up = time.monotonic() + deadline
+        delay, polls, location = first_delay, 0, ""
+        while response.status_code == 202:
+            location = response.headers.get("Location", "")
+            path, params = self._location_path(location)
+            asked = _retry_after(response)
+            pause = min(max_delay, max(delay, asked or 0.0))
+            left = give_up - time.monotonic()
+            if left <= 0 or pause > left:
+                raise WaitTimedOut(
+                    f"GET {self._shown_base}{path}: still 202 Accepted after {deadline:g} s "
+                    f"({polls} poll{'s' if polls != 1 else ''}); the work may still finish, poll it again later",
+                    location=location,
+                    polls=polls,
+                    response=response,
+                )
+            log.debug("202 Accepted: polling %s in %.2f s", location, pause)
+            self.sleep(pause)
+            delay = min(max_delay, delay * 2)
+            polls += 1
+            response.close()
+            response = self._request("GET", path, params=params)
+        return response
+
+    def _location_path(self, location: str) -> tuple[str, list[tuple[str, str]]]:
+        """The API path and query of a 202's Location; WaitRefused when there is none or it is elsewhere."""
+        if not location:
+            raise WaitRefused("the API answered 202 Accepted without a Location header: there is nothing to follow")
+        parts = urlsplit(location)
+        if parts.netloc and parts.netloc.rsplit("@", 1)[-1].lower() != self.host.lower():
+            raise WaitRefused(
+                f"the 202 Accepted's Location {location!r} is on another host than the API ({self.host}): "
+                "a signed request is only sent to the API's own host"
+            )
+        if not parts.path.startswith("/"):
+            raise WaitRefused(f"the 202 Accepted's Location {location!r} is not an absolute path or URL")
+        path = unquote(parts.path)
+        if self._base_path and (path == self._base_path or path.startswith(self._base_path + "/")):
+            path = path[len(self._base_path) :] or "/"
+        return path, parse_qsl(parts.query, keep_blank_values=True)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: Any = None,
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         method = method.upper()
         if not _METHOD.match(method):
             raise ConfigError(f"HTTP method {method!r} is not a method name such as GET or PUT")

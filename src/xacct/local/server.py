@@ -32,7 +32,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from xacct.local import sigv4
+from xacct.local import s3_authz, sigv4
 from xacct.local.auth import (
     Authenticator,
     AuthRefusal,
@@ -95,7 +95,9 @@ def _render(start_response: StartResponse, rendered: Rendered) -> Iterable[bytes
 
 
 def _reply(start_response: StartResponse, status: int, body: bytes, content_type: str) -> Iterable[bytes]:
-    reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}.get(status, "Error")
+    reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 501: "Not Implemented"}.get(
+        status, "Error"
+    )
     start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
     return [body]
 
@@ -116,6 +118,7 @@ class ControlPlane:
         self.authenticator = Authenticator(callers, clock)
         self.session_ttl_seconds = session_ttl_seconds
         self.moto = DomainDispatcherApplication(create_backend_app)
+        s3_authz.take_over_from_moto()  # S3 calls are decided here (authorize_s3), not by moto's partial check
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         # The account comes from the access key, never from a header the client chose. Telling moto the
@@ -146,6 +149,15 @@ class ControlPlane:
                 environ["HTTP_AUTHORIZATION"] = (
                     f"AWS4-HMAC-SHA256 Credential={scope_text}, SignedHeaders=host, Signature={signed.signature}"
                 )
+
+        if known is None and not is_signed(request):
+            anonymous = self._anonymous_s3(start_response, method, raw_path, raw_query, headers)
+            if anonymous is not None:
+                return anonymous
+        if service == "s3" and known is not None:
+            refused = self._authorize_s3(environ, start_response, known, method, raw_path, raw_query, headers, region)
+            if refused is not None:
+                return refused
 
         if service == "sts" and method == "POST":
             body = self._read_body(environ)
@@ -180,6 +192,66 @@ class ControlPlane:
         if service == "logs" and deleting_log_group and region is not None and known is not None:
             forget_log_group_tags(known.account_id, region, self._read_body(environ))
         return self._moto(environ, start_response)
+
+    def _authorize_s3(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        known: Caller,
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: dict[str, str],
+        region: str | None,
+    ) -> Iterable[bytes] | None:
+        """S3 calls by anyone but the bucket account's root: decided by ``xacct.local.s3_authz`` (None: allowed)."""
+        try:
+            call = s3_authz.s3_call(method, raw_path, raw_query, headers)
+        except s3_authz.NotAuthorizable as gap:
+            call = None
+            bucket, _ = s3_authz.bucket_and_key(raw_path, headers.get("host", ""))
+            owner = s3_authz.bucket_owner(bucket) if bucket else None
+            if owner is not None and not (known.kind == "root" and known.account_id == owner):
+                return _reply(start_response, 501, s3_authz.not_implemented_xml(gap.operation), "application/xml")
+        if call is None:
+            return None
+        owner = s3_authz.bucket_owner(call.bucket)
+        if owner is None or (known.kind == "root" and known.account_id == owner):
+            return None  # no such bucket (S3 says so), or the bucket account's root (the local convention)
+        context = s3_authz.request_context(
+            known,
+            self.clock(),
+            bucket_account=owner,
+            source_ip=environ.get("REMOTE_ADDR"),
+            region=region,
+            secure=s3_authz.is_secure(environ.get("wsgi.url_scheme", "http"), environ.get("REMOTE_ADDR")),
+        )
+        refused = s3_authz.decide(known, owner, s3_authz.bucket_policy(call.bucket, owner), call, context)
+        if refused is None:
+            return None
+        body = s3_authz.access_denied_xml(known, refused, same_account=known.account_id == owner)
+        return _reply(start_response, 403, body, "application/xml")
+
+    @staticmethod
+    def _anonymous_s3(
+        start_response: StartResponse, method: str, raw_path: str, raw_query: str, headers: dict[str, str]
+    ) -> Iterable[bytes] | None:
+        """An unsigned call (or a SigV2 one, which the local AWS does not verify) on an existing bucket: allowed
+        only where the bucket policy allows any principal ("*"); refused as S3 refuses anonymous callers."""
+        try:
+            call = s3_authz.s3_call(method, raw_path, raw_query, headers)
+        except s3_authz.NotAuthorizable:
+            call = None
+            bucket, _ = s3_authz.bucket_and_key(raw_path, headers.get("host", ""))
+            if bucket is None or s3_authz.bucket_owner(bucket) is None:
+                return None
+        if call is not None:
+            owner = s3_authz.bucket_owner(call.bucket)
+            if owner is None:
+                return None
+            if s3_authz.anonymous_allowed(s3_authz.bucket_policy(call.bucket, owner), call):
+                return None
+        return _reply(start_response, 403, s3_authz.anonymous_denied_xml(), "application/xml")
 
     def _save_trust_policy(
         self, environ: dict[str, Any], start_response: StartResponse, known: Caller, params: dict[str, str]
