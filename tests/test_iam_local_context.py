@@ -173,7 +173,8 @@ def call(stack: ApiStack) -> int:
         ({"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}, 403),
         ({"NumericGreaterThan": {"aws:EpochTime": "1577836800"}}, 200),
         ({"DateGreaterThan": {"aws:EpochTime": "1577836800"}}, 200),
-        ({"Bool": {"aws:SecureTransport": "false"}}, 200),  # the local gateway is plain HTTP
+        ({"Bool": {"aws:SecureTransport": "true"}}, 200),  # loopback stands in for the HTTPS endpoint
+        ({"Bool": {"aws:SecureTransport": "false"}}, 403),
         ({"Null": {"aws:PrincipalOrgID": "true"}}, 200),
         ({"DateGreaterThan": {"aws:TokenIssueTime": "2020-01-01T00:00:01Z"}}, 200),  # as on the operators page
         ({"Null": {"aws:TokenIssueTime": "true"}}, 403),  # temporary credentials carry it

@@ -19,8 +19,8 @@ import requests
 from xacct.local import LocalAws, sigv4
 from xacct.local.echo_server import EchoServer
 from xacct.local.gateway import fill_path_variables
-from xacct.local.routing import select_route
 from xacct.local.stacks import ApiStack, build_api
+from xacct.routing import select_route
 
 from helpers import REGION, botocore_signed, closed_port
 

@@ -25,7 +25,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from xacct.local import LocalAws
-from xacct.local.s3_authz import NotAuthorizable, is_secure, s3_call
+from xacct.local.request_context import is_secure
+from xacct.local.s3_authz import NotAuthorizable, s3_call
 from xacct.local.stacks import REGION, trust
 
 TLS_ONLY = {

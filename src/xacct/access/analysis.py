@@ -25,7 +25,7 @@ from typing import Any
 from xacct.access.model import DIRECT, Caller, Finding, Report, RouteAccess
 from xacct.access.reader import Api, Document, Principal, Route
 from xacct.iam import Decision, evaluate, identity_decision, matches, statements
-from xacct.local.routing import select_route
+from xacct.routing import select_route
 
 ACTION = "execute-api:Invoke"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")

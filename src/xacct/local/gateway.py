@@ -32,8 +32,8 @@ from xacct.iam import Decision, identity_decision
 from xacct.local import sigv4
 from xacct.local.auth import Authenticator, AuthRefusal, SignedHttpRequest, render_execute_api
 from xacct.local.identity import Caller, CallerDirectory, identity_policies, permissions_boundary
-from xacct.local.request_context import principal_keys, request_keys
-from xacct.local.routing import RouteMatch, select_route
+from xacct.local.request_context import is_secure, principal_keys, request_keys
+from xacct.routing import RouteMatch, select_route
 
 log = logging.getLogger(__name__)
 
@@ -557,7 +557,7 @@ class Gateway:
                     target,
                     request.method,
                     source_ip=context["identity.sourceIp"],
-                    secure_transport=request.scheme == "https",
+                    secure_transport=is_secure(request.scheme, request.remote_addr),
                 )
             except Denied as denied:
                 return denied.reply

@@ -18,6 +18,7 @@ Organizations, and AWS includes them only "if the principal is a member of an or
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -142,3 +143,18 @@ def assume_role_keys(params: Mapping[str, str], caller: Caller | None = None) ->
     if transitive:
         keys["sts:TransitiveTagKeys"] = transitive
     return keys
+
+
+def is_secure(scheme: str, remote_addr: str | None) -> bool:
+    """aws:SecureTransport for the local AWS, one rule for the gateway and S3: https, or plain HTTP over loopback.
+
+    AWS's execute-api and S3 endpoints are reached over TLS; the local AWS's loopback endpoint stands in for them,
+    so a TLS-only policy (Deny when aws:SecureTransport is false) decides locally as it does on AWS. Plain HTTP from
+    another machine (a non-loopback bind) is not secure.
+    """
+    if scheme == "https":
+        return True
+    try:
+        return remote_addr is not None and ipaddress.ip_address(remote_addr).is_loopback
+    except ValueError:
+        return False

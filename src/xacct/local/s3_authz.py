@@ -34,7 +34,6 @@ request context), access points, VPC endpoint policies, SCPs, Object Lock.
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -274,16 +273,6 @@ def _names(statement: Statement, caller: Caller, kinds: tuple[str, ...]) -> bool
 
 
 # -- the decision -------------------------------------------------------------------------------------------------
-
-
-def is_secure(scheme: str, remote_addr: str | None) -> bool:
-    """aws:SecureTransport for the local AWS: https, or plain HTTP over loopback (see the module docstring)."""
-    if scheme == "https":
-        return True
-    try:
-        return remote_addr is not None and ipaddress.ip_address(remote_addr).is_loopback
-    except ValueError:
-        return False
 
 
 def request_context(

@@ -54,6 +54,7 @@ from xacct.local.moto_gaps import (
     forget_log_group_tags,
     update_stage,
 )
+from xacct.local.request_context import is_secure
 from xacct.local.sts import AssumeRoleGuard, AssumeRoleRecord, StsRefusal, caller_identity_xml
 from xacct.local.trust import TrustPolicyRefusal
 from xacct.local.trust import check as check_trust_policy
@@ -224,7 +225,7 @@ class ControlPlane:
             bucket_account=owner,
             source_ip=environ.get("REMOTE_ADDR"),
             region=region,
-            secure=s3_authz.is_secure(environ.get("wsgi.url_scheme", "http"), environ.get("REMOTE_ADDR")),
+            secure=is_secure(environ.get("wsgi.url_scheme", "http"), environ.get("REMOTE_ADDR")),
         )
         refused = s3_authz.decide(known, owner, s3_authz.bucket_policy(call.bucket, owner), call, context)
         if refused is None:
