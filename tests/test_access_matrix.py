@@ -228,9 +228,11 @@ def test_live_mode() -> None:
 
 @pytest.fixture(scope="module", params=WORLDS)
 def deployment(
-    request: pytest.FixtureRequest, local_aws: LocalAws, echo: EchoServer, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
-    world: World = LocalWorld(local_aws, echo) if request.param == "local" else LiveWorld()
+    # Locally the API server is an echo server of this deployment's own, sealed with the seed's origin secret.
+    api_server = EchoServer().start() if request.param == "local" else None
+    world: World = LocalWorld(local_aws, api_server) if api_server is not None else LiveWorld()
     invoke = {name: f"arn:aws:iam::{world.provider}:role/{name}" for name in (ALL, READ_ITEMS, PARTNER, SHARED, BY_ARN)}
     workload = f"arn:aws:iam::{world.consumer}:role/LambdaRoleDeve"
     third_workload = [f"arn:aws:iam::{world.third}:role/LambdaRoleDeve"] if world.third else []
@@ -254,6 +256,8 @@ def deployment(
             },
         )
         assert seed.invoke_role_arns == invoke
+        if api_server is not None:
+            seed.seal(api_server)
         assert seed.workload_role_arn(world.consumer) == workload
         other = envs.apply(
             "envs/stag",
@@ -289,6 +293,8 @@ def deployment(
             iam.delete_role_policy(RoleName=name, PolicyName="AssumeInvokeRole")
             iam.delete_role(RoleName=name)
         envs.destroy()
+        if api_server is not None:
+            api_server.stop()
 
 
 def _caller(response: requests.Response) -> str:
@@ -366,6 +372,25 @@ def test_requests_changed_after_signing_are_refused(deployment: Deployment, tamp
     response = deployment.raw("PUT", path, headers, body)
     assert response.status_code == 403
     assert _message(response).startswith("The request signature we calculated does not match")
+
+
+def test_calls_around_the_gateway_are_refused_by_the_api_server(deployment: Deployment) -> None:
+    """Sealed: straight to the API server with a forged x-caller-arn and no, a wrong or a truncated origin secret."""
+    if deployment.world.name != "local":
+        pytest.skip("live mode: the API server (XACCT_LIVE_API_SERVER_URL) is the operator's to seal")
+    forged = {
+        "x-caller-arn": f"arn:aws:sts::{deployment.world.provider}:assumed-role/{ALL}/{deployment.world.consumer}-x"
+    }
+    for secret in ({}, {"x-origin-verify": "not-the-secret"}, {"x-origin-verify": "0" * 64}):
+        direct = requests.put(
+            f"{deployment.world.api_server_url}/hoge", headers={**forged, **secret}, data=b"{}", timeout=10
+        )
+        assert direct.status_code == 403, direct.text
+        assert "caller" not in direct.json()  # the echo never ran
+    with deployment.client("workload") as api:  # the same request through the gateway is served
+        response = api.put("/hoge", json={})
+    assert response.status_code == 200
+    assert _caller(response).startswith(f"arn:aws:sts::{deployment.world.provider}:assumed-role/{ALL}/")
 
 
 def test_unsigned_requests_are_refused(deployment: Deployment) -> None:

@@ -23,6 +23,23 @@ from helpers import REGION, botocore_signed
 IDENTITY = "Action=GetCallerIdentity&Version=2011-06-15"
 
 
+def signed_identity_call(aws: LocalAws, host: str, account: str) -> requests.Response:
+    """sts:GetCallerIdentity signed with the account's root keys, sent to the local AWS's port with this Host."""
+    root = aws.credentials_for(account)
+    headers = botocore_signed(
+        "POST",
+        host,
+        "/",
+        {"key": root.access_key_id, "secret": root.secret_access_key},
+        body=IDENTITY.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        service="sts",
+    )
+    return requests.post(
+        aws.endpoint_url.replace(aws.host, "127.0.0.1") + "/", data=IDENTITY, headers=headers, timeout=10
+    )
+
+
 def sts_call(aws: LocalAws, host: str) -> requests.Response:
     """An unsigned STS call to the local AWS's port with this Host header (moto answers; we only look at who)."""
     return requests.post(
@@ -49,20 +66,7 @@ def test_a_foreign_host_is_refused_with_a_clear_error(local_aws: LocalAws, host:
 def test_owned_names_reach_the_control_plane(local_aws: LocalAws, new_account: Callable[[], str], host: str) -> None:
     """A signed sts:GetCallerIdentity (root of a local account) with this Host is answered by STS, not refused."""
     account = new_account()
-    root = local_aws.credentials_for(account)
-    name = host.format(port=local_aws.port)
-    headers = botocore_signed(
-        "POST",
-        name,
-        "/",
-        {"key": root.access_key_id, "secret": root.secret_access_key},
-        body=IDENTITY.encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-        service="sts",
-    )
-    response = requests.post(
-        local_aws.endpoint_url.replace(local_aws.host, "127.0.0.1") + "/", data=IDENTITY, headers=headers, timeout=10
-    )
+    response = signed_identity_call(local_aws, host.format(port=local_aws.port), account)
     assert response.status_code == 200, response.text
     assert f"<Account>{account}</Account>" in response.text
 
@@ -93,9 +97,9 @@ def test_binding_beyond_loopback_warns(capsys: pytest.CaptureFixture[str]) -> No
         assert "WARNING: the local AWS listens on 0.0.0.0, not on a loopback address" in err
         assert "Use 127.0.0.1 (the default)" in err
         # Bound to every interface, this machine's own name is one of the names it owns.
-        own = sts_call(aws, f"{socket.gethostname()}:{aws.port}")
-        assert own.status_code == 200
-        assert own.text.startswith("<?xml")
+        own = signed_identity_call(aws, f"{socket.gethostname()}:{aws.port}", "123456789012")
+        assert own.status_code == 200, own.text
+        assert "<Account>123456789012</Account>" in own.text
         assert sts_call(aws, "evil.example.com").status_code == 403
     with LocalAws(region=REGION):
         assert capsys.readouterr().err == ""
