@@ -214,10 +214,25 @@ def check_scope(signed: sigv4.Signature, *, service: str | None, region: str | N
         raise AuthRefusal(Refusal.WRONG_SCOPE, message)
 
 
+_AMZ_DATE_FORM = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$")
+
+
+def parse_amz_date(value: str) -> datetime:
+    """X-Amz-Date (ISO 8601 basic format, UTC) as an aware datetime; ValueError when it is not one.
+
+    The same as ``datetime.strptime(value, "%Y%m%dT%H%M%SZ")`` without strptime's cost on every request.
+    """
+    match = _AMZ_DATE_FORM.match(value)
+    if match is None:
+        raise ValueError(value)
+    year, month, day, hour, minute, second = (int(part) for part in match.groups())
+    return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
+
+
 def check_clock(signed: sigv4.Signature, now: datetime) -> None:
     """X-Amz-Date within the service's clock window of ``now``; a presigned request before X-Amz-Expires."""
     try:
-        when = datetime.strptime(signed.amz_date, _AMZ_DATE).replace(tzinfo=timezone.utc)
+        when = parse_amz_date(signed.amz_date)
     except ValueError:
         raise AuthRefusal(
             Refusal.INCOMPLETE_SIGNATURE, f"Date must be in ISO-8601 'basic format'. Got '{signed.amz_date}'."

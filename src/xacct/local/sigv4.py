@@ -8,6 +8,7 @@ the one refusal type live in ``xacct.local.auth``.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -58,11 +59,18 @@ def _as_signed(base: type[SigV4Auth]) -> type[SigV4Auth]:
         """botocore's signer, signing exactly the headers the client listed in SignedHeaders."""
 
         def __init__(
-            self, credentials: Credentials, service: str, region: str, signed: tuple[str, ...], unsigned: bool
+            self,
+            credentials: Credentials,
+            service: str,
+            region: str,
+            signed: tuple[str, ...],
+            unsigned: bool,
+            body: bytes,
         ) -> None:
             super().__init__(credentials, service, region)
             self._signed = signed
             self._unsigned = unsigned
+            self._body = body
 
         def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
             header_map = HTTPHeaders()
@@ -74,7 +82,13 @@ def _as_signed(base: type[SigV4Auth]) -> type[SigV4Auth]:
 
         def payload(self, request: AWSRequest) -> str:
             # An S3 presigned URL signs no payload (as botocore's S3SigV4QueryAuth).
-            return UNSIGNED_PAYLOAD if self._unsigned else str(super().payload(request))
+            if self._unsigned:
+                return UNSIGNED_PAYLOAD
+            if base is SigV4Auth:
+                # SigV4Auth.payload over an https URL with payload signing on (always, here): the body's SHA-256,
+                # computed from the bytes we hold instead of through AWSRequest.body (which prepares the request).
+                return hashlib.sha256(self._body).hexdigest()
+            return str(super().payload(request))
 
     return AsSigned
 
@@ -118,6 +132,7 @@ def verify(
         signed.region,
         signed.signed_headers,
         s3 and signed.presigned,
+        body,
     )
     canonical = auth.canonical_request(request)
     string_to_sign = auth.string_to_sign(request, canonical)
