@@ -8,7 +8,6 @@ moto, after our layer has had its say (account-root keys, sts:AssumeRole, apigat
 from __future__ import annotations
 
 import io
-import ipaddress
 import json
 import logging
 import os
@@ -60,6 +59,7 @@ from xacct.local.trust import TrustPolicyRefusal
 from xacct.local.trust import check as check_trust_policy
 from xacct.local.trust import record as record_trust_policy
 from xacct.local.trust import show as show_trust_policies
+from xacct.signing import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -318,15 +318,6 @@ def host_name(host_header: str) -> str:
     if host.startswith("["):
         return host[1 : host.find("]")] if "]" in host else host[1:]
     return host.rsplit(":", 1)[0].rstrip(".") if host.count(":") <= 1 else host
-
-
-def is_loopback(name: str) -> bool:
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 _WILDCARD_ADDRESSES = ("", "0.0.0.0", "::")  # noqa: S104  (names, not a bind)
