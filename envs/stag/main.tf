@@ -18,4 +18,5 @@ module "api" {
   origin_verify_header                 = var.origin_verify_header
   origin_secret_version                = var.origin_secret_version
   domain                               = var.domain
+  large_payloads                       = var.large_payloads
 }

@@ -38,3 +38,13 @@ output "origin_verify_header" {
   description = "Name of the header that carries origin_secret."
   value       = module.api.origin_verify_header
 }
+
+output "payload_bucket" {
+  description = "The payload hand-off bucket (null unless large_payloads.enabled); consumer_config carries it too."
+  value       = module.api.payload_bucket
+}
+
+output "payload_server_policy_json" {
+  description = "IAM policy the API server's role needs for the payload hand-off (null unless large_payloads.enabled)."
+  value       = module.api.payload_server_policy_json
+}
