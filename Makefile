@@ -63,6 +63,8 @@ bench: setup
 	$(BIN)/python benchmarks/client_overhead.py
 	$(BIN)/python benchmarks/gateway_cost.py
 	$(BIN)/python benchmarks/payloads.py
+	$(BIN)/python benchmarks/access_report.py
+	$(BIN)/python benchmarks/scale.py
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
