@@ -94,7 +94,8 @@ def measure(aws: LocalAws, tree: Path, provider: str, size: int) -> dict[str, An
     except TerraformError as error:
         message = str(error)
         start = message.find("The trust policy of invoke role")
-        shared_result = message[start:] if start >= 0 else message
+        end = message.find("trust_policy_length_quota to it.", start)
+        shared_result = message[start : end + len("trust_policy_length_quota to it.")] if 0 <= start < end else message
     return {
         "plan_seconds": plan_seconds,
         "apply_seconds": apply_seconds,
