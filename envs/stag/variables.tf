@@ -114,7 +114,10 @@ variable "domain" {
 }
 
 variable "large_payloads" {
-  description = "The payload hand-off through S3 for bodies past API Gateway's 10 MB / 30 s limits (see modules/provider_api, \"Large payloads\"): { enabled = true } creates the bucket; expiration_days (1-365, default 1)."
+  description = <<-EOT
+    The payload hand-off through S3 for bodies past API Gateway's 10 MB / 30 s limits (see modules/provider_api,
+    "Large payloads"): { enabled = true } creates the bucket; expiration_days (1-365, default 1).
+  EOT
   type = object({
     enabled         = bool
     expiration_days = optional(number, 1)

@@ -56,7 +56,10 @@ output "consumer_config" {
 }
 
 output "origin_secret" {
-  description = "The value the gateway sends in the origin_verify_header to an API server reached over the internet (null with a VPC link or Lambda). Give it to the API server only; never to consumers."
+  description = <<-EOT
+    The value the gateway sends in the origin_verify_header to an API server reached over the internet (null with a
+    VPC link or Lambda). Give it to the API server only; never to consumers.
+  EOT
   value       = local.origin_secret
   sensitive   = true
 }
@@ -77,6 +80,10 @@ output "payload_bucket" {
 }
 
 output "payload_server_policy_json" {
-  description = "IAM policy document (JSON) the API server's role needs for the payload hand-off: s3:GetObject on request/*, s3:PutObject and s3:AbortMultipartUpload on response/* (null when large_payloads is disabled). Attach it to the server's role."
+  description = <<-EOT
+    IAM policy document (JSON) the API server's role needs for the payload hand-off: s3:GetObject on request/*,
+    s3:PutObject and s3:AbortMultipartUpload on response/* (null when large_payloads is disabled). Attach it to the
+    server's role.
+  EOT
   value       = local.payload_server_policy
 }

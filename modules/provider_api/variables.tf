@@ -28,8 +28,14 @@ locals {
   tls_name_regex      = "^([A-Za-z0-9*]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
   # Origin header names: lower-case token characters; not a header API Gateway reserves or rewrites ("Transforming
   # API requests and responses for HTTP APIs", reserved headers), nor one of the caller headers.
-  header_name_regex     = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$"
-  reserved_header_regex = "^(x-amz-|x-amzn-|apigw-|access-control-|x-forwarded-|x-caller-)|^(authorization|connection|content-encoding|content-length|content-location|forwarded|host|keep-alive|origin|proxy-authenticate|proxy-authorization|te|trailers|transfer-encoding|upgrade|via|www-authenticate)$"
+  header_name_regex        = "^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$"
+  reserved_header_prefixes = ["x-amz-", "x-amzn-", "apigw-", "access-control-", "x-forwarded-", "x-caller-"]
+  reserved_header_names = [
+    "authorization", "connection", "content-encoding", "content-length", "content-location", "forwarded", "host",
+    "keep-alive", "origin", "proxy-authenticate", "proxy-authorization", "te", "trailers", "transfer-encoding",
+    "upgrade", "via", "www-authenticate",
+  ]
+  reserved_header_regex = "^(${join("|", local.reserved_header_prefixes)})|^(${join("|", local.reserved_header_names)})$"
   timeout_ms_min        = 50
   timeout_ms_max        = 30000
   http_uri_examples     = "https://api.internal.example.com, https://host:8443/base or https://backend.example.com/{proxy} for ANY /{proxy+}"
@@ -255,7 +261,10 @@ variable "integration" {
 }
 
 variable "routes" {
-  description = "Route keys (\"METHOD /path\", with {param} segments and an optional final {proxy+}, or \"$default\" for what no other route matches). Every route uses AWS_IAM authorization; there is no way to make one public."
+  description = <<-EOT
+    Route keys ("METHOD /path", with {param} segments and an optional final {proxy+}, or "$default" for what no
+    other route matches). Every route uses AWS_IAM authorization; there is no way to make one public.
+  EOT
   type        = list(string)
   default     = ["ANY /{proxy+}"]
   nullable    = false
