@@ -21,6 +21,29 @@ CONSUMER = "222222222222"
 _accounts = itertools.count(1)
 
 
+# The test modules that take longest (wall time in `make test`, slowest first). pytest-xdist's loadscope hands out
+# modules in collection order, so these start first and the short ones fill the gaps at the end (longest
+# processing time first); test_trust_storage mostly waits (the provider's 2-minute CreateRole retry).
+SLOW_FIRST = (
+    "test_trust_storage.py",
+    "test_validation.py",
+    "test_apply.py",
+    "test_plans.py",
+    "test_payloads_e2e.py",
+    "test_access_matrix.py",
+    "test_sealed_backend.py",
+    "test_access_report.py",
+    "test_static.py",
+    "test_examples.py",
+    "test_demo.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: index for index, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a module's tests keep their order
+
+
 @pytest.fixture(scope="session")
 def local_aws() -> Iterator[LocalAws]:
     """moto in server mode on 127.0.0.1 (ephemeral port), plus our enforcement layer."""

@@ -292,7 +292,10 @@ def deployment(
             iam = world.iam(account)
             iam.delete_role_policy(RoleName=name, PolicyName="AssumeInvokeRole")
             iam.delete_role(RoleName=name)
-        envs.destroy()
+        # Real accounts are cleaned up. The local AWS goes away with the test process (each deployment has accounts
+        # of its own), so destroying there would only cost time; test_apply.py and the demo test destroy itself.
+        if api_server is None:
+            envs.destroy()
         if api_server is not None:
             api_server.stop()
 

@@ -120,32 +120,31 @@ def deployed(
     echo: EchoServer,
     new_account: Callable[[], str],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Deployed]:
+) -> Deployed:
     provider, consumer, third = new_account(), new_account(), new_account()
     envs = Envs(tmp_path_factory.mktemp("access"), local_aws.env, region=REGION)
-    try:
-        seed = envs.seed(provider, [consumer], echo.url)
-        workload = seed.workload_role_arn(consumer)
-        with ApiClient(
-            seed.invoke_url,
-            seed.invoke_role_arns[INVOKE_ROLE],
-            source_session=local_aws.workload_session(workload, region=REGION),
-            endpoint_url=local_aws.endpoint_url,
-            region=REGION,
-        ) as api:
-            assert api.get("/hoge").status_code == 200
-        # The local AWS marks a role used (RoleLastUsed) when its session makes a control-plane request (moto's
-        # bookkeeping), not at AssumeRole nor at an execute-api call through the gateway; AWS's page (IAM API
-        # reference, "RoleLastUsed") does not say which use counts. One request with the invoke role's session:
-        invoke = local_aws.workload_session(workload, region=REGION).client("sts")
-        creds = invoke.assume_role(RoleArn=seed.invoke_role_arns[INVOKE_ROLE], RoleSessionName=f"{consumer}-report")
-        keys = creds["Credentials"]
-        local_aws.session_with_keys(
-            keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"], region=REGION
-        ).client("sts").get_caller_identity()
-        yield Deployed(local_aws, provider, consumer, third, seed.outputs, workload)
-    finally:
-        envs.destroy()
+    # No destroy afterwards: the accounts are this fixture's own and the local AWS goes away with the test process
+    # (test_apply.py and the demo test destroy itself).
+    seed = envs.seed(provider, [consumer], echo.url)
+    workload = seed.workload_role_arn(consumer)
+    with ApiClient(
+        seed.invoke_url,
+        seed.invoke_role_arns[INVOKE_ROLE],
+        source_session=local_aws.workload_session(workload, region=REGION),
+        endpoint_url=local_aws.endpoint_url,
+        region=REGION,
+    ) as api:
+        assert api.get("/hoge").status_code == 200
+    # The local AWS marks a role used (RoleLastUsed) when its session makes a control-plane request (moto's
+    # bookkeeping), not at AssumeRole nor at an execute-api call through the gateway; AWS's page (IAM API
+    # reference, "RoleLastUsed") does not say which use counts. One request with the invoke role's session:
+    invoke = local_aws.workload_session(workload, region=REGION).client("sts")
+    creds = invoke.assume_role(RoleArn=seed.invoke_role_arns[INVOKE_ROLE], RoleSessionName=f"{consumer}-report")
+    keys = creds["Credentials"]
+    local_aws.session_with_keys(
+        keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"], region=REGION
+    ).client("sts").get_caller_identity()
+    return Deployed(local_aws, provider, consumer, third, seed.outputs, workload)
 
 
 @pytest.fixture

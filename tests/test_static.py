@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,19 +59,29 @@ def _checkov() -> str:
     return binary
 
 
-@pytest.mark.parametrize("directory", ["modules", "envs", "examples"])
-def test_checkov_passes_with_every_skip_justified(directory: str, copy: Path) -> None:
+def checkov_reports(*arguments: str) -> list[dict[str, Any]]:
+    """checkov's JSON reports (one per framework run) for these arguments; offline, no external checks."""
     result = subprocess.run(
-        [_checkov(), "-d", str(copy / directory), "--framework", "terraform", "--skip-download", "-o", "json"],
-        capture_output=True,
-        text=True,
-        check=False,
+        [_checkov(), *arguments, "--skip-download", "-o", "json"], capture_output=True, text=True, check=False
     )
-    reports = json.loads(result.stdout)
-    reports = reports if isinstance(reports, list) else [reports]
+    try:
+        reports = json.loads(result.stdout)
+    except ValueError:
+        output = f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        raise AssertionError(f"checkov printed no JSON report:\n{output}") from None
+    return reports if isinstance(reports, list) else [reports]
+
+
+def test_checkov_passes_with_every_skip_justified(copy: Path) -> None:
+    """One checkov run over modules/, envs/ and examples/ (a run per folder would start checkov three times)."""
+    reports = checkov_reports("-d", str(copy), "--framework", "terraform")
     failed = [(c["check_id"], c["resource"]) for r in reports for c in r["results"]["failed_checks"]]
     assert failed == [], f"checkov failed checks: {failed}"
-    assert sum(r["summary"]["passed"] for r in reports) > 20, "checkov scanned nothing"
+    unparsed = [path for r in reports for path in r["results"].get("parsing_errors", [])]
+    assert unparsed == [], f"checkov could not parse (and so did not check) {unparsed}"
+    scanned = {c["file_path"].split("/")[1] for r in reports for c in r["results"]["passed_checks"]}
+    assert scanned == {"modules", "envs", "examples"}, f"checkov passed checks only in {scanned}"
+    assert sum(r["summary"]["passed"] for r in reports) > 50, "checkov scanned nothing"
     for report in reports:
         for skipped in report["results"]["skipped_checks"]:
             reason = (skipped.get("check_result") or {}).get("suppress_comment", "")
@@ -89,44 +100,34 @@ PLAN_SKIPS: dict[str, str] = {
 }
 
 
-@pytest.mark.parametrize(("folder", "account"), [("envs/stag", PROVIDER), ("envs/deve", CONSUMER)])
-def test_checkov_passes_on_the_plan_of_each_env(folder: str, account: str, copy: Path, local_aws: LocalAws) -> None:
-    """checkov on `terraform show -json` of a plan (the seed's variables, against the local AWS): what the
-    resources will be, after variables and modules are resolved - not only what the HCL says."""
-    env = {**os.environ, **tfrun.environment(), **local_aws.env(account)}
+def test_checkov_passes_on_the_plan_of_each_env(copy: Path, local_aws: LocalAws) -> None:
+    """checkov on `terraform show -json` of a plan of each env (the seed's variables, against the local AWS): what
+    the resources will be, after variables and modules are resolved - not only what the HCL says. One checkov run
+    reads both plans."""
     binary = tfrun.terraform_binary()
-    workdir = copy / folder
-    tfvars = tfrun.write_tfvars(workdir, load_scenario(folder.replace("/", "_"), "seed")["vars"])
-    for command in (
-        ["init", "-input=false"],
-        ["plan", "-input=false", "-lock=false", "-out=plan.bin", f"-var-file={tfvars}"],
-    ):
-        done = subprocess.run([binary, *command], cwd=workdir, env=env, capture_output=True, text=True, check=False)
-        assert done.returncode == 0, f"terraform {command[0]} in {folder}:\n{done.stdout}{done.stderr}"
-    shown = subprocess.run(
-        [binary, "show", "-json", "plan.bin"], cwd=workdir, env=env, capture_output=True, text=True, check=True
+    plans = []
+    for folder, account in (("envs/stag", PROVIDER), ("envs/deve", CONSUMER)):
+        env = {**os.environ, **tfrun.environment(), **local_aws.env(account)}
+        workdir = copy / folder
+        tfvars = tfrun.write_tfvars(workdir, load_scenario(folder.replace("/", "_"), "seed")["vars"])
+        for command in (
+            ["init", "-input=false"],
+            ["plan", "-input=false", "-lock=false", "-out=plan.bin", f"-var-file={tfvars}"],
+        ):
+            done = subprocess.run([binary, *command], cwd=workdir, env=env, capture_output=True, text=True, check=False)
+            assert done.returncode == 0, f"terraform {command[0]} in {folder}:\n{done.stdout}{done.stderr}"
+        shown = subprocess.run(
+            [binary, "show", "-json", "plan.bin"], cwd=workdir, env=env, capture_output=True, text=True, check=True
+        )
+        (workdir / "plan.json").write_text(shown.stdout)
+        plans.append(str(workdir / "plan.json"))
+    reports = checkov_reports(
+        "-f", *plans, "--framework", "terraform_plan", *(["--skip-check", ",".join(PLAN_SKIPS)] if PLAN_SKIPS else [])
     )
-    (workdir / "plan.json").write_text(shown.stdout)
-    result = subprocess.run(
-        [
-            _checkov(),
-            "-f",
-            str(workdir / "plan.json"),
-            "--framework",
-            "terraform_plan",
-            "--skip-download",
-            *(["--skip-check", ",".join(PLAN_SKIPS)] if PLAN_SKIPS else []),
-            "-o",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    report = json.loads(result.stdout)
-    reports = report if isinstance(report, list) else [report]
-    failed = [(c["check_id"], c["resource"]) for r in reports for c in r["results"]["failed_checks"]]
-    assert failed == [], f"checkov failed checks on the plan of {folder}: {failed}"
-    assert sum(r["summary"]["passed"] for r in reports) >= 3, f"checkov scanned nothing in the plan of {folder}"
+    failed = [(c["check_id"], c["file_path"], c["resource"]) for r in reports for c in r["results"]["failed_checks"]]
+    assert failed == [], f"checkov failed checks on the plans: {failed}"
+    scanned = {c["file_path"] for r in reports for c in r["results"]["passed_checks"]}
+    assert len(scanned) == 2, f"checkov passed checks only in {scanned}"
+    assert sum(r["summary"]["passed"] for r in reports) >= 6, "checkov scanned nothing in the plans"
     for check, reason in PLAN_SKIPS.items():
         assert len(reason) > 40, check

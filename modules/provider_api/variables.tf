@@ -154,8 +154,8 @@ variable "integration" {
 
   validation {
     condition = (
-      var.integration.type != "HTTP_PROXY" || !startswith(var.integration.uri, "http://")
-      || can(regex(local.loopback_http_regex, var.integration.uri))
+      var.integration.type != "HTTP_PROXY" || !startswith(var.integration.uri, "http://") ||
+      can(regex(local.loopback_http_regex, var.integration.uri))
     )
     error_message = join(" ", [
       "integration.uri \"${var.integration.uri}\" is plain http:// to a host that is not this machine: the caller's",

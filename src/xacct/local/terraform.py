@@ -126,6 +126,10 @@ def environment(extra: Mapping[str, str] | None = None, *, cli_config: Path | No
         "TF_IN_AUTOMATION": "1",
         "TF_INPUT": "0",
         "CHECKPOINT_DISABLE": "1",
+        # Most of a Terraform command's CPU goes into starting the AWS provider (a 700 MB Go binary that builds its
+        # schema); fewer garbage collections there cut about a quarter of it (measured: `terraform test` of
+        # provider_api's settings file, 20.4 s of CPU with Go's default GOGC=100, 14.2 s with 400; 0.4 GB peak).
+        "GOGC": os.environ.get("GOGC", "400"),
     }
     env.update(extra or {})
     return env
