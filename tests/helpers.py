@@ -7,6 +7,7 @@ documents and the Terraform runner are public in xacct.local (stacks, terraform)
 from __future__ import annotations
 
 import importlib.util
+import re
 import socket
 import sys
 import time
@@ -33,6 +34,14 @@ def load_tool(name: str) -> ModuleType:
         sys.modules[name] = module  # dataclasses look their module up by name
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def fenced(markdown: str, language: str, after: str) -> str:
+    """The first ```<language> block after the text ``after`` in ``markdown``."""
+    section = markdown.split(after, 1)[1]
+    match = re.search(rf"```{language}\n(.*?)```", section, re.DOTALL)
+    assert match is not None, f"no {language} block after {after!r}"
+    return match.group(1)
 
 
 # -- waiting and ports ---------------------------------------------------------------------------------------

@@ -259,3 +259,90 @@ def load_scenario(target: str, name: str) -> dict[str, Any]:
 
 def scenario_names(target: str) -> list[str]:
     return sorted(p.stem for p in (SCENARIOS / target).glob("*.json"))
+
+
+# -- planning many roots at once ------------------------------------------------------------------------------
+#
+# Most of a `terraform plan` goes into starting the AWS provider, and `terraform show -json` starts it again. So
+# the scenarios of one account are planned together: a generated root (batches/<account>/main.tf.json) calls
+# each scenario's folder as a module with the scenario's variables, and `case_plan` cuts the plan back into one
+# plan per scenario, shaped as if the folder had been planned alone (addresses without the module.<case>. prefix,
+# the folder's outputs as output_changes). Envs and examples keep their own provider blocks as called modules.
+
+
+@dataclass(frozen=True)
+class PlanCase:
+    """One scenario in a batch: ``folder`` (relative to the tree) planned with ``values``."""
+
+    target: str  # tests/scenarios/<target>, or "readme"
+    name: str
+    folder: str
+    values: dict[str, Any]
+    existing_roles: tuple[str, ...] = ()  # IAM roles the scenario expects in its account before the plan
+
+    @property
+    def key(self) -> str:
+        return f"{self.target}__{self.name}"
+
+
+def _literal(value: Any) -> Any:
+    """A value for a .tf.json file, where strings are templates: "${" and "%{" are escaped to stay literal."""
+    if isinstance(value, str):
+        return value.replace("${", "$${").replace("%{", "%%{")
+    if isinstance(value, dict):
+        return {key: _literal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_literal(item) for item in value]
+    return value
+
+
+def batch_root(folder: Path, cases: list[PlanCase]) -> Path:
+    """``folder``/main.tf.json calling every case's folder (relative to the tree above ``folder``) as a module.
+
+    Each case's outputs come out whole, as one sensitive output named after the case (some are sensitive)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tree = folder.parents[1]
+    modules = {
+        case.key: {"source": f"../../{case.folder}", **_literal(case.values)}
+        for case in cases
+        if (tree / case.folder).is_dir()
+    }
+    missing = [case.folder for case in cases if case.key not in modules]
+    assert not missing, f"no such folders in {tree}: {missing}"
+    config = {
+        "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws"}}},
+        "provider": {"aws": {}},
+        "module": modules,
+        "output": {key: {"value": f"${{module.{key}}}", "sensitive": True} for key in modules},
+    }
+    (folder / "main.tf.json").write_text(json.dumps(config, indent=2))
+    return folder
+
+
+def _rebase(node: Any, prefix: str) -> Any:
+    """``node`` (a module of planned_values, or a resource change) with ``prefix`` cut from every address."""
+    if isinstance(node, dict):
+        out = {key: _rebase(value, prefix) for key, value in node.items()}
+        address = node.get("address")
+        if isinstance(address, str) and address.startswith(prefix):
+            out["address"] = address[len(prefix) :]
+        return out
+    if isinstance(node, list):
+        return [_rebase(item, prefix) for item in node]
+    return node
+
+
+def case_plan(plan: dict[str, Any], key: str) -> dict[str, Any]:
+    """The part of a batch's plan that is case ``key``, shaped as the plan of its folder alone (see summarize)."""
+    call = f"module.{key}"
+    children = plan["planned_values"]["root_module"].get("child_modules", [])
+    (module,) = [child for child in children if child.get("address") == call] or [{"address": call}]
+    root = _rebase({k: v for k, v in module.items() if k != "address"}, f"{call}.")
+    changes = [_rebase(c, f"{call}.") for c in plan.get("resource_changes", []) if c["address"].startswith(f"{call}.")]
+    change = plan.get("output_changes", {}).get(key, {})
+    after, unknown = change.get("after") or {}, change.get("after_unknown")
+    unknown = unknown if isinstance(unknown, dict) else dict.fromkeys(after, bool(unknown))
+    outputs = {
+        name: {"after": after.get(name), "after_unknown": unknown.get(name, False)} for name in {*after, *unknown}
+    }
+    return {"planned_values": {"root_module": root}, "resource_changes": changes, "output_changes": outputs}

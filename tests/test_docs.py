@@ -4,42 +4,26 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from xacct.local import LocalAws
-from xacct.local import terraform as tfrun
 from xacct.local.echo_server import EchoServer
 from xacct.local.stacks import build_api
-from xacct.local.terraform import Workspace
 
-from helpers import ROOT
+from conftest import README_MODULES, Planned
+from helpers import ROOT, fenced
 from plan_checks import check_inventory, load_scenario, semantic_checks, summarize
 
-MODULES = ["provider_api", "consumer_role"]
 
-
-def _fenced(markdown: str, language: str, after: str) -> str:
-    section = markdown.split(after, 1)[1]
-    match = re.search(rf"```{language}\n(.*?)```", section, re.DOTALL)
-    assert match is not None, f"no {language} block after {after!r}"
-    return match.group(1)
-
-
-@pytest.mark.parametrize("module", MODULES)
-def test_module_readme_usage_plans(module: str, local_aws: LocalAws, tmp_path: Path) -> None:
-    """The Usage block plans, and plans what tests/scenarios/readme/<module>.json lists (addresses + key values)."""
-    tree = tfrun.copy_configuration(tmp_path, ROOT)
-    example = tree / "examples" / "readme"
-    example.mkdir(parents=True)
-    (example / "main.tf").write_text(_fenced((ROOT / "modules" / module / "README.md").read_text(), "hcl", "## Usage"))
-    account = "111111111111" if module == "provider_api" else "222222222222"
-    summary = summarize(Workspace(example, local_aws.env(account)).plan({}))
+@pytest.mark.parametrize("module", README_MODULES)
+def test_module_readme_usage_plans(module: str, planned: Planned) -> None:
+    """The Usage block plans (as examples/readme_<module>, see conftest.planned), and plans what
+    tests/scenarios/readme/<module>.json lists (addresses + key values)."""
+    summary = summarize(planned.plans[("readme", module)])
     check_inventory(summary, load_scenario("readme", module))
     semantic_checks(summary)
 
@@ -70,7 +54,7 @@ def seed_deployment(local_aws: LocalAws, echo: EchoServer) -> Iterator[dict[str,
 def test_the_readme_replaces_the_seed_snippet_with_three_lines(
     local_aws: LocalAws, seed_deployment: dict[str, str]
 ) -> None:
-    snippet = _fenced((ROOT / "README.md").read_text(), "python", "three lines:")
+    snippet = fenced((ROOT / "README.md").read_text(), "python", "three lines:")
     assert len(snippet.strip().splitlines()) == 3
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "XACCT_"))}
     env.update(seed_deployment, AWS_ENDPOINT_URL=local_aws.endpoint_url, XACCT_ENDPOINT_URL=local_aws.endpoint_url)

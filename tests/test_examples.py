@@ -4,12 +4,10 @@ in tests/scenarios/examples/<name>.json lists."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-from conftest import PROVIDER
+from conftest import Planned
 from helpers import ROOT
 from plan_checks import check_inventory, load_scenario, scenario_names, semantic_checks, summarize
 
@@ -27,7 +25,8 @@ def test_every_example_has_an_inventory_and_a_readme() -> None:
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_example_plans_its_inventory(name: str, workspaces: Callable[[str, str], Any]) -> None:
-    summary = summarize(workspaces(f"examples/{name}", PROVIDER).plan({}))
+def test_example_plans_its_inventory(name: str, planned: Planned) -> None:
+    """Planned as it is (no variables), in the provider account's batch (see conftest.planned)."""
+    summary = summarize(planned.plans[("examples", name)])
     check_inventory(summary, load_scenario("examples", name))
     semantic_checks(summary)

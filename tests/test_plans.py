@@ -3,46 +3,28 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from xacct.local import LocalAws
-from xacct.local.stacks import trust
-from xacct.local.terraform import Workspace
-
-from conftest import CONSUMER, PROVIDER
+from conftest import PLAN_TARGETS, Planned
 from plan_checks import PlanSummary, check_inventory, load_scenario, scenario_names, semantic_checks, summarize
 
-TARGETS: dict[str, tuple[str, str]] = {
-    "provider_api": ("modules/provider_api", PROVIDER),
-    "envs_stag": ("envs/stag", PROVIDER),
-    "consumer_role": ("modules/consumer_role", CONSUMER),
-    "envs_deve": ("envs/deve", CONSUMER),
-}
-CASES = [(target, name) for target in TARGETS for name in scenario_names(target)]
+CASES = [(target, name) for target in PLAN_TARGETS for name in scenario_names(target)]
 
 
 def test_every_target_has_scenarios() -> None:
-    assert {target for target, _ in CASES} == set(TARGETS)
+    assert {target for target, _ in CASES} == set(PLAN_TARGETS)
     assert len(scenario_names("provider_api")) >= 5
     for target, name in CASES:
         assert {"values", "counts"} <= set(load_scenario(target, name)), f"{target}/{name}: no values or counts"
 
 
 @pytest.mark.parametrize(("target", "name"), CASES, ids=[f"{t}-{n}" for t, n in CASES])
-def test_plan_scenario(
-    target: str, name: str, workspaces: Callable[[str, str], Workspace], local_aws: LocalAws
-) -> None:
-    folder, account = TARGETS[target]
-    scenario = load_scenario(target, name)
-    iam = local_aws.client("iam", account)
-    for role in scenario.get("existing_roles", []):
-        if role not in {r["RoleName"] for r in iam.list_roles()["Roles"]}:
-            iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust(service=True))
-    summary = summarize(workspaces(folder, account).plan(scenario["vars"]))
-    check_inventory(summary, scenario)
+def test_plan_scenario(target: str, name: str, planned: Planned) -> None:
+    """The scenario's plan (planned in its account's batch, see conftest.planned) matches its inventory."""
+    summary = summarize(planned.plans[(target, name)])
+    check_inventory(summary, load_scenario(target, name))
     semantic_checks(summary)
 
 

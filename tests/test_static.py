@@ -11,12 +11,10 @@ from typing import Any
 
 import pytest
 
-from xacct.local import LocalAws
 from xacct.local import terraform as tfrun
 
-from conftest import CONSUMER, PROVIDER
+from conftest import Planned
 from helpers import ROOT
-from plan_checks import load_scenario
 
 ROOTS = ["modules/provider_api", "modules/consumer_role", "envs/stag", "envs/deve"]
 
@@ -88,8 +86,8 @@ def test_checkov_passes_with_every_skip_justified(copy: Path) -> None:
             assert len(reason) > 20, f"{skipped['check_id']} on {skipped['resource']} is skipped without a reason"
 
 
-# Checks that cannot pass on a plan of these envs, each with its reason (the HCL carries the same skips inline,
-# but checkov's terraform_plan framework does not read HCL comments).
+# Checks that cannot pass on a plan (of the envs or any scenario), each with its reason (the HCL carries the same
+# skips inline, but checkov's terraform_plan framework does not read HCL comments).
 PLAN_SKIPS: dict[str, str] = {
     "CKV_AWS_76": "the stage has an access log, but its destination (the log group's ARN) is known only at apply, "
     "so a plan shows access_log_settings without destination_arn; the HCL scan checks it",
@@ -100,34 +98,22 @@ PLAN_SKIPS: dict[str, str] = {
 }
 
 
-def test_checkov_passes_on_the_plan_of_each_env(copy: Path, local_aws: LocalAws) -> None:
-    """checkov on `terraform show -json` of a plan of each env (the seed's variables, against the local AWS): what
-    the resources will be, after variables and modules are resolved - not only what the HCL says. One checkov run
-    reads both plans."""
-    binary = tfrun.terraform_binary()
-    plans = []
-    for folder, account in (("envs/stag", PROVIDER), ("envs/deve", CONSUMER)):
-        env = {**os.environ, **tfrun.environment(), **local_aws.env(account)}
-        workdir = copy / folder
-        tfvars = tfrun.write_tfvars(workdir, load_scenario(folder.replace("/", "_"), "seed")["vars"])
-        for command in (
-            ["init", "-input=false"],
-            ["plan", "-input=false", "-lock=false", "-out=plan.bin", f"-var-file={tfvars}"],
-        ):
-            done = subprocess.run([binary, *command], cwd=workdir, env=env, capture_output=True, text=True, check=False)
-            assert done.returncode == 0, f"terraform {command[0]} in {folder}:\n{done.stdout}{done.stderr}"
-        shown = subprocess.run(
-            [binary, "show", "-json", "plan.bin"], cwd=workdir, env=env, capture_output=True, text=True, check=True
-        )
-        (workdir / "plan.json").write_text(shown.stdout)
-        plans.append(str(workdir / "plan.json"))
+def test_checkov_passes_on_the_plan_of_every_scenario(planned: Planned) -> None:
+    """checkov on `terraform show -json` of the plans of every scenario (the envs with the seed's variables, each
+    module scenario, the examples, the READMEs' Usage blocks; against the local AWS, see conftest.planned): what
+    the resources will be, after variables and modules are resolved - not only what the HCL says."""
+    assert len(planned.files) == 2, planned.files  # one batch per account
     reports = checkov_reports(
-        "-f", *plans, "--framework", "terraform_plan", *(["--skip-check", ",".join(PLAN_SKIPS)] if PLAN_SKIPS else [])
+        "-f",
+        *map(str, planned.files),
+        "--framework",
+        "terraform_plan",
+        *(["--skip-check", ",".join(PLAN_SKIPS)] if PLAN_SKIPS else []),
     )
     failed = [(c["check_id"], c["file_path"], c["resource"]) for r in reports for c in r["results"]["failed_checks"]]
     assert failed == [], f"checkov failed checks on the plans: {failed}"
-    scanned = {c["file_path"] for r in reports for c in r["results"]["passed_checks"]}
-    assert len(scanned) == 2, f"checkov passed checks only in {scanned}"
-    assert sum(r["summary"]["passed"] for r in reports) >= 6, "checkov scanned nothing in the plans"
+    passed = [c["resource"] for r in reports for c in r["results"]["passed_checks"]]
+    for key in (f"{target}__{name}" for target, name in planned.plans):
+        assert any(r.startswith(f"module.{key}.") for r in passed), f"checkov passed no check in the plan of {key}"
     for check, reason in PLAN_SKIPS.items():
         assert len(reason) > 40, check

@@ -218,13 +218,20 @@ class Workspace:
         self._vars_counter += 1
         return str(write_tfvars(self.folder, values, f"case-{self._vars_counter}.tfvars.json"))
 
-    def plan(self, values: Mapping[str, Any]) -> Any:
-        """The plan (tftest's parsed ``terraform show -json``) for these variables."""
+    def plan(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The plan for these variables, as ``terraform show -json`` prints it (also kept as plan.json here)."""
         self.init()
+        var_file = self._var_file(values)
         try:
-            return self.tf.plan(output=True, tf_var_file=self._var_file(values), lock=False)
+            self.tf.execute_command(
+                "plan", "-no-color", "-input=false", "-lock=false", "-out=xacct.tfplan", f"-var-file={var_file}"
+            )
+            shown = self.tf.execute_command("show", "-json", "xacct.tfplan").out
         except tftest.TerraformTestError as error:
             raise TerraformError("plan", self.folder, _error_text(error)) from None
+        (self.folder / "plan.json").write_text(shown)
+        plan: dict[str, Any] = json.loads(shown)
+        return plan
 
     def plan_failure(self, values: Mapping[str, Any]) -> str:
         """The plan must fail: its diagnostics as one line (a plan that succeeds is a TerraformError)."""
