@@ -55,7 +55,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src tools
 
 pytest: setup $(CHECKOV_STAMP)
-	XACCT_CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadscope --durations=15
+	XACCT_CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=15
 
 test: lint typecheck pytest
 

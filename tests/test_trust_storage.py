@@ -157,6 +157,41 @@ def test_a_deleted_and_recreated_consumer_role_is_no_longer_trusted(
     assert sts.assume_role(RoleArn=invoke, RoleSessionName="fixed")["Credentials"]["AccessKeyId"]
 
 
+# AWS managed policies exist in every account ("AWS managed policies", IAM User Guide,
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-vs-inline.html#aws-managed-policies).
+# The local AWS provides them on demand (xacct.local.moto_gaps): none of these answers may tell.
+LAMBDA_BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
+def test_aws_managed_policies_exist_in_a_new_account(local_aws: LocalAws, new_account: Callable[[], str]) -> None:
+    account = new_account()
+    iam = local_aws.client("iam", account)
+    policy = iam.get_policy(PolicyArn=LAMBDA_BASIC)["Policy"]
+    assert (policy["PolicyName"], policy["Path"], policy["AttachmentCount"]) == (
+        "AWSLambdaBasicExecutionRole",
+        "/service-role/",
+        0,
+    )
+    workload_role(local_aws, account, "Workload")
+    iam.attach_role_policy(RoleName="Workload", PolicyArn=LAMBDA_BASIC)
+    attached = iam.list_attached_role_policies(RoleName="Workload")["AttachedPolicies"]
+    assert attached == [{"PolicyName": "AWSLambdaBasicExecutionRole", "PolicyArn": LAMBDA_BASIC}]
+    assert iam.get_policy(PolicyArn=LAMBDA_BASIC)["Policy"]["AttachmentCount"] == 1
+    # Attachment counts are the account's own: another new account sees the policy unattached.
+    assert local_aws.client("iam", new_account()).get_policy(PolicyArn=LAMBDA_BASIC)["Policy"]["AttachmentCount"] == 0
+
+
+def test_aws_managed_policies_are_all_listed_in_a_new_account(
+    local_aws: LocalAws, new_account: Callable[[], str]
+) -> None:
+    iam = local_aws.client("iam", new_account())
+    listed = [p["Arn"] for page in iam.get_paginator("list_policies").paginate(Scope="AWS") for p in page["Policies"]]
+    assert len(listed) > 1000
+    assert LAMBDA_BASIC in listed
+    missing = "arn:aws:iam::aws:policy/NoSuchPolicy"
+    assert refusal(lambda: iam.get_policy(PolicyArn=missing))[:2] == (404, "NoSuchEntity")
+
+
 @pytest.mark.apply
 def test_applying_the_provider_before_its_consumer_fails_with_aws_message(
     local_aws: LocalAws, new_account: Callable[[], str], tmp_path: Path
@@ -174,11 +209,10 @@ def test_applying_the_provider_before_its_consumer_fails_with_aws_message(
         "api_server_url": "http://127.0.0.1:9/",
         "invoke_roles": {INVOKE_ROLE: {"trusted_role_arns": [consumer_role]}},
     }
-    try:
-        with pytest.raises(TerraformError) as caught:
-            stag.apply(values)
-    finally:
-        stag.destroy()
+    with pytest.raises(TerraformError) as caught:
+        stag.apply(values)
+    # What the apply made before it failed stays: the accounts are this test's own, and the local AWS goes away
+    # with the test process (test_apply.py tests destroy).
     message = " ".join(str(caught.value).split())
     assert "MalformedPolicyDocument" in message
     assert f'Invalid principal in policy: "AWS":"{consumer_role}"' in message

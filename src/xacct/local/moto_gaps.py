@@ -7,19 +7,28 @@
   (a perpetual diff).
 - CloudWatch Logs: moto keeps a deleted log group's tags, so a group created again under the same name
   inherits them (a perpetual diff after destroy and apply).
+- AWS managed policies: they exist in every account, as in AWS, but moto would build all of them (about 1,600)
+  in every new account, 0.1-0.2 s of CPU each time; the tests make hundreds of accounts. Here an account gets
+  each one when a request names its ARN (attach, boundary, GetPolicy ...) and all of them when a request lists
+  policies (ListPolicies, GetAccountAuthorizationDetails), so no answer differs from moto's full set.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
+import threading
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
 from moto.apigatewayv2.exceptions import APIGatewayV2Error
 from moto.apigatewayv2.models import apigatewayv2_backends
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+from moto.iam.models import AWSManagedPolicy, iam_backends
 from moto.logs.models import logs_backends
 
 STAGE_PATH = re.compile(r"^/v2/apis/(?P<api_id>[^/]+)/stages/(?P<stage>[^/]+)$")
@@ -89,3 +98,32 @@ def forget_log_group_tags(account_id: str, region: str, body: bytes) -> None:
     group = backend.groups.get(name) if isinstance(name, str) else None
     if group is not None:
         backend.tagger.delete_all_tags_for_resource(group.arn)
+
+
+AWS_POLICY_ARN = re.compile(r"arn:aws:iam::aws:policy/(?:[\w+=,.@/-]*/)?(?P<name>[\w+=,.@-]+)")
+LIST_POLICY_ACTIONS = frozenset({"ListPolicies", "GetAccountAuthorizationDetails"})
+_policies_lock = threading.Lock()
+
+
+@functools.cache
+def _aws_policy_data() -> dict[str, dict[str, Any]]:
+    data: dict[str, dict[str, Any]] = json.loads(aws_managed_policies_data)
+    return data
+
+
+def provide_aws_managed_policies(account_id: str, params: Mapping[str, str]) -> None:
+    """Before moto answers an IAM request: the AWS managed policies it names (or all, for a listing) in the account."""
+    data = _aws_policy_data()
+    if params.get("Action") in LIST_POLICY_ACTIONS:
+        names = set(data)
+    else:
+        names = {match["name"] for value in params.values() for match in AWS_POLICY_ARN.finditer(value)} & set(data)
+    if not names:
+        return
+    backend = iam_backends[account_id]["aws"]
+    with _policies_lock:
+        for name in sorted(names):
+            if f"arn:aws:iam::aws:policy{data[name].get('Path', '/')}{name}" not in backend.managed_policies:
+                policy = AWSManagedPolicy.from_data(name, account_id, backend.region_name, data[name])
+                backend.managed_policies[policy.arn] = policy
+                backend.aws_managed_policies.append(policy)

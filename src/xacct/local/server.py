@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import re
 import signal
 import socket
@@ -51,6 +50,7 @@ from xacct.local.moto_gaps import (
     STAGE_PATH,
     complete_domain_names,
     forget_log_group_tags,
+    provide_aws_managed_policies,
     update_stage,
 )
 from xacct.local.request_context import is_secure
@@ -174,6 +174,7 @@ class ControlPlane:
             if method == "POST":
                 body = self._read_body(environ)
                 params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+                provide_aws_managed_policies(known.account_id, params)
                 if params.get("Action") in TRUST_ACTIONS:
                     return self._save_trust_policy(environ, start_response, known, params)
 
@@ -453,8 +454,6 @@ class LocalAws:
     # -- lifecycle ------------------------------------------------------------------------------------------
 
     def start(self) -> LocalAws:
-        # AWS managed policies (e.g. AWSLambdaBasicExecutionRole) exist in every account, as in AWS.
-        os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         if not is_loopback(host_name(self.host)):
             print(bind_warning(self.host), file=sys.stderr, flush=True)
         self._server = make_server(
