@@ -8,12 +8,15 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
+from xacct.client import ApiClient
+from xacct.errors import HttpError
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
 from xacct.local.stacks import trust
@@ -42,9 +45,21 @@ def snapshot(aws: LocalAws) -> dict[str, Any]:
     return state
 
 
-def test_deve_then_stag_apply_read_back_converge_and_destroy(
-    local_aws: LocalAws, fresh_tree: Path, echo: EchoServer
+@pytest.fixture
+def sealed_echo() -> Iterator[EchoServer]:
+    """An echo server of this test's own (the session's shared one stays unsealed for the other tests)."""
+    with EchoServer() as server:
+        yield server
+
+
+def test_deve_then_stag_apply_read_back_sealed_converge_rotate_and_destroy(
+    local_aws: LocalAws, fresh_tree: Path, sealed_echo: EchoServer
 ) -> None:
+    """The seed as a team applies it: envs/deve, then envs/stag; read back with boto3; the API server sealed with
+    `origin_secret` (only through the gateway, see tests/test_sealed_backend.py); converges; a settings change
+    and a secret rotation (README, "Rotating the origin secret") apply and converge; destroy leaves nothing.
+
+    One deployment for all of it: each apply of the two envs costs Terraform about 10 s of CPU."""
     deve = Workspace(fresh_tree / "envs" / "deve", local_aws.env(CONSUMER))
     stag = Workspace(fresh_tree / "envs" / "stag", local_aws.env(PROVIDER))
     iam_b, iam_a = local_aws.client("iam", CONSUMER), local_aws.client("iam", PROVIDER)
@@ -79,7 +94,7 @@ def test_deve_then_stag_apply_read_back_converge_and_destroy(
     # 2. The provider.
     stag_vars = {
         "region": REGION,
-        "api_server_url": echo.url,
+        "api_server_url": sealed_echo.url,
         "invoke_roles": {INVOKE_ROLE: {"trusted_role_arns": [CONSUMER_ROLE_ARN]}},
     }
     outputs = stag.apply(stag_vars)
@@ -112,7 +127,7 @@ def test_deve_then_stag_apply_read_back_converge_and_destroy(
     routes = gateway.get_routes(ApiId=api_id)["Items"]
     assert [(r["RouteKey"], r["AuthorizationType"]) for r in routes] == [("ANY /{proxy+}", "AWS_IAM")]
     (integration,) = gateway.get_integrations(ApiId=api_id)["Items"]
-    assert integration["IntegrationUri"] == echo.url
+    assert integration["IntegrationUri"] == sealed_echo.url
     assert integration["RequestParameters"]["overwrite:header.x-caller-arn"] == "$context.identity.userArn"
     assert "overwrite:header.x-caller-account-id" not in integration["RequestParameters"]
     # Sealed: the gateway sends the generated origin secret, which only the sensitive output holds.
@@ -136,25 +151,66 @@ def test_deve_then_stag_apply_read_back_converge_and_destroy(
     assert outputs["consumer_config"]["trusted_principals"] == {INVOKE_ROLE: [CONSUMER_ROLE_ARN]}
     assert outputs["consumer_config"]["role_session_name_prefix"] == {INVOKE_ROLE: {CONSUMER: f"{CONSUMER}-"}}
 
-    # 3. Nothing left to do: the second plan of each env is empty.
+    # 3. Sealed: through the gateway the origin secret is added (and never echoed); around it, refused.
+    secret, header = outputs["origin_secret"], outputs["origin_verify_header"]
+    assert header == "x-origin-verify"
+    assert len(secret) == 64  # sha256, in hex
+    assert int(secret, 16) >= 0
+    sealed_echo.require_origin(header, secret)
+    with _client(local_aws, outputs["invoke_url"]) as api:
+        through = api.get("/hoge", headers={"x-origin-verify": "client-chosen", "x-caller-arn": "forged"})
+    assert through.status_code == 200, through.text
+    assert through.json()["origin_verified"] is True
+    assert through.json()["caller"]["arn"].startswith(f"arn:aws:sts::{PROVIDER}:assumed-role/{INVOKE_ROLE}/")
+    assert secret not in through.text
+    assert "x-origin-verify" not in through.json()["headers"]
+    forged = {"x-caller-arn": f"arn:aws:sts::{PROVIDER}:assumed-role/{INVOKE_ROLE}/{CONSUMER}-forged"}
+    for extra in ({}, {header: "0" * 64}, {header: secret[:-1]}, {header.upper(): secret + "0"}):
+        direct = requests.get(f"{sealed_echo.url}/hoge", headers={**forged, **extra}, timeout=10)
+        assert direct.status_code == 403, (extra, direct.text)
+        assert direct.json() == {"message": "Forbidden: the x-origin-verify header is missing or wrong"}
+        assert secret not in direct.text
+
+    # 4. Nothing left to do: the second plan of each env is empty (the secret, from uuid(), is kept).
     for name, workspace in (("deve", deve), ("stag", stag)):
         code, out = workspace.plan_exit_code()
         assert code == 0, f"envs/{name} second plan is not empty:\n{out}"
+        assert secret not in out
 
-    # 4. Changing a stage setting converges (UpdateStage, which moto lacks, is filled by the local AWS).
-    stag.apply({**stag_vars, "throttling": {"burst_limit": 10, "rate_limit": 5}})
+    # 5. A stage setting changes (UpdateStage, which moto lacks, is filled by the local AWS) and the secret rotates
+    #    (a new origin_secret_version), in one apply; it converges.
+    rotated = stag.apply({**stag_vars, "throttling": {"burst_limit": 10, "rate_limit": 5}, "origin_secret_version": 2})
     stage = gateway.get_stage(ApiId=api_id, StageName="$default")
     assert (
         stage["DefaultRouteSettings"]["ThrottlingBurstLimit"],
         stage["DefaultRouteSettings"]["ThrottlingRateLimit"],
     ) == (10, 5)
+    assert rotated["origin_secret"] != secret
+    assert len(rotated["origin_secret"]) == 64
+    with _client(local_aws, outputs["invoke_url"]) as api:
+        with pytest.raises(HttpError) as refused:  # the API server still wants the old one
+            api.get("/hoge")
+        assert refused.value.response is not None
+        assert refused.value.response.status_code == 403
+        sealed_echo.require_origin(header, rotated["origin_secret"])
+        assert api.get("/hoge").status_code == 200
     code, out = stag.plan_exit_code()
-    assert code == 0, f"envs/stag does not converge after a stage change:\n{out}"
+    assert code == 0, f"envs/stag does not converge after a stage change and a rotation:\n{out}"
 
-    # 5. Destroy, provider first; nothing is left in either account.
+    # 6. Destroy, provider first; nothing is left in either account.
     stag.destroy()
     deve.destroy()
     assert snapshot(local_aws) == before
+
+
+def _client(aws: LocalAws, invoke_url: str) -> ApiClient:
+    return ApiClient(
+        invoke_url,
+        INVOKE_ROLE_ARN,
+        source_session=aws.workload_session(CONSUMER_ROLE_ARN, region=REGION),
+        endpoint_url=aws.endpoint_url,
+        region=REGION,
+    )
 
 
 def _lambda_function(aws: LocalAws) -> Callable[[], None]:
