@@ -345,6 +345,10 @@ def test_terraform_test_passes(module: str, tftest_tree: Path) -> None:
         expected = dict.fromkeys(read_runs(ROOT / "modules" / test_file)[0], "pass")
         assert ran == expected, f"{test_file}: " + "\n".join(problems or [result.stderr])
     assert result.returncode == 0, "\n".join(problems or [result.stderr])
+    # `terraform test` validates the module first, so this is `terraform validate` too (test_static.py validates the
+    # envs): warnings, e.g. a deprecated argument, fail it as they fail that test.
+    warnings = [e["@message"] for e in events if e.get("type") == "diagnostic" and e.get("@level") == "warn"]
+    assert warnings == [], warnings
 
 
 @dataclass
