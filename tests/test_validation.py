@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,9 +293,11 @@ def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
-def in_parallel(*commands: tuple[Path, tuple[str, ...]]) -> list[subprocess.CompletedProcess[str]]:
+def in_parallel(
+    *commands: tuple[Path, tuple[str, ...]], extra_env: dict[str, str] | None = None
+) -> list[subprocess.CompletedProcess[str]]:
     """Terraform in several folders at once: each process spends most of its time loading the provider."""
-    env = {**os.environ, **tfrun.environment()}
+    env = {**os.environ, **tfrun.environment(), **(extra_env or {})}
     binary = tfrun.terraform_binary()
     processes = [
         subprocess.Popen(
@@ -325,13 +328,55 @@ def tftest_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     shutil.rmtree(tree, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def mock_provider_host(tftest_tree: Path) -> Iterator[dict[str, str]]:
+    """One AWS provider process for every mocked `terraform test` here: ``TF_REATTACH_PROVIDERS`` to reach it.
+
+    Terraform starts the provider twice per run block (about 0.2 s of CPU each, 110 runs in provider_api), and
+    with `mock_provider` it uses the real provider only for its schema and validation, never configuring it. So
+    the provider is started once with `-debug` and Terraform attaches to it, as HashiCorp's "Debugging providers"
+    describes (https://developer.hashicorp.com/terraform/plugin/debugging). Only for these mocked tests: a plan
+    or apply against the local AWS configures its provider with an account's credentials, so those always start
+    their own. Run by hand, `terraform test` in a module starts the provider as usual.
+    """
+    installed = tftest_tree / "modules" / "provider_api" / ".terraform" / "providers"
+    (binary,) = [  # the platform folder may be a link into the provider mirror
+        Path(folder) / name
+        for folder, _, names in os.walk(installed, followlinks=True)
+        for name in names
+        if name.startswith("terraform-provider-aws")
+    ]
+    log = tftest_tree / "provider-debug.log"  # a file, not a pipe: the provider logs every call it serves
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [str(binary), "-debug"], env={**os.environ, **tfrun.environment()}, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        reattach = None
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            found = re.search(r"TF_REATTACH_PROVIDERS='(\{.*\})'", log.read_text())
+            if found is not None:
+                reattach = found[1]
+                break
+            time.sleep(0.1)
+        assert reattach is not None, f"{binary} -debug printed no TF_REATTACH_PROVIDERS:\n{log.read_text()[-2000:]}"
+        assert "registry.terraform.io/hashicorp/aws" in json.loads(reattach), reattach
+        yield {"TF_REATTACH_PROVIDERS": reattach}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 @pytest.mark.parametrize("module", MODULES)
-def test_terraform_test_passes(module: str, tftest_tree: Path) -> None:
+def test_terraform_test_passes(module: str, tftest_tree: Path, mock_provider_host: dict[str, str]) -> None:
     """`terraform test` of the module: every run block of every file passed (none failed, none was skipped).
 
-    One process per module: most of its time goes into loading the provider, once per process.
+    One process per module, attached to one provider process (see mock_provider_host).
     """
-    (result,) = in_parallel((tftest_tree / "modules" / module, ("test", "-json", "-no-color")))
+    (result,) = in_parallel(
+        (tftest_tree / "modules" / module, ("test", "-json", "-no-color")), extra_env=mock_provider_host
+    )
     events = json_lines(result.stdout)
     problems = [e["@message"] for e in events if e.get("@level") == "error" or e.get("type") == "diagnostic"]
     files = [p for p in TEST_FILES if p.parts[0] == module]
@@ -391,10 +436,10 @@ def message_root(folder: Path, runs: list[FailingRun]) -> Path:
     return folder
 
 
-def plan_errors(*roots: Path) -> list[list[dict[str, Any]]]:
+def plan_errors(*roots: Path, extra_env: dict[str, str]) -> list[list[dict[str, Any]]]:
     """Init and plan each root (at once); the error diagnostics of each, which must be there."""
     init(*roots)
-    results = in_parallel(*((r, ("test", "-json", "-no-color")) for r in roots))
+    results = in_parallel(*((r, ("test", "-json", "-no-color")) for r in roots), extra_env=extra_env)
     errors = []
     for root, result in zip(roots, results, strict=True):
         diagnostics = [e["diagnostic"] for e in json_lines(result.stdout) if e.get("type") == "diagnostic"]
@@ -413,7 +458,7 @@ def attributed(diagnostic: dict[str, Any]) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def messages(tftest_tree: Path) -> Messages:
+def messages(tftest_tree: Path, mock_provider_host: dict[str, str]) -> Messages:
     """Every failing run's message, from root configurations that call each run's module with its variables.
 
     The runs that expect a variable validation to fail are planned together, apart from those that expect a
@@ -427,13 +472,14 @@ def messages(tftest_tree: Path) -> Messages:
     first, second = plan_errors(
         message_root(tftest_tree / "messages_variables", variables),
         message_root(tftest_tree / "messages_conditions", conditions),
+        extra_env=mock_provider_host,
     )
     found = Messages({}, [text(diagnostic) for diagnostic in second])
     for name, message in map(attributed, first):
         found.by_call.setdefault(name, []).append(message)
     again = [run for run in variables if run.name not in found.by_call]
     if again:
-        (errors,) = plan_errors(message_root(tftest_tree / "messages_again", again))
+        (errors,) = plan_errors(message_root(tftest_tree / "messages_again", again), extra_env=mock_provider_host)
         for name, message in map(attributed, errors):
             found.by_call.setdefault(name, []).append(message)
     return found
