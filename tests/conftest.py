@@ -37,20 +37,24 @@ _accounts = itertools.count(1)
 
 
 # The test modules that take longest (wall time in `make test`, slowest first). pytest-xdist's loadscope hands out
-# modules in collection order, so these start first and the short ones fill the gaps at the end (longest
-# processing time first); test_trust_storage mostly waits (the provider's 2-minute CreateRole retry).
+# modules in collection order (with --no-loadscope-reorder), so these start first and the short ones fill the gaps
+# at the end. The first three mostly wait, as they would against AWS (the provider's 2-minute CreateRole retry, its
+# S3 lifecycle re-reads, the Route 53 change wait), so they start beside the ones that compute.
 SLOW_FIRST = (
     "test_trust_storage.py",
-    "test_validation.py",
-    "test_apply.py",
-    "test_plans.py",
     "test_payloads_e2e.py",
+    "test_apply.py",
+    "test_validation.py",
+    "test_plans.py",
     "test_access_matrix.py",
-    "test_sealed_backend.py",
+    "test_demo.py",
     "test_access_report.py",
     "test_static.py",
-    "test_examples.py",
-    "test_demo.py",
+    "test_sealed_backend.py",
+    "test_benchmarks_run.py",
+    "test_cli.py",
+    "test_client.py",
+    "test_backend_payloads.py",
 )
 
 
