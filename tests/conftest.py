@@ -156,7 +156,7 @@ def _plan_everything(folder: Path, aws: LocalAws) -> None:
     cases = plan_cases()
     with ThreadPoolExecutor(len(cases)) as pool:
         batches = dict(zip(cases, pool.map(plan, cases, cases.values()), strict=True))
-    plans = {case.key: case_plan(batches[account], case.key) for account in cases for case in cases[account]}
+    plans = [[c.target, c.name, case_plan(batches[account], c.key)] for account in cases for c in cases[account]]
     (folder / "plans.json").write_text(json.dumps(plans))
 
 
@@ -181,4 +181,4 @@ def planned(tmp_path_factory: pytest.TempPathFactory, worker_id: str, local_aws:
             pytest.fail(f"the batch plan failed: {(folder / 'error.txt').read_text()}")
         plans = json.loads((folder / "plans.json").read_text())
     files = sorted((folder / "tree" / "batches").glob("*/plan.json"))
-    return Planned({tuple(key.split("__", 1)): plan for key, plan in plans.items()}, files)  # type: ignore[misc]
+    return Planned({(target, name): plan for target, name, plan in plans}, files)

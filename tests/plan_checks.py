@@ -282,7 +282,12 @@ class PlanCase:
 
     @property
     def key(self) -> str:
-        return f"{self.target}__{self.name}"
+        return case_key(self.target, self.name)
+
+
+def case_key(target: str, name: str) -> str:
+    """The module call of scenario ``target``/``name`` in its batch (module.<key>)."""
+    return f"{target}__{name}"
 
 
 def _literal(value: Any) -> Any:

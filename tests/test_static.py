@@ -1,4 +1,4 @@
-"""Static checks of the Terraform: fmt, validate of every module and env, checkov (offline)."""
+"""Static checks of the Terraform: fmt, validate of the envs, checkov on the modules' HCL and every plan."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from xacct.local import terraform as tfrun
 
 from conftest import Planned
 from helpers import ROOT
+from plan_checks import case_key
 
 # The modules are validated by their `terraform test` (test_validation.py), which validates first and must be free
 # of warnings too: one Terraform process less per module.
@@ -127,7 +128,7 @@ def test_checkov_passes_on_the_plan_of_every_scenario(planned: Planned) -> None:
     failed = [(c["check_id"], c["file_path"], c["resource"]) for r in reports for c in r["results"]["failed_checks"]]
     assert failed == [], f"checkov failed checks on the plans: {failed}"
     passed = [c["resource"] for r in reports for c in r["results"]["passed_checks"]]
-    for key in (f"{target}__{name}" for target, name in planned.plans):
+    for key in (case_key(target, name) for target, name in planned.plans):
         assert any(r.startswith(f"module.{key}.") for r in passed), f"checkov passed no check in the plan of {key}"
     for check, reason in PLAN_SKIPS.items():
         assert len(reason) > 40, check
