@@ -363,7 +363,7 @@ def test_tls_failure_is_not_retried(stack: ApiStack, scripted: type[_Scripted]) 
 @pytest.mark.parametrize(
     ("answer_after", "total_timeout", "attempts"),
     [
-        (0.6, 1.0, 1),  # a slow 504 (API Gateway's integration timeout, scaled down) is not tried again
+        (1.2, 2.0, 1),  # a slow 504 (API Gateway's integration timeout, scaled down) is not tried again
         (0.0, 5.0, 3),  # quick 504s are retried up to max_attempts
     ],
 )
@@ -371,25 +371,32 @@ def test_total_timeout_bounds_the_retries(
     stack: ApiStack, scripted: type[_Scripted], answer_after: float, total_timeout: float, attempts: int
 ) -> None:
     scripted.scripts["/slow"] = [504, 504, 504]
-    scripted.delay = answer_after
     policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, total_timeout=total_timeout)
-    with _client(stack, scripted.url, retries=policy) as api, pytest.raises(HttpError) as error:  # type: ignore[attr-defined]
-        api.get("/slow")
+    with _client(stack, scripted.url, retries=policy) as api:  # type: ignore[attr-defined]
+        # Credentials first (AssumeRole on a busy machine can take a good part of a second), so that the slow
+        # case's total_timeout is spent on the 504 alone: 0.8 s to spare, not a second attempt's 1.2 s.
+        assert api.get("/warm").status_code == 200
+        scripted.attempts.clear()
+        scripted.delay = answer_after
+        with pytest.raises(HttpError) as error:
+            api.get("/slow")
     assert len(scripted.attempts) == error.value.attempts == attempts
     assert error.value.status_code == 504
     message = str(error.value)
     assert message.startswith(f"GET https://{stack.host}/slow -> 504 Gateway Timeout")
     assert ("after 3 attempts" in message) == (attempts == 3)
-    assert ("(not retried: another attempt would pass the 1 s total_timeout)" in message) == (attempts == 1)
+    assert ("(not retried: another attempt would pass the 2 s total_timeout)" in message) == (attempts == 1)
     assert "127.0.0.1" not in message
 
 
 def test_total_timeout_cuts_a_slow_attempt_short(stack: ApiStack, scripted: type[_Scripted]) -> None:
-    scripted.delay = 3.0
     policy = RetryPolicy(max_attempts=3, base_delay=0.01, total_timeout=0.5)
-    started = time.monotonic()
-    with _client(stack, scripted.url, retries=policy, timeout=(2.0, 10.0)) as api, pytest.raises(TimedOut) as error:  # type: ignore[attr-defined]
-        api.get("/hoge")
+    with _client(stack, scripted.url, retries=policy, timeout=(2.0, 10.0)) as api:  # type: ignore[attr-defined]
+        assert api.get("/warm").status_code == 200  # credentials first: the 0.5 s are the slow attempt's alone
+        scripted.delay = 3.0
+        started = time.monotonic()
+        with pytest.raises(TimedOut) as error:
+            api.get("/hoge")
     assert time.monotonic() - started < 3.0  # neither the 10 s read timeout nor the server's 3 s
     assert isinstance(error.value, requests.Timeout)
     assert error.value.reason == "read_timeout"
