@@ -19,6 +19,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from xacct.client import ApiClient
+from xacct.local import LocalAws
 from xacct.local.stacks import REGION
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +44,17 @@ def fenced(markdown: str, language: str, after: str) -> str:
     match = re.search(rf"```{language}\n(.*?)```", section, re.DOTALL)
     assert match is not None, f"no {language} block after {after!r}"
     return match.group(1)
+
+
+def workload_client(aws: LocalAws, invoke_url: str, invoke_role_arn: str, workload_role_arn: str) -> ApiClient:
+    """The consumer's client as a workload running as ``workload_role_arn`` makes it, against the local AWS."""
+    return ApiClient(
+        invoke_url,
+        invoke_role_arn,
+        source_session=aws.workload_session(workload_role_arn, region=REGION),
+        endpoint_url=aws.endpoint_url,
+        region=REGION,
+    )
 
 
 # -- waiting and ports ---------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ import jsonschema
 import pytest
 from botocore.stub import Stubber
 
-from xacct import ApiClient
 from xacct.access import (
     REPORT_SCHEMA,
     Caller,
@@ -49,7 +48,7 @@ from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
 from xacct.local.stacks import INVOKE_ROLE, ApiStack, Envs, allow, build_api, trust
 
-from helpers import REGION, ROOT
+from helpers import REGION, ROOT, workload_client
 
 pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("access_report")]
 
@@ -127,13 +126,7 @@ def deployed(
     # (test_apply.py and the demo test destroy itself).
     seed = envs.seed(provider, [consumer], echo.url)
     workload = seed.workload_role_arn(consumer)
-    with ApiClient(
-        seed.invoke_url,
-        seed.invoke_role_arns[INVOKE_ROLE],
-        source_session=local_aws.workload_session(workload, region=REGION),
-        endpoint_url=local_aws.endpoint_url,
-        region=REGION,
-    ) as api:
+    with workload_client(local_aws, seed.invoke_url, seed.invoke_role_arns[INVOKE_ROLE], workload) as api:
         assert api.get("/hoge").status_code == 200
     # The local AWS marks a role used (RoleLastUsed) when its session makes a control-plane request (moto's
     # bookkeeping), not at AssumeRole nor at an execute-api call through the gateway; AWS's page (IAM API
@@ -237,6 +230,23 @@ def test_the_demo_deployment_in_every_format(world: Deployed, report: Callable[.
         assert ("  p0 --> v0" in run.out) is not bool(conditions)  # a condition labels the edge
 
 
+def _shared_invoke_role(world: Deployed) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(a workload role in the third account, ApiSharedRoleStag): an invoke role that the consumer's workload and
+    that role may assume, one statement per account, each with its session name prefix (the shared-role contract)."""
+    other = world.role(world.third, "LambdaRoleOther", trust(service=True))
+    statements = [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": [arn]},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringLike": {"sts:RoleSessionName": f"{account}-*"}},
+        }
+        for account, arn in ((world.consumer, world.workload), (world.third, other["Arn"]))
+    ]
+    document = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    return other, world.role(world.provider, "ApiSharedRoleStag", document, invoke=True)
+
+
 def _check_readme_block(name: str, table: str) -> None:
     """The README block between <!-- BEGIN_<name> --> and <!-- END_<name> --> is ``table``
     (XACCT_UPDATE_README=1 writes it)."""
@@ -273,18 +283,7 @@ def test_the_readme_shows_the_findings_of_changes_made_by_hand(world: Deployed, 
     world.role(world.consumer, "BatchRoleDeve", trust(service=True))
     world.role(world.provider, "AdminByHand", trust(f"arn:aws:iam::{world.provider}:root"))
     world.iam(world.provider).put_role_policy(RoleName="AdminByHand", PolicyName="All", PolicyDocument=allow("*", "*"))
-    other = world.role(world.third, "LambdaRoleOther", trust(service=True))
-    statements = [
-        {
-            "Effect": "Allow",
-            "Principal": {"AWS": [arn]},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringLike": {"sts:RoleSessionName": f"{account}-*"}},
-        }
-        for account, arn in ((world.consumer, world.workload), (world.third, other["Arn"]))
-    ]
-    document = json.dumps({"Version": "2012-10-17", "Statement": statements})
-    world.role(world.provider, "ApiSharedRoleStag", document, invoke=True)
+    _shared_invoke_role(world)
     run = report(fmt="markdown")
     assert run.status == 0, run.err
     table = _as_in_readme(world, run.out, **{world.third: "333333333333", batch["RoleId"]: "AROAEXAMPLEDELETEDROLE"})
@@ -339,22 +338,7 @@ def test_a_hand_added_admin_role_is_a_direct_caller(world: Deployed, report: Cal
 
 def test_an_invoke_role_trusting_two_accounts_is_a_shared_role(world: Deployed, report: Callable[..., Run]) -> None:
     """One statement per consumer account, each with its session name prefix (the shared-role contract)."""
-    other = world.role(world.third, "LambdaRoleOther", trust(service=True))
-    statements = [
-        {
-            "Effect": "Allow",
-            "Principal": {"AWS": [arn]},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringLike": {"sts:RoleSessionName": f"{account}-*"}},
-        }
-        for account, arn in ((world.consumer, world.workload), (world.third, other["Arn"]))
-    ]
-    shared = world.role(
-        world.provider,
-        "ApiSharedRoleStag",
-        json.dumps({"Version": "2012-10-17", "Statement": statements}),
-        invoke=True,
-    )
+    other, shared = _shared_invoke_role(world)
     run = report()
     assert run.status == 0, run.err
     callers = _callers(run.json)

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import requests
 
-from xacct.client import ApiClient
 from xacct.errors import HttpError
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
@@ -23,7 +22,7 @@ from xacct.local.stacks import trust
 from xacct.local.terraform import Workspace
 
 from conftest import CONSUMER, PROVIDER
-from helpers import REGION
+from helpers import REGION, workload_client
 from plan_checks import load_scenario
 
 INVOKE_ROLE = "ApiAllowByIamRoleStag"
@@ -157,7 +156,7 @@ def test_deve_then_stag_apply_read_back_sealed_converge_rotate_and_destroy(
     assert len(secret) == 64  # sha256, in hex
     assert int(secret, 16) >= 0
     sealed_echo.require_origin(header, secret)
-    with _client(local_aws, outputs["invoke_url"]) as api:
+    with workload_client(local_aws, outputs["invoke_url"], INVOKE_ROLE_ARN, CONSUMER_ROLE_ARN) as api:
         through = api.get("/hoge", headers={"x-origin-verify": "client-chosen", "x-caller-arn": "forged"})
     assert through.status_code == 200, through.text
     assert through.json()["origin_verified"] is True
@@ -187,7 +186,7 @@ def test_deve_then_stag_apply_read_back_sealed_converge_rotate_and_destroy(
     ) == (10, 5)
     assert rotated["origin_secret"] != secret
     assert len(rotated["origin_secret"]) == 64
-    with _client(local_aws, outputs["invoke_url"]) as api:
+    with workload_client(local_aws, outputs["invoke_url"], INVOKE_ROLE_ARN, CONSUMER_ROLE_ARN) as api:
         with pytest.raises(HttpError) as refused:  # the API server still wants the old one
             api.get("/hoge")
         assert refused.value.response is not None
@@ -201,16 +200,6 @@ def test_deve_then_stag_apply_read_back_sealed_converge_rotate_and_destroy(
     stag.destroy()
     deve.destroy()
     assert snapshot(local_aws) == before
-
-
-def _client(aws: LocalAws, invoke_url: str) -> ApiClient:
-    return ApiClient(
-        invoke_url,
-        INVOKE_ROLE_ARN,
-        source_session=aws.workload_session(CONSUMER_ROLE_ARN, region=REGION),
-        endpoint_url=aws.endpoint_url,
-        region=REGION,
-    )
 
 
 def _lambda_function(aws: LocalAws) -> Callable[[], None]:

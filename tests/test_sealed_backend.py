@@ -19,14 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from xacct.client import ApiClient
 from xacct.errors import HttpError
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
 from xacct.local.stacks import allow, trust
 from xacct.local.terraform import Workspace
 
-from helpers import REGION
+from helpers import REGION, workload_client
 
 pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("apply")]
 
@@ -46,16 +45,6 @@ def _closed_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
-
-
-def _client(aws: LocalAws, invoke_url: str, workload_role_arn: str, invoke_role_arn: str) -> ApiClient:
-    return ApiClient(
-        invoke_url,
-        invoke_role_arn,
-        source_session=aws.workload_session(workload_role_arn, region=REGION),
-        endpoint_url=aws.endpoint_url,
-        region=REGION,
-    )
 
 
 def _roles(aws: LocalAws, provider: str, consumer: str) -> tuple[str, str]:
@@ -110,7 +99,7 @@ def test_a_private_integration_is_reached_through_its_vpc_link(
         assert not any("origin" in key for key in integration["RequestParameters"])  # private: no origin secret
         assert outputs.get("origin_verify_header") is None  # a null output is not listed
 
-        with _client(local_aws, outputs["invoke_url"], workload, invoke_arn) as client:
+        with workload_client(local_aws, outputs["invoke_url"], invoke_arn, workload) as client:
             with pytest.raises(HttpError) as unreachable:
                 client.get("/items/1")
             assert unreachable.value.response is not None
