@@ -71,6 +71,14 @@ def local_aws() -> Iterator[LocalAws]:
 
 
 @pytest.fixture(scope="session")
+def provider_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tfrun.ProviderHosts]:
+    """AWS provider processes that this test process's Terraform commands attach to (see ProviderHosts)."""
+    hosts = tfrun.ProviderHosts(tmp_path_factory.mktemp("provider-hosts"))
+    yield hosts
+    hosts.close()
+
+
+@pytest.fixture(scope="session")
 def new_account() -> Callable[[], str]:
     """Fresh account ids, so that tests sharing the session's local AWS never see each other's resources.
 
@@ -85,14 +93,14 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def workspaces(tree: Path, local_aws: LocalAws) -> Callable[[str, str], Workspace]:
+def workspaces(tree: Path, local_aws: LocalAws, provider_hosts: tfrun.ProviderHosts) -> Callable[[str, str], Workspace]:
     """workspaces("modules/provider_api", account) -> an initialised Workspace, one per (folder, account)."""
     cache: dict[tuple[str, str], Workspace] = {}
 
     def get(folder: str, account: str = PROVIDER) -> Workspace:
         key = (folder, account)
         if key not in cache:
-            cache[key] = Workspace(tree / folder, local_aws.env(account)).init()
+            cache[key] = Workspace(tree / folder, local_aws.env(account), provider_hosts).init()
         return cache[key]
 
     return get
@@ -138,7 +146,7 @@ class Planned:
     files: list[Path]
 
 
-def _plan_everything(folder: Path, aws: LocalAws) -> None:
+def _plan_everything(folder: Path, aws: LocalAws, hosts: tfrun.ProviderHosts) -> None:
     tree = tfrun.copy_configuration(folder / "tree", ROOT)
     for module in README_MODULES:
         readme = tree / "examples" / f"readme_{module}"
@@ -151,7 +159,7 @@ def _plan_everything(folder: Path, aws: LocalAws) -> None:
         iam = aws.client("iam", account)
         for role in (role for case in cases for role in case.existing_roles):
             iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust(service=True))
-        return Workspace(batch_root(tree / "batches" / account, cases), aws.env(account)).plan({})
+        return Workspace(batch_root(tree / "batches" / account, cases), aws.env(account), hosts).plan({})
 
     cases = plan_cases()
     with ThreadPoolExecutor(len(cases)) as pool:
@@ -161,7 +169,12 @@ def _plan_everything(folder: Path, aws: LocalAws) -> None:
 
 
 @pytest.fixture(scope="session")
-def planned(tmp_path_factory: pytest.TempPathFactory, worker_id: str, local_aws: LocalAws) -> Planned:
+def planned(
+    tmp_path_factory: pytest.TempPathFactory,
+    worker_id: str,
+    local_aws: LocalAws,
+    provider_hosts: tfrun.ProviderHosts,
+) -> Planned:
     """Every scenario planned against the local AWS, in one batch per account (see plan_checks.batch_root).
 
     Computed once per test run: the first pytest-xdist worker to ask plans (in its local AWS), the others wait and
@@ -174,7 +187,7 @@ def planned(tmp_path_factory: pytest.TempPathFactory, worker_id: str, local_aws:
         if not (folder / "plans.json").exists() and not (folder / "error.txt").exists():
             folder.mkdir(exist_ok=True)
             try:
-                _plan_everything(folder, local_aws)
+                _plan_everything(folder, local_aws, provider_hosts)
             except tfrun.TerraformError as error:
                 (folder / "error.txt").write_text(str(error))
         if (folder / "error.txt").exists():

@@ -35,6 +35,7 @@ from xacct import ApiClient, AssumeRoleDenied, IamAuth, InvokeDenied
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
 from xacct.local.stacks import Envs, allow, trust
+from xacct.local.terraform import ProviderHosts
 from xacct.signing import parse_query
 
 from helpers import REGION, botocore_signed
@@ -228,7 +229,10 @@ def test_live_mode() -> None:
 
 @pytest.fixture(scope="module", params=WORLDS)
 def deployment(
-    request: pytest.FixtureRequest, local_aws: LocalAws, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    local_aws: LocalAws,
+    tmp_path_factory: pytest.TempPathFactory,
+    provider_hosts: ProviderHosts,
 ) -> Iterator[Deployment]:
     # Locally the API server is an echo server of this deployment's own, sealed with the seed's origin secret.
     api_server = EchoServer().start() if request.param == "local" else None
@@ -236,7 +240,7 @@ def deployment(
     invoke = {name: f"arn:aws:iam::{world.provider}:role/{name}" for name in (ALL, READ_ITEMS, PARTNER, SHARED, BY_ARN)}
     workload = f"arn:aws:iam::{world.consumer}:role/LambdaRoleDeve"
     third_workload = [f"arn:aws:iam::{world.third}:role/LambdaRoleDeve"] if world.third else []
-    envs = Envs(tmp_path_factory.mktemp("matrix"), world.env, region=REGION)
+    envs = Envs(tmp_path_factory.mktemp("matrix"), world.env, region=REGION, hosts=provider_hosts)
     extra_roles: list[tuple[str, str]] = []
     try:
         seed = envs.seed(

@@ -47,6 +47,7 @@ from xacct.cli import main
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
 from xacct.local.stacks import INVOKE_ROLE, ApiStack, Envs, allow, build_api, trust
+from xacct.local.terraform import ProviderHosts
 
 from helpers import REGION, ROOT, workload_client
 
@@ -119,9 +120,10 @@ def deployed(
     echo: EchoServer,
     new_account: Callable[[], str],
     tmp_path_factory: pytest.TempPathFactory,
+    provider_hosts: ProviderHosts,
 ) -> Deployed:
     provider, consumer, third = new_account(), new_account(), new_account()
-    envs = Envs(tmp_path_factory.mktemp("access"), local_aws.env, region=REGION)
+    envs = Envs(tmp_path_factory.mktemp("access"), local_aws.env, region=REGION, hosts=provider_hosts)
     # No destroy afterwards: the accounts are this fixture's own and the local AWS goes away with the test process
     # (test_apply.py and the demo test destroy itself).
     seed = envs.seed(provider, [consumer], echo.url)

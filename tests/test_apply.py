@@ -19,7 +19,7 @@ from xacct.errors import HttpError
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
 from xacct.local.stacks import trust
-from xacct.local.terraform import Workspace
+from xacct.local.terraform import ProviderHosts, Workspace
 
 from conftest import CONSUMER, PROVIDER
 from helpers import REGION, workload_client
@@ -52,22 +52,24 @@ def sealed_echo() -> Iterator[EchoServer]:
 
 
 def test_deve_then_stag_apply_read_back_sealed_converge_rotate_and_destroy(
-    local_aws: LocalAws, fresh_tree: Path, sealed_echo: EchoServer
+    local_aws: LocalAws, fresh_tree: Path, sealed_echo: EchoServer, provider_hosts: ProviderHosts
 ) -> None:
     """The seed as a team applies it: envs/deve, then envs/stag; read back with boto3; the API server sealed with
     `origin_secret` (only through the gateway, see tests/test_sealed_backend.py); converges; a settings change
     and a secret rotation (README, "Rotating the origin secret") apply and converge; destroy leaves nothing.
 
-    One deployment for all of it: each apply of the two envs costs Terraform about 10 s of CPU."""
-    deve = Workspace(fresh_tree / "envs" / "deve", local_aws.env(CONSUMER))
-    stag = Workspace(fresh_tree / "envs" / "stag", local_aws.env(PROVIDER))
+    One deployment for all of it, and Terraform attached to a provider host per account (see ProviderHosts): each
+    apply of the two envs still costs Terraform a few seconds of CPU."""
+    deve = Workspace(fresh_tree / "envs" / "deve", local_aws.env(CONSUMER), provider_hosts)
+    stag = Workspace(fresh_tree / "envs" / "stag", local_aws.env(PROVIDER), provider_hosts)
     iam_b, iam_a = local_aws.client("iam", CONSUMER), local_aws.client("iam", PROVIDER)
     gateway = local_aws.client("apigatewayv2", PROVIDER)
-    before = snapshot(local_aws)
+    before, leases = snapshot(local_aws), provider_hosts.attached
 
     # 1. The consumer first: its role must exist before the provider's trust policy can name it.
     deve_vars = {"region": REGION, "provider_invoke_role_arns": [INVOKE_ROLE_ARN]}
     assert deve.apply(deve_vars)["role_arn"] == CONSUMER_ROLE_ARN
+    assert provider_hosts.attached == leases + 1  # the apply ran attached to a provider host of its account
     consumer_trust = iam_b.get_role(RoleName="LambdaRoleDeve")["Role"]["AssumeRolePolicyDocument"]
     assert consumer_trust["Statement"] == [
         {
@@ -235,10 +237,12 @@ def _consumer_role(aws: LocalAws) -> Callable[[], None]:
 
 
 @pytest.mark.parametrize("scenario", ["lambda", "custom_domain"])
-def test_module_variants_apply_converge_and_destroy(local_aws: LocalAws, fresh_tree: Path, scenario: str) -> None:
+def test_module_variants_apply_converge_and_destroy(
+    local_aws: LocalAws, fresh_tree: Path, scenario: str, provider_hosts: ProviderHosts
+) -> None:
     """The Lambda and custom-domain variants hit control-plane gaps of moto that the local AWS fills."""
     values = load_scenario("provider_api", scenario)["vars"]
-    workspace = Workspace(fresh_tree / "modules" / "provider_api", local_aws.env(PROVIDER))
+    workspace = Workspace(fresh_tree / "modules" / "provider_api", local_aws.env(PROVIDER), provider_hosts)
     before = snapshot(local_aws)
     remove_consumer_role = _consumer_role(local_aws)
     clean_up: Callable[[], None] = lambda: None  # noqa: E731

@@ -33,7 +33,7 @@ from xacct.backend import PayloadBucket, WsgiMiddleware
 from xacct.local import LocalAws
 from xacct.local import terraform as tfrun
 from xacct.local.stacks import trust
-from xacct.local.terraform import Workspace
+from xacct.local.terraform import ProviderHosts, Workspace
 from xacct.payloads import REFERENCE_CONTENT_TYPE, PayloadReference
 
 from helpers import REGION, ROOT
@@ -138,7 +138,10 @@ class Applied:
 
 @pytest.fixture(scope="module")
 def applied(
-    local_aws: LocalAws, new_account: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
+    local_aws: LocalAws,
+    new_account: Callable[[], str],
+    tmp_path_factory: pytest.TempPathFactory,
+    provider_hosts: ProviderHosts,
 ) -> Iterator[Applied]:
     provider, consumer = new_account(), new_account()
     # The consumer's workload role first: the invoke roles' trust policies name it (IAM refuses a missing role).
@@ -162,7 +165,7 @@ def applied(
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
     tree = tfrun.copy_configuration(tmp_path_factory.mktemp("e2e"), ROOT)
-    workspace = Workspace(tree / "modules" / "provider_api", local_aws.env(provider, REGION))
+    workspace = Workspace(tree / "modules" / "provider_api", local_aws.env(provider, REGION), provider_hosts)
     variables = {
         "name": "server-stag",
         "integration": {"type": "HTTP_PROXY", "uri": f"http://127.0.0.1:{server.server_port}"},

@@ -23,7 +23,7 @@ from xacct.errors import HttpError
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
 from xacct.local.stacks import allow, trust
-from xacct.local.terraform import Workspace
+from xacct.local.terraform import ProviderHosts, Workspace
 
 from helpers import REGION, workload_client
 
@@ -64,7 +64,11 @@ def _drop_roles(aws: LocalAws, consumer: str) -> None:
 
 
 def test_a_private_integration_is_reached_through_its_vpc_link(
-    local_aws: LocalAws, fresh_tree: Path, echo: EchoServer, new_account: Callable[[], str]
+    local_aws: LocalAws,
+    fresh_tree: Path,
+    echo: EchoServer,
+    new_account: Callable[[], str],
+    provider_hosts: ProviderHosts,
 ) -> None:
     """The module creates the VPC link; the listener ARN is the integration's only address.
 
@@ -75,7 +79,7 @@ def test_a_private_integration_is_reached_through_its_vpc_link(
     provider, consumer = new_account(), new_account()
     workload, invoke_arn = _roles(local_aws, provider, consumer)
     listener = LISTENER.format(region=REGION, account=provider)
-    api = Workspace(fresh_tree / "modules" / "provider_api", local_aws.env(provider))
+    api = Workspace(fresh_tree / "modules" / "provider_api", local_aws.env(provider), provider_hosts)
     values = {
         "name": "server-private",
         "integration": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,103 @@ def test_copies_leave_state_and_plugins_behind(tmp_path: Path) -> None:
         "envs/e/main.tf",
         "modules/m/main.tf",
     ]
+
+
+# -- provider hosts (ProviderHosts): Terraform attaches to a running provider instead of starting its own ----------
+
+
+def _initialised(folder: Path, text: str = "") -> Path:
+    """``folder`` as `terraform init` leaves it: the mirror's provider linked under .terraform/providers."""
+    mirror = tfrun.find_mirror()
+    if mirror is None:
+        pytest.skip("no provider mirror on this machine")
+    (platform,) = (mirror / tfrun.AWS_PROVIDER).glob("*/*")
+    installed = folder / ".terraform" / "providers" / tfrun.AWS_PROVIDER / platform.parent.name
+    installed.mkdir(parents=True)
+    (installed / platform.name).symlink_to(platform)
+    (folder / "main.tf").write_text(text)
+    return folder
+
+
+def _local(account: str) -> dict[str, str]:
+    return {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ACCESS_KEY_ID": account, "AWS_CA_BUNDLE": "/x.pem"}
+
+
+def _pid(reattach: str | None) -> int:
+    assert reattach is not None
+    pid: int = json.loads(reattach)["registry.terraform.io/hashicorp/aws"]["Pid"]
+    return pid
+
+
+def test_provider_configurations_count_the_roots_blocks_and_its_modules(tmp_path: Path) -> None:
+    assert tfrun.provider_configurations(_initialised(tmp_path / "bare")) == 1  # the implicit one
+    root = _initialised(tmp_path / "root", 'provider "aws" {\n  region = "eu-west-1"\n}\n')
+    assert tfrun.provider_configurations(root) == 1
+    (tmp_path / "seed").mkdir()
+    (tmp_path / "seed" / "main.tf").write_text(
+        'provider "aws" {\n  alias = "a"\n}\n\nprovider "aws" {\n  alias = "b"\n}\n'
+    )
+    (tmp_path / "json").mkdir()
+    (tmp_path / "json" / "main.tf.json").write_text('{"provider": [{"aws": {"alias": "c"}}, {"aws": [{}, {}]}]}')
+    modules = [{"Key": "", "Dir": "."}, {"Key": "seed", "Dir": "../seed"}, {"Key": "json", "Dir": "../json"}]
+    (root / ".terraform" / "modules").mkdir()
+    (root / ".terraform" / "modules" / "modules.json").write_text(json.dumps({"Modules": modules}))
+    assert tfrun.provider_configurations(root) == 1 + 2 + 3
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "attachable"),
+    [
+        ("http://127.0.0.1:4566", True),
+        ("http://localhost:4566/", True),
+        ("https://127.0.0.1:4566", False),  # TLS: the host would need the CA bundle it is not given
+        ("http://127.0.0.1.example.com", False),
+        ("https://iam.amazonaws.com", False),
+        ("", False),  # a real account (profile or keys): the provider starts as usual
+    ],
+)
+def test_only_the_local_aws_is_attachable(endpoint: str, attachable: bool) -> None:
+    assert tfrun.ProviderHosts.attachable({"AWS_ENDPOINT_URL": endpoint}) is attachable
+
+
+def test_hosts_serve_one_account_and_one_command_each(tmp_path: Path) -> None:
+    root = _initialised(tmp_path / "root")
+    hosts = tfrun.ProviderHosts(tmp_path / "hosts", idle=1)
+    try:
+        with hosts.lease(root, _local("111111111111")) as first:
+            assert first is not None
+            assert "registry.terraform.io/hashicorp/aws" in json.loads(first)
+            with hosts.lease(root, _local("111111111111")) as busy:
+                assert busy not in (None, first)  # the first is busy: a second process
+        with hosts.lease(root, _local("111111111111")) as again:
+            assert again == first  # idle=1: the one given back last is kept, the other stopped
+        assert not (Path("/proc") / str(_pid(busy))).exists()
+        with hosts.lease(root, _local("222222222222")) as other:
+            assert other not in (None, first, again)  # another account's credentials: another process
+        assert hosts.attached == 4
+        # Each host was started without the CA bundle (see ProviderHosts) and with the provider's logs off.
+        environ = Path("/proc") / str(_pid(other)) / "environ"
+        variables = dict(item.split("=", 1) for item in environ.read_text().split("\0") if "=" in item)
+        assert "AWS_CA_BUNDLE" not in variables
+        assert variables["TF_LOG_PROVIDER"] == "off"
+        assert variables["AWS_ACCESS_KEY_ID"] == "222222222222"
+    finally:
+        hosts.close()
+
+
+def test_roots_with_several_configurations_or_a_real_endpoint_start_their_own(tmp_path: Path) -> None:
+    aliases = 'provider "aws" {\n  alias = "a"\n}\n\nprovider "aws" {\n  alias = "b"\n}\n'
+    hosts = tfrun.ProviderHosts(tmp_path / "hosts")
+    with hosts.lease(_initialised(tmp_path / "seed", aliases), _local("111111111111")) as reattach:
+        assert reattach is None
+    with hosts.lease(_initialised(tmp_path / "real"), {"AWS_PROFILE": "prod"}) as reattach:
+        assert reattach is None
+    assert hosts.attached == 0
+
+
+def test_a_provider_that_prints_no_address_is_a_setup_error(tmp_path: Path) -> None:
+    binary = tmp_path / "terraform-provider-aws"
+    binary.write_text("#!/bin/sh\necho 'plugin crashed' >&2\nexit 3\n")
+    binary.chmod(0o755)
+    with pytest.raises(tfrun.TerraformSetupError, match=f"{binary} -debug stopped instead of printing .*crashed"):
+        tfrun.ProviderHost(binary, {}, tmp_path / "host.log")

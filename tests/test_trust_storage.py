@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from xacct.local import LocalAws
 from xacct.local.stacks import INVOKE_ROLE, allow, trust
-from xacct.local.terraform import TerraformError, Workspace, copy_configuration
+from xacct.local.terraform import ProviderHosts, TerraformError, Workspace, copy_configuration
 
 from helpers import REGION
 
@@ -194,7 +194,7 @@ def test_aws_managed_policies_are_all_listed_in_a_new_account(
 
 @pytest.mark.apply
 def test_applying_the_provider_before_its_consumer_fails_with_aws_message(
-    local_aws: LocalAws, new_account: Callable[[], str], tmp_path: Path
+    local_aws: LocalAws, new_account: Callable[[], str], tmp_path: Path, provider_hosts: ProviderHosts
 ) -> None:
     """envs/stag before envs/deve: the plan succeeds (it cannot know), the apply fails at CreateRole as in AWS.
 
@@ -203,7 +203,7 @@ def test_applying_the_provider_before_its_consumer_fails_with_aws_message(
     """
     provider, consumer = new_account(), new_account()
     consumer_role = f"arn:aws:iam::{consumer}:role/LambdaRoleDeve"
-    stag = Workspace(copy_configuration(tmp_path / "tree") / "envs/stag", local_aws.env(provider))
+    stag = Workspace(copy_configuration(tmp_path / "tree") / "envs/stag", local_aws.env(provider), provider_hosts)
     values = {
         "region": REGION,
         "api_server_url": "http://127.0.0.1:9/",

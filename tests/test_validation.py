@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,37 +334,17 @@ def mock_provider_host(tftest_tree: Path) -> Iterator[dict[str, str]]:
     Terraform starts the provider twice per run block (about 0.2 s of CPU each, 110 runs in provider_api), and
     with `mock_provider` it uses the real provider only for its schema and validation, never configuring it. So
     the provider is started once with `-debug` and Terraform attaches to it, as HashiCorp's "Debugging providers"
-    describes (https://developer.hashicorp.com/terraform/plugin/debugging). Only for these mocked tests: a plan
-    or apply against the local AWS configures its provider with an account's credentials, so those always start
-    their own. Run by hand, `terraform test` in a module starts the provider as usual.
+    describes (https://developer.hashicorp.com/terraform/plugin/debugging). One host for everything here, since
+    no account's credentials are involved (plans and applies against the local AWS get a host per account:
+    ProviderHosts). Run by hand, `terraform test` in a module starts the provider as usual.
     """
-    installed = tftest_tree / "modules" / "provider_api" / ".terraform" / "providers"
-    (binary,) = [  # the platform folder may be a link into the provider mirror
-        Path(folder) / name
-        for folder, _, names in os.walk(installed, followlinks=True)
-        for name in names
-        if name.startswith("terraform-provider-aws")
-    ]
-    log = tftest_tree / "provider-debug.log"  # a file, not a pipe: the provider logs every call it serves
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [str(binary), "-debug"], env={**os.environ, **tfrun.environment()}, stdout=output, stderr=subprocess.STDOUT
-        )
+    binary = tfrun.installed_provider(tftest_tree / "modules" / "provider_api")
+    host = tfrun.ProviderHost(binary, {**os.environ, **tfrun.environment()}, tftest_tree / "provider-debug.log")
     try:
-        reattach = None
-        deadline = time.monotonic() + 60
-        while process.poll() is None and time.monotonic() < deadline:
-            found = re.search(r"TF_REATTACH_PROVIDERS='(\{.*\})'", log.read_text())
-            if found is not None:
-                reattach = found[1]
-                break
-            time.sleep(0.1)
-        assert reattach is not None, f"{binary} -debug printed no TF_REATTACH_PROVIDERS:\n{log.read_text()[-2000:]}"
-        assert "registry.terraform.io/hashicorp/aws" in json.loads(reattach), reattach
-        yield {"TF_REATTACH_PROVIDERS": reattach}
+        assert "registry.terraform.io/hashicorp/aws" in json.loads(host.reattach), host.reattach
+        yield {tfrun.REATTACH: host.reattach}
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        host.stop()
 
 
 @pytest.mark.parametrize("module", MODULES)

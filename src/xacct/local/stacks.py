@@ -20,7 +20,7 @@ import boto3
 from xacct.client import ApiClient
 from xacct.local.echo_server import EchoServer
 from xacct.local.server import LocalAws
-from xacct.local.terraform import Workspace, copy_configuration
+from xacct.local.terraform import ProviderHosts, Workspace, copy_configuration
 
 REGION = "ap-northeast-1"
 INVOKE_ROLE = "ApiAllowByIamRoleStag"
@@ -276,12 +276,13 @@ class Envs:
     region: str = REGION
     out: Printer = field(default=lambda _: None)
     root: Path | None = None
+    hosts: ProviderHosts | None = None
     workspaces: list[Workspace] = field(default_factory=list)
 
     def workspace(self, folder: str, account: str) -> Workspace:
         """A new Workspace for ``folder`` (e.g. "envs/stag") acting in ``account``, in a fresh copy of the tree."""
         copy = self.workdir / f"{len(self.workspaces) + 1}-{Path(folder).name}-{account}"
-        workspace = Workspace(copy_configuration(copy, self.root) / folder, self.env(account))
+        workspace = Workspace(copy_configuration(copy, self.root) / folder, self.env(account), self.hosts)
         self.workspaces.append(workspace)
         return workspace
 

@@ -5,6 +5,8 @@
 - Work on copies: modules/ and envs/ are copied into a temporary folder before ``init`` (tftest's setup
   deletes .terraform, the lock file and state in the folder it is given).
 - The local AWS is chosen purely by environment (endpoint, credentials); the .tf files never know.
+- ``ProviderHosts``: for the tests, AWS provider processes that Terraform attaches to instead of starting its
+  own for every step of every command (see the class).
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +179,160 @@ def runner(folder: Path, env: Mapping[str, str]) -> tftest.TerraformTest:
     return tf
 
 
+def installed_provider(folder: Path) -> Path:
+    """The AWS provider binary that `terraform init` installed in ``folder`` (its platform folder may be a link
+    into the provider mirror)."""
+    found = [
+        Path(parent) / name
+        for parent, _, names in os.walk(folder / ".terraform" / "providers", followlinks=True)
+        for name in names
+        if name.startswith("terraform-provider-aws")
+    ]
+    if len(found) != 1:
+        raise TerraformSetupError(f"expected one AWS provider installed under {folder}/.terraform, found {found}")
+    return found[0]
+
+
+REATTACH = "TF_REATTACH_PROVIDERS"
+# The provider logs every call at trace level when nothing says otherwise (4.4 MB for one apply, plan and destroy
+# of envs/deve); Terraform sets these for the providers it starts, so a host has to be told.
+_QUIET = dict.fromkeys(
+    ("TF_LOG_PROVIDER", "TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_MUX", "TF_LOG_SDK_FRAMEWORK"), "off"
+) | {"TF_LOG_SDK_HELPER_SCHEMA": "off"}
+
+
+class ProviderHost:
+    """One AWS provider process started with ``-debug``: Terraform attaches to it through ``TF_REATTACH_PROVIDERS``
+    (the ``reattach`` value) instead of starting the provider itself, as HashiCorp's "Debugging providers" describes
+    (https://developer.hashicorp.com/terraform/plugin/debugging). The process reads credentials from ``env``, its
+    own environment, so it serves one account; Terraform still sends each root's provider block (region, tags) to
+    it. One Terraform command at a time: each configures it anew.
+    """
+
+    def __init__(self, binary: Path, env: Mapping[str, str], log: Path) -> None:
+        self.binary = binary
+        self.log = log
+        with log.open("w") as output:  # a file, not a pipe: nobody would drain a pipe
+            self.process = subprocess.Popen(
+                [str(binary), "-debug"], env={**env, **_QUIET}, stdout=output, stderr=subprocess.STDOUT
+            )
+        try:
+            self.reattach = self._wait_for_address()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_for_address(self, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            found = re.search(rf"{REATTACH}='(\{{.*\}})'", self.log.read_text(errors="replace"))
+            if found is not None:
+                return found[1]
+            time.sleep(0.05)
+        state = "stopped" if self.process.poll() is not None else f"printed nothing in {timeout:.0f} s"
+        raise TerraformSetupError(
+            f"{self.binary} -debug {state} instead of printing {REATTACH}: {self.log.read_text()[-2000:]}"
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def provider_configurations(folder: Path) -> int:
+    """How many AWS provider configurations an initialised root has: its own provider blocks (none means the
+    implicit one) plus those of the modules it calls (.terraform/modules/modules.json)."""
+    listed = folder / ".terraform" / "modules" / "modules.json"
+    modules = json.loads(listed.read_text()).get("Modules", []) if listed.exists() else []
+    dirs = {(folder / module["Dir"]).resolve() for module in modules if module.get("Dir") not in (None, ".")}
+
+    def blocks(directory: Path) -> int:
+        count = sum(len(re.findall(r'^provider\s+"aws"', f.read_text(), re.M)) for f in directory.glob("*.tf"))
+        for path in directory.glob("*.tf.json"):
+            declared = json.loads(path.read_text()).get("provider", {})
+            for item in declared if isinstance(declared, list) else [declared]:
+                aws = item.get("aws")
+                count += len(aws) if isinstance(aws, list) else int(aws is not None)
+        return count
+
+    return max(blocks(folder), 1) + sum(blocks(directory) for directory in dirs)
+
+
+@dataclass
+class ProviderHosts:
+    """Provider processes for Terraform commands against the local AWS, one per account, each lent to one command
+    at a time (see ProviderHost); at most ``idle`` are kept between commands, the least recently used stopped first.
+
+    Why: Terraform 1.11 starts the AWS provider, a 700 MB binary that builds its schema, 3 to 5 times per plan,
+    apply or destroy, which is most of a command's CPU (measured on envs/deve in the local AWS: apply, plan and
+    destroy took 19.8 s of CPU; attached to one host, 9.3 s, the host's share included).
+    Where a command attaches (``lease`` gives None otherwise, and Terraform starts its own provider as usual):
+    - the endpoint is the local AWS (plain HTTP on loopback; ``AWS_CA_BUNDLE`` is not given to the host: when it
+      is set, the provider fails to configure a second time, "unable to add custom RootCAs HTTPClient"),
+    - the root has one provider configuration (a host has one set of credentials and one configuration at a time).
+    """
+
+    workdir: Path
+    idle: int = 2
+    _free: list[tuple[tuple[str, ...], ProviderHost]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _count: int = 0
+    attached: int = 0  # commands that ran attached to a host
+
+    @staticmethod
+    def attachable(env: Mapping[str, str]) -> bool:
+        endpoint = env.get("AWS_ENDPOINT_URL", "")
+        return re.fullmatch(r"http://(127\.\d+\.\d+\.\d+|localhost)(:\d+)?/?", endpoint) is not None
+
+    @contextmanager
+    def lease(self, folder: Path, env: Mapping[str, str]) -> Iterator[str | None]:
+        """A host's ``TF_REATTACH_PROVIDERS`` value for one command in the initialised root ``folder`` with
+        ``env`` (None where a command must start its own provider; see the class)."""
+        if not self.attachable(env) or provider_configurations(folder) != 1:
+            yield None
+            return
+        binary = installed_provider(folder)
+        host_env = {k: v for k, v in env.items() if k != "AWS_CA_BUNDLE"}
+        key = (str(binary), *sorted(f"{k}={v}" for k, v in host_env.items() if k.startswith("AWS_")))
+        host = self._take(key, binary, host_env)
+        with self._lock:
+            self.attached += 1
+        try:
+            yield host.reattach
+        finally:
+            self._give_back(key, host)
+
+    def _take(self, key: tuple[str, ...], binary: Path, env: Mapping[str, str]) -> ProviderHost:
+        with self._lock:
+            for index, (free_key, host) in enumerate(self._free):
+                if free_key == key and host.process.poll() is None:
+                    del self._free[index]
+                    return host
+            self._count += 1
+            log = self.workdir / f"provider-host-{self._count}.log"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        return ProviderHost(binary, env, log)
+
+    def _give_back(self, key: tuple[str, ...], host: ProviderHost) -> None:
+        with self._lock:
+            self._free.append((key, host))
+            stale = self._free[: -self.idle] if self.idle else list(self._free)
+            del self._free[: len(stale)]
+        for _, old in stale:
+            old.stop()
+
+    def close(self) -> None:
+        with self._lock:
+            hosts, self._free = self._free, []
+        for _, host in hosts:
+            host.stop()
+
+
 def diagnostics(text: str) -> str:
     """Terraform's diagnostics as one line: no colour, no box drawing, wrapped lines joined."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", text)
@@ -188,14 +348,30 @@ class Workspace:
     """One Terraform root (a module or an env) inside a copy of the tree (see copy_configuration).
 
     ``env`` chooses the account: the local AWS's ``aws.env(account)``, or a real account's profile. Every
-    Terraform failure is a ``TerraformError`` with the diagnostics on one line.
+    Terraform failure is a ``TerraformError`` with the diagnostics on one line. With ``hosts``, commands that use
+    the provider attach to a host's where they can (see ProviderHosts).
     """
 
-    def __init__(self, folder: Path, env: Mapping[str, str]) -> None:
+    def __init__(self, folder: Path, env: Mapping[str, str], hosts: ProviderHosts | None = None) -> None:
         self.folder = folder
         self.tf = runner(folder, env)
+        self.hosts = hosts
         self._initialised = False
         self._vars_counter = 0
+
+    @contextmanager
+    def _provider(self) -> Iterator[None]:
+        """Around a command that uses the provider: attached to a host's while it runs, where there is one."""
+        if self.hosts is None:
+            yield
+            return
+        with self.hosts.lease(self.folder, self.tf.env) as reattach:
+            if reattach is not None:
+                self.tf.env[REATTACH] = reattach
+            try:
+                yield
+            finally:
+                self.tf.env.pop(REATTACH, None)
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.folder)!r})"
@@ -223,10 +399,11 @@ class Workspace:
         self.init()
         var_file = self._var_file(values)
         try:
-            self.tf.execute_command(
-                "plan", "-no-color", "-input=false", "-lock=false", "-out=xacct.tfplan", f"-var-file={var_file}"
-            )
-            shown = self.tf.execute_command("show", "-json", "xacct.tfplan").out
+            with self._provider():
+                self.tf.execute_command(
+                    "plan", "-no-color", "-input=false", "-lock=false", "-out=xacct.tfplan", f"-var-file={var_file}"
+                )
+                shown = self.tf.execute_command("show", "-json", "xacct.tfplan").out
         except tftest.TerraformTestError as error:
             raise TerraformError("plan", self.folder, _error_text(error)) from None
         (self.folder / "plan.json").write_text(shown)
@@ -238,9 +415,10 @@ class Workspace:
         self.init()
         var_file = self._var_file(values)
         try:
-            result = self.tf.execute_command(
-                "plan", "-no-color", "-input=false", "-lock=false", f"-var-file={var_file}"
-            )
+            with self._provider():
+                result = self.tf.execute_command(
+                    "plan", "-no-color", "-input=false", "-lock=false", f"-var-file={var_file}"
+                )
         except tftest.TerraformTestError as error:
             return _error_text(error)
         raise TerraformError("plan", self.folder, f"succeeded but should have failed:\n{result.out}")
@@ -250,7 +428,8 @@ class Workspace:
         self.init()
         write_tfvars(self.folder, values)
         try:
-            self.tf.apply()
+            with self._provider():
+                self.tf.apply()
         except tftest.TerraformTestError as error:
             raise TerraformError("apply", self.folder, _error_text(error)) from None
         return self.output()
@@ -264,13 +443,15 @@ class Workspace:
     def plan_exit_code(self) -> tuple[int, str]:
         """`terraform plan -detailed-exitcode` with the applied variables: 0 = no changes, 2 = changes."""
         try:
-            result = self.tf.execute_command("plan", "-detailed-exitcode", "-no-color", "-input=false")
+            with self._provider():
+                result = self.tf.execute_command("plan", "-detailed-exitcode", "-no-color", "-input=false")
         except tftest.TerraformTestError as error:
             raise TerraformError("plan", self.folder, _error_text(error)) from None
         return result.retcode, result.out
 
     def destroy(self) -> None:
         try:
-            self.tf.destroy()
+            with self._provider():
+                self.tf.destroy()
         except tftest.TerraformTestError as error:
             raise TerraformError("destroy", self.folder, _error_text(error)) from None
