@@ -27,15 +27,18 @@ help:
 	@echo "make fmt     format Python and Terraform"
 	@echo "make docs    regenerate the inputs/outputs tables in modules/*/README.md from the .tf files"
 
-# uv installs what pip would, about four times faster (pip stays in the virtualenv for whoever wants it).
+# uv installs what pip would, about four times faster; pip stays in the virtualenv for whoever wants it. The
+# virtualenv starts without pip (ensurepip alone takes 5 s) and the system's pip (>= 22.3, for --python) puts uv
+# in it; an older pip falls back to ensurepip.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
-	$(UV) pip install --quiet --python $(BIN)/python -e '.[local,dev]'
+	$(PYTHON) -m venv --clear --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(BIN)/python install --quiet 'uv==$(UV_VERSION)' 2>/dev/null \
+	  || { $(BIN)/python -m ensurepip --default-pip >/dev/null && $(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'; }
+	$(UV) pip install --quiet --python $(BIN)/python pip -e '.[local,dev]'
 	@touch $@
 
 $(CHECKOV_STAMP): | $(STAMP)
-	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(UV) venv --quiet --clear --python $(BIN)/python $(CHECKOV_VENV)
 	$(UV) pip install --quiet --python $(CHECKOV_VENV)/bin/python 'checkov==$(CHECKOV_VERSION)'
 	@touch $@
 
