@@ -17,6 +17,10 @@ CHECKOV_VERSION := 3.3.30
 # lifecycle re-reads and Route 53 wait), so a fourth worker keeps both cores busy meanwhile (measured from a clean
 # clone: 5m32s with -n 4, 5m41s with -n 3, before the waits became the larger share).
 PYTEST_WORKERS ?= 4
+# Python's bytecode cache, in .venv only: where PYTHONDONTWRITEBYTECODE is set (to keep trees free of __pycache__),
+# every Python process would compile all it imports again - each test worker, each `xacct` and checkov run.
+export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: help setup demo test lint typecheck pytest bench fmt docs clean
 
