@@ -69,7 +69,7 @@ def test_deve_then_stag_apply_read_back_sealed_converge_rotate_and_destroy(
     # 1. The consumer first: its role must exist before the provider's trust policy can name it.
     deve_vars = {"region": REGION, "provider_invoke_role_arns": [INVOKE_ROLE_ARN]}
     assert deve.apply(deve_vars)["role_arn"] == CONSUMER_ROLE_ARN
-    assert provider_hosts.attached == leases + 1  # the apply ran attached to a provider host of its account
+    assert provider_hosts.attached == leases + 2  # the apply and its output, attached to a host of the account
     consumer_trust = iam_b.get_role(RoleName="LambdaRoleDeve")["Role"]["AssumeRolePolicyDocument"]
     assert consumer_trust["Statement"] == [
         {

@@ -41,14 +41,22 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("folder", ROOTS)
 def test_terraform_validate(folder: str, copy: Path) -> None:
+    """Validated with the provider's schema from a host (validate never configures it; see ProviderHost)."""
     env = {**os.environ, **tfrun.environment()}
     binary = tfrun.terraform_binary()
     subprocess.run(
         [binary, "init", "-backend=false", "-input=false"], cwd=copy / folder, env=env, check=True, capture_output=True
     )
-    result = subprocess.run(
-        [binary, "validate", "-json"], cwd=copy / folder, env=env, capture_output=True, text=True, check=False
-    )
+    provider = tfrun.installed_provider(copy / folder)
+    with tfrun.ProviderHost(provider, env, copy / f"{Path(folder).name}-provider.log") as host:
+        result = subprocess.run(
+            [binary, "validate", "-json"],
+            cwd=copy / folder,
+            env={**env, tfrun.REATTACH: host.reattach},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     report = json.loads(result.stdout)
     assert report["valid"], report["diagnostics"]
     assert report["warning_count"] == 0, report["diagnostics"]
