@@ -35,8 +35,8 @@ help:
 # virtualenv starts without pip (ensurepip alone takes 5 s) and the system's pip (>= 22.3, for --python) puts uv
 # in it; an older pip falls back to ensurepip.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv --clear --without-pip $(VENV)
-	$(PYTHON) -m pip --python $(BIN)/python install --quiet 'uv==$(UV_VERSION)' 2>/dev/null \
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(BIN)/python install --quiet 'uv==$(UV_VERSION)' \
 	  || { $(BIN)/python -m ensurepip --default-pip >/dev/null && $(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'; }
 	$(UV) pip install --quiet --python $(BIN)/python pip -e '.[local,dev]'
 	@touch $@

@@ -146,7 +146,7 @@ class Planned:
     files: list[Path]
 
 
-def _plan_everything(folder: Path, aws: LocalAws, hosts: tfrun.ProviderHosts) -> None:
+def _plan_everything(folder: Path, aws: LocalAws) -> None:
     tree = tfrun.copy_configuration(folder / "tree", ROOT)
     for module in README_MODULES:
         readme = tree / "examples" / f"readme_{module}"
@@ -159,7 +159,8 @@ def _plan_everything(folder: Path, aws: LocalAws, hosts: tfrun.ProviderHosts) ->
         iam = aws.client("iam", account)
         for role in (role for case in cases for role in case.existing_roles):
             iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust(service=True))
-        return Workspace(batch_root(tree / "batches" / account, cases), aws.env(account), hosts).plan({})
+        # Not attached to provider hosts: the envs and examples the batches call have provider blocks of their own.
+        return Workspace(batch_root(tree / "batches" / account, cases), aws.env(account)).plan({})
 
     cases = plan_cases()
     with ThreadPoolExecutor(len(cases)) as pool:
@@ -169,12 +170,7 @@ def _plan_everything(folder: Path, aws: LocalAws, hosts: tfrun.ProviderHosts) ->
 
 
 @pytest.fixture(scope="session")
-def planned(
-    tmp_path_factory: pytest.TempPathFactory,
-    worker_id: str,
-    local_aws: LocalAws,
-    provider_hosts: tfrun.ProviderHosts,
-) -> Planned:
+def planned(tmp_path_factory: pytest.TempPathFactory, worker_id: str, local_aws: LocalAws) -> Planned:
     """Every scenario planned against the local AWS, in one batch per account (see plan_checks.batch_root).
 
     Computed once per test run: the first pytest-xdist worker to ask plans (in its local AWS), the others wait and
@@ -187,7 +183,7 @@ def planned(
         if not (folder / "plans.json").exists() and not (folder / "error.txt").exists():
             folder.mkdir(exist_ok=True)
             try:
-                _plan_everything(folder, local_aws, provider_hosts)
+                _plan_everything(folder, local_aws)
             except tfrun.TerraformError as error:
                 (folder / "error.txt").write_text(str(error))
         if (folder / "error.txt").exists():

@@ -70,6 +70,8 @@ def test_deve_then_stag_apply_read_back_sealed_converge_rotate_and_destroy(
     deve_vars = {"region": REGION, "provider_invoke_role_arns": [INVOKE_ROLE_ARN]}
     assert deve.apply(deve_vars)["role_arn"] == CONSUMER_ROLE_ARN
     assert provider_hosts.attached == leases + 2  # the apply and its output, attached to a host of the account
+    logged = "".join(log.read_text(errors="replace") for log in provider_hosts.workdir.rglob("provider.log"))
+    assert '"@module":"aws' not in logged  # the hosts' own logs are off: they would hold every HTTP body
     consumer_trust = iam_b.get_role(RoleName="LambdaRoleDeve")["Role"]["AssumeRolePolicyDocument"]
     assert consumer_trust["Statement"] == [
         {

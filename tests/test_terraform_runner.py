@@ -95,6 +95,20 @@ def test_provider_configurations_count_the_roots_blocks_and_its_modules(tmp_path
 
 
 @pytest.mark.parametrize(
+    ("text", "configurations"),
+    [
+        ('provider aws {\n  region = "eu-west-1"\n}\n', 1),  # unquoted: Terraform accepts it
+        ('  provider "aws" {\n    region = "eu-west-1"\n  }\n', 1),  # indented
+        ('provider aws {}\n  provider "aws" {\n    alias = "use1"\n  }\n', 2),
+        ('provider "aws" {\n  alias = "use1"\n}\n', 2),  # the implicit default configuration is still there
+        ('provider "aws" {\n  default_tags {\n    tags = { alias = "x" }\n  }\n}\n', 1),  # not an alias
+    ],
+)
+def test_provider_configurations_see_every_shape_of_block(tmp_path: Path, text: str, configurations: int) -> None:
+    assert tfrun.provider_configurations(_initialised(tmp_path / "root", text)) == configurations
+
+
+@pytest.mark.parametrize(
     ("endpoint", "attachable"),
     [
         ("http://127.0.0.1:4566", True),
@@ -130,8 +144,11 @@ def test_hosts_serve_one_account_and_one_command_each(tmp_path: Path) -> None:
         assert "AWS_CA_BUNDLE" not in variables
         assert variables["TF_LOG_PROVIDER"] == "off"
         assert variables["AWS_ACCESS_KEY_ID"] == "222222222222"
+        sockets = Path(variables["TMPDIR"])  # a folder of its own for its socket, removed when it stops
+        assert [path.name[:6] for path in sockets.iterdir()] == ["plugin"]
     finally:
         hosts.close()
+    assert not sockets.exists()
 
 
 def test_roots_with_several_configurations_or_a_real_endpoint_start_their_own(tmp_path: Path) -> None:

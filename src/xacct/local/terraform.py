@@ -16,7 +16,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -192,7 +194,7 @@ def installed_provider(folder: Path) -> Path:
         Path(parent) / name
         for parent, _, names in os.walk(folder / ".terraform" / "providers", followlinks=True)
         for name in names
-        if name.startswith("terraform-provider-aws")
+        if name.startswith("terraform-provider-aws_")
     ]
     if len(found) != 1:
         raise TerraformSetupError(f"expected one AWS provider installed under {folder}/.terraform, found {found}")
@@ -200,11 +202,20 @@ def installed_provider(folder: Path) -> Path:
 
 
 REATTACH = "TF_REATTACH_PROVIDERS"
-# The provider logs every call at trace level when nothing says otherwise (4.4 MB for one apply, plan and destroy
-# of envs/deve); Terraform sets these for the providers it starts, so a host has to be told.
+# A provider started with -debug logs every call at trace level, HTTP bodies included (4.4 MB for one apply, plan
+# and destroy of envs/deve), unless its own environment says otherwise: the SDK's and the AWS provider's loggers.
 _QUIET = dict.fromkeys(
-    ("TF_LOG_PROVIDER", "TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_MUX", "TF_LOG_SDK_FRAMEWORK"), "off"
-) | {"TF_LOG_SDK_HELPER_SCHEMA": "off"}
+    (
+        "TF_LOG_PROVIDER",
+        "TF_LOG_PROVIDER_AWS",
+        "TF_LOG_SDK",
+        "TF_LOG_SDK_PROTO",
+        "TF_LOG_SDK_MUX",
+        "TF_LOG_SDK_FRAMEWORK",
+        "TF_LOG_SDK_HELPER_SCHEMA",
+    ),
+    "off",
+)
 
 
 class ProviderHost:
@@ -218,9 +229,17 @@ class ProviderHost:
     def __init__(self, binary: Path, env: Mapping[str, str], log: Path) -> None:
         self.binary = binary
         self.log = log
+        # Its socket goes into a folder of its own (TMPDIR; short: a socket path has at most 107 bytes), removed when
+        # it stops (see stop).
+        self.socket_dir = Path(tempfile.mkdtemp(prefix="xacct-provider-"))
+        environment = {**env, **_QUIET, "TMPDIR": str(self.socket_dir)}
         with log.open("w") as output:  # a file, not a pipe: nobody would drain a pipe
             self.process = subprocess.Popen(
-                [str(binary), "-debug"], env={**env, **_QUIET}, stdout=output, stderr=subprocess.STDOUT
+                [str(binary), "-debug"],
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
             )
         try:
             self.reattach = self._wait_for_address()
@@ -237,7 +256,8 @@ class ProviderHost:
             time.sleep(0.05)
         state = "stopped" if self.process.poll() is not None else f"printed nothing in {timeout:.0f} s"
         raise TerraformSetupError(
-            f"{self.binary} -debug {state} instead of printing {REATTACH}: {self.log.read_text()[-2000:]}"
+            f"{self.binary} -debug {state} instead of printing {REATTACH}: "
+            f"{self.log.read_text(errors='replace')[-2000:]}"
         )
 
     def __enter__(self) -> ProviderHost:
@@ -247,32 +267,49 @@ class ProviderHost:
         self.stop()
 
     def stop(self) -> None:
+        """SIGINT, as Ctrl-C in a debugging session: the provider then removes its socket (SIGTERM leaves it)."""
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+
+def _aws_provider_blocks(directory: Path) -> list[dict[str, Any] | str]:
+    """The AWS provider blocks of a module's .tf files (their HCL bodies) and .tf.json files (their objects)."""
+    blocks: list[dict[str, Any] | str] = []
+    for path in sorted(directory.glob("*.tf")):
+        text = path.read_text()
+        for found in re.finditer(r'^\s*provider\s+"?aws"?\s*\{', text, re.M):
+            depth, end = 1, found.end()
+            while depth and end < len(text):
+                depth += {"{": 1, "}": -1}.get(text[end], 0)
+                end += 1
+            blocks.append(text[found.end() : end])
+    for path in sorted(directory.glob("*.tf.json")):
+        declared = json.loads(path.read_text()).get("provider", {})
+        for item in declared if isinstance(declared, list) else [declared]:
+            aws = item.get("aws") if isinstance(item, dict) else None
+            blocks.extend(block for block in (aws if isinstance(aws, list) else [aws]) if isinstance(block, dict))
+    return blocks
+
+
+def _aliased(block: dict[str, Any] | str) -> bool:
+    return "alias" in block if isinstance(block, dict) else re.search(r"^\s*alias\s*=", block, re.M) is not None
 
 
 def provider_configurations(folder: Path) -> int:
-    """How many AWS provider configurations an initialised root has: its own provider blocks (none means the
-    implicit one) plus those of the modules it calls (.terraform/modules/modules.json)."""
+    """How many AWS provider configurations an initialised root has: its provider blocks, plus the implicit default
+    one when none of them is unaliased, plus the blocks of every module call (.terraform/modules/modules.json)."""
     listed = folder / ".terraform" / "modules" / "modules.json"
     modules = json.loads(listed.read_text()).get("Modules", []) if listed.exists() else []
-    dirs = {(folder / module["Dir"]).resolve() for module in modules if module.get("Dir") not in (None, ".")}
-
-    def blocks(directory: Path) -> int:
-        count = sum(len(re.findall(r'^provider\s+"aws"', f.read_text(), re.M)) for f in directory.glob("*.tf"))
-        for path in directory.glob("*.tf.json"):
-            declared = json.loads(path.read_text()).get("provider", {})
-            for item in declared if isinstance(declared, list) else [declared]:
-                aws = item.get("aws")
-                count += len(aws) if isinstance(aws, list) else int(aws is not None)
-        return count
-
-    return max(blocks(folder), 1) + sum(blocks(directory) for directory in dirs)
+    calls = [folder / module["Dir"] for module in modules if module.get("Dir") not in (None, "", ".")]
+    own = _aws_provider_blocks(folder)
+    default = 0 if any(not _aliased(block) for block in own) else 1
+    return len(own) + default + sum(len(_aws_provider_blocks(directory)) for directory in calls)
 
 
 @dataclass
@@ -285,18 +322,28 @@ class ProviderHosts:
     destroy took 19.8 s of CPU; attached to one host, 9.3 s, the host's share included). A command that starts
     no provider still hashes its binary to check the lock file, unless attached (`terraform output`: 0.7 s of CPU,
     attached 0.04 s).
+    Memory: a host holds about 0.5 GB once it has served a plan; ``idle`` bounds how many wait per test process.
     Where a command attaches (``lease`` gives None otherwise, and Terraform starts its own provider as usual):
     - the endpoint is the local AWS (plain HTTP on loopback; ``AWS_CA_BUNDLE`` is not given to the host: when it
       is set, the provider fails to configure a second time, "unable to add custom RootCAs HTTPClient"),
-    - the root has one provider configuration (a host has one set of credentials and one configuration at a time).
+    - the root has one provider configuration (a host has one set of credentials and one configuration at a time):
+      no aliases, no provider blocks in the modules it calls (the envs' and examples' own blocks count as such
+      when a batch root calls them).
+    Hosts are keyed by the provider binary and the whole environment of the command, so one serves every root of
+    an account (and a region) in turn.
     """
 
     workdir: Path
     idle: int = 2
-    _free: list[tuple[tuple[str, ...], ProviderHost]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _count: int = 0
-    attached: int = 0  # commands that ran attached to a host
+    attached: int = field(default=0, init=False)  # commands that ran attached to a host
+    _free: list[tuple[tuple[str, ...], ProviderHost]] = field(default_factory=list, init=False, repr=False)
+    _all: set[ProviderHost] = field(default_factory=set, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _count: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.idle < 0:
+            raise ValueError(f"idle must be 0 or more, got {self.idle}")
 
     @staticmethod
     def attachable(env: Mapping[str, str]) -> bool:
@@ -307,30 +354,44 @@ class ProviderHosts:
     def lease(self, folder: Path, env: Mapping[str, str]) -> Iterator[str | None]:
         """A host's ``TF_REATTACH_PROVIDERS`` value for one command in the initialised root ``folder`` with
         ``env`` (None where a command must start its own provider; see the class)."""
-        if not self.attachable(env) or provider_configurations(folder) != 1:
+        try:
+            attach = self.attachable(env) and provider_configurations(folder) == 1
+            binary = installed_provider(folder).resolve() if attach else None
+        except (OSError, ValueError, TerraformSetupError):  # not initialised as expected: Terraform will say so
+            binary = None
+        if binary is None:
             yield None
             return
-        binary = installed_provider(folder)
-        host_env = {k: v for k, v in env.items() if k != "AWS_CA_BUNDLE"}
-        key = (str(binary), *sorted(f"{k}={v}" for k, v in host_env.items() if k.startswith("AWS_")))
+        host_env = {k: v for k, v in env.items() if k not in ("AWS_CA_BUNDLE", REATTACH)}
+        key = (str(binary), *sorted(f"{k}={v}" for k, v in host_env.items()))
         host = self._take(key, binary, host_env)
         with self._lock:
             self.attached += 1
         try:
             yield host.reattach
-        finally:
+        except Exception:  # the command failed and Terraform has exited: the host is idle again
+            self._give_back(key, host)
+            raise
+        except BaseException:  # interrupted: the host may still be serving calls, so nobody gets it again
+            self._discard(host)
+            raise
+        else:
             self._give_back(key, host)
 
     def _take(self, key: tuple[str, ...], binary: Path, env: Mapping[str, str]) -> ProviderHost:
         with self._lock:
+            self._free = [(k, h) for k, h in self._free if h.process.poll() is None]  # forget hosts that died
             for index, (free_key, host) in enumerate(self._free):
-                if free_key == key and host.process.poll() is None:
+                if free_key == key:
                     del self._free[index]
                     return host
             self._count += 1
-            log = self.workdir / f"provider-host-{self._count}.log"
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        return ProviderHost(binary, env, log)
+            log = self.workdir / f"provider-host-{self._count}" / "provider.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        host = ProviderHost(binary, env, log)
+        with self._lock:
+            self._all.add(host)
+        return host
 
     def _give_back(self, key: tuple[str, ...], host: ProviderHost) -> None:
         with self._lock:
@@ -338,12 +399,18 @@ class ProviderHosts:
             stale = self._free[: -self.idle] if self.idle else list(self._free)
             del self._free[: len(stale)]
         for _, old in stale:
-            old.stop()
+            self._discard(old)
+
+    def _discard(self, host: ProviderHost) -> None:
+        with self._lock:
+            self._all.discard(host)
+        host.stop()
 
     def close(self) -> None:
+        """Stop every host, lent or not."""
         with self._lock:
-            hosts, self._free = self._free, []
-        for _, host in hosts:
+            hosts, self._all, self._free = list(self._all), set(), []
+        for host in hosts:
             host.stop()
 
 
@@ -375,17 +442,23 @@ class Workspace:
 
     @contextmanager
     def _provider(self) -> Iterator[None]:
-        """Around a command that uses the provider: attached to a host's while it runs, where there is one."""
+        """Around a command that uses the provider: attached to a host while it runs, where there is one. (It sets
+        the runner's environment for the command, so one thread at a time per Workspace, as with any Terraform
+        working directory.)"""
         if self.hosts is None:
             yield
             return
         with self.hosts.lease(self.folder, self.tf.env) as reattach:
+            previous = self.tf.env.get(REATTACH)
             if reattach is not None:
                 self.tf.env[REATTACH] = reattach
             try:
                 yield
             finally:
-                self.tf.env.pop(REATTACH, None)
+                if previous is None:
+                    self.tf.env.pop(REATTACH, None)
+                else:
+                    self.tf.env[REATTACH] = previous
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.folder)!r})"
