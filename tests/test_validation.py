@@ -339,12 +339,9 @@ def mock_provider_host(tftest_tree: Path) -> Iterator[dict[str, str]]:
     ProviderHosts). Run by hand, `terraform test` in a module starts the provider as usual.
     """
     binary = tfrun.installed_provider(tftest_tree / "modules" / "provider_api")
-    host = tfrun.ProviderHost(binary, {**os.environ, **tfrun.environment()}, tftest_tree / "provider-debug.log")
-    try:
+    with tfrun.ProviderHost(binary, {**os.environ, **tfrun.environment()}, tftest_tree / "provider-debug.log") as host:
         assert "registry.terraform.io/hashicorp/aws" in json.loads(host.reattach), host.reattach
         yield {tfrun.REATTACH: host.reattach}
-    finally:
-        host.stop()
 
 
 @pytest.mark.parametrize("module", MODULES)

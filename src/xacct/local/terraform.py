@@ -430,7 +430,7 @@ class Workspace:
 
     ``env`` chooses the account: the local AWS's ``aws.env(account)``, or a real account's profile. Every
     Terraform failure is a ``TerraformError`` with the diagnostics on one line. With ``hosts``, commands that use
-    the provider attach to a host's where they can (see ProviderHosts).
+    the provider attach to a provider host where they can (see ProviderHosts).
     """
 
     def __init__(self, folder: Path, env: Mapping[str, str], hosts: ProviderHosts | None = None) -> None:
