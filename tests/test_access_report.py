@@ -104,12 +104,17 @@ class Deployed:
         iam.delete_role(RoleName=name)
 
     def trust_conditions(self) -> dict[str, Any]:
-        """The conditions of the seed invoke role's trust statement naming the workload role, as IAM shows them."""
+        """The conditions of the seed invoke role's trust statement naming the workload role, as IAM shows them,
+        with ``${aws:PrincipalAccount}`` read for the workload role (the report shows what each principal must meet)."""
         document = self.iam(self.provider).get_role(RoleName=INVOKE_ROLE)["Role"]["AssumeRolePolicyDocument"]
         for statement in document["Statement"]:
             aws = statement["Principal"]["AWS"]
             if self.workload in ([aws] if isinstance(aws, str) else aws):
-                conditions: dict[str, Any] = statement.get("Condition", {})
+                written = json.dumps(statement.get("Condition", {}))
+                assert "${aws:PrincipalAccount}-*" in written, written
+                conditions: dict[str, Any] = json.loads(
+                    written.replace("${aws:PrincipalAccount}", self.workload.split(":")[4])
+                )
                 return conditions
         raise AssertionError(f"no trust statement names {self.workload}: {document}")
 

@@ -107,11 +107,12 @@ def test_deve_then_stag_apply_read_back_sealed_converge_rotate_and_destroy(
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": f"ConsumerAccount{CONSUMER}",
+                "Sid": "ConsumerRoles",
                 "Effect": "Allow",
                 "Principal": {"AWS": [CONSUMER_ROLE_ARN]},
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringLike": {"sts:RoleSessionName": f"{CONSUMER}-*"}},
+                # One statement for every consumer account: IAM resolves the variable to the caller's account.
+                "Condition": {"StringLike": {"sts:RoleSessionName": "${aws:PrincipalAccount}-*"}},
             }
         ],
     }

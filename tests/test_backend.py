@@ -46,19 +46,86 @@ from helpers import ROOT
 PROVIDER_ID = "111122223333"
 CONSUMER_ID = "444455556666"
 SESSION_ARN = f"arn:aws:sts::{PROVIDER_ID}:assumed-role/ApiAllowByIamRoleStag/{CONSUMER_ID}-xacct-orders"
+USER_ID = f"AROAEXAMPLEROLEID0001:{CONSUMER_ID}-xacct-orders"
 SECRET = "s3cr3t-origin-value"
+# The provider module's invoke_role_arns output (name => ARN; the path is not in a session's ARN).
+INVOKE_ROLES = {
+    "ApiAllowByIamRoleStag": f"arn:aws:iam::{PROVIDER_ID}:role/ApiAllowByIamRoleStag",
+    "Invoke": f"arn:aws:iam::{PROVIDER_ID}:role/teams/Invoke",
+}
+ROUTE = "ANY /orders"
+
+
+def known(arn: str = SESSION_ARN, **kwargs: Any) -> Caller:
+    """The Caller a server given INVOKE_ROLES makes of ``arn``."""
+    return Caller.from_arn(arn, invoke_roles=INVOKE_ROLES, **kwargs)
+
 
 # -- Caller: parsed strictly from the assumed-role ARN ------------------------------------------------------
 
 
 def test_caller_from_an_invoke_role_session() -> None:
-    assert Caller.from_arn(SESSION_ARN) == Caller(
+    assert known(user_id=USER_ID, route_key=ROUTE) == Caller(
         arn=SESSION_ARN,
         provider_account_id=PROVIDER_ID,
-        invoke_role_name="ApiAllowByIamRoleStag",
+        role_name="ApiAllowByIamRoleStag",
         session_name=f"{CONSUMER_ID}-xacct-orders",
         consumer_account_id=CONSUMER_ID,
+        is_invoke_role=True,
+        user_id=USER_ID,
+        route_key=ROUTE,
     )
+    assert known().invoke_role_name == "ApiAllowByIamRoleStag"
+
+
+@pytest.mark.parametrize(
+    ("arn", "why"),
+    [
+        (f"arn:aws:sts::{PROVIDER_ID}:assumed-role/CiDeployer/{CONSUMER_ID}-x", "a role that is not an invoke role"),
+        (f"arn:aws:sts::999988887777:assumed-role/Invoke/{CONSUMER_ID}-x", "an invoke role's name in another account"),
+        (
+            f"arn:aws-cn:sts::{PROVIDER_ID}:assumed-role/Invoke/{CONSUMER_ID}-x",
+            "an invoke role's name, other partition",
+        ),
+    ],
+)
+def test_a_session_name_names_a_consumer_only_for_an_invoke_role(arn: str, why: str) -> None:
+    """The security review's first finding: any role that may invoke the API (a CI or admin role) can be assumed
+    under the session name "<another consumer's account>-x"; only an invoke role's trust binds that prefix."""
+    caller = known(arn)
+    assert (caller.consumer_account_id, caller.is_invoke_role, caller.invoke_role_name) == (None, False, None), why
+    assert Caller.from_arn(SESSION_ARN).consumer_account_id is None  # no invoke roles given: no consumer named
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, r"invoke_roles is required: pass the provider module's invoke_role_arns output"),
+        ("arn:aws:iam::111122223333:role/Invoke", r"is one string; pass the provider module's invoke_role_arns"),
+        (["arn:aws:iam::111122223333:user/Admin"], r"'arn:aws:iam::111122223333:user/Admin' is not a role ARN"),
+        ({"Invoke": "Invoke"}, r"invoke_roles: 'Invoke' is not a role ARN; expected arn:<partition>:iam::"),
+    ],
+)
+def test_bad_invoke_roles_are_typed_errors(value: Any, message: str) -> None:
+    for middleware in (WsgiMiddleware, AsgiMiddleware):
+        with pytest.raises(BackendConfigError, match=message):
+            middleware(RecordingWsgi(), invoke_roles=value)
+    with pytest.raises(BackendConfigError, match=message):
+        caller_from_lambda_event(lambda_event({"iam": IAM_CONTEXT}), invoke_roles=value)
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    [
+        f"AROAEXAMPLEROLEID0001:{CONSUMER_ID}-other",  # another session's
+        f"{CONSUMER_ID}-xacct-orders",  # no role id
+        f"aroa:{CONSUMER_ID}-xacct-orders",  # not an IAM unique id
+        f"AROAEXAMPLEROLEID0001:{CONSUMER_ID}-xacct-orders,AROAX:{CONSUMER_ID}-xacct-orders",
+    ],
+)
+def test_a_user_id_must_be_the_sessions_own(user_id: str) -> None:
+    with pytest.raises(CallerNotVerified, match=r"is not '<role id>:444455556666-xacct-orders'"):
+        known(user_id=user_id)
 
 
 @pytest.mark.parametrize(
@@ -74,14 +141,21 @@ def test_caller_from_an_invoke_role_session() -> None:
 def test_the_consumer_is_the_session_name_prefix_when_it_has_the_trusted_form(
     session: str, consumer: str | None
 ) -> None:
-    caller = Caller.from_arn(f"arn:aws:sts::{PROVIDER_ID}:assumed-role/Invoke/{session}")
+    caller = known(f"arn:aws:sts::{PROVIDER_ID}:assumed-role/Invoke/{session}")
     assert caller.session_name == session
     assert caller.consumer_account_id == consumer
 
 
 def test_other_partitions() -> None:
-    caller = Caller.from_arn(f"arn:aws-cn:sts::{PROVIDER_ID}:assumed-role/Invoke/{CONSUMER_ID}-s")
-    assert (caller.partition, caller.provider_account_id) == ("aws-cn", PROVIDER_ID)
+    caller = Caller.from_arn(
+        f"arn:aws-cn:sts::{PROVIDER_ID}:assumed-role/Invoke/{CONSUMER_ID}-s",
+        invoke_roles=[f"arn:aws-cn:iam::{PROVIDER_ID}:role/Invoke"],
+    )
+    assert (caller.partition, caller.provider_account_id, caller.consumer_account_id) == (
+        "aws-cn",
+        PROVIDER_ID,
+        CONSUMER_ID,
+    )
 
 
 @pytest.mark.parametrize(
@@ -157,8 +231,8 @@ IAM_CONTEXT = {
 
 
 def test_caller_from_a_lambda_event() -> None:
-    caller = caller_from_lambda_event(lambda_event({"iam": IAM_CONTEXT}))
-    assert caller == Caller.from_arn(SESSION_ARN)
+    caller = caller_from_lambda_event(lambda_event({"iam": IAM_CONTEXT}), invoke_roles=INVOKE_ROLES)
+    assert caller == known(user_id=USER_ID, route_key="$default")
     assert caller.consumer_account_id == CONSUMER_ID
 
 
@@ -175,13 +249,13 @@ def test_caller_from_a_lambda_event() -> None:
 )
 def test_a_lambda_event_without_iam_context_is_a_typed_error(event: dict[str, Any], message: str) -> None:
     with pytest.raises(NoIamAuthorizer, match=message):
-        caller_from_lambda_event(event)
+        caller_from_lambda_event(event, invoke_roles=INVOKE_ROLES)
 
 
 def test_a_lambda_event_from_an_iam_user_is_not_an_invoke_role_session() -> None:
     iam = {**IAM_CONTEXT, "userArn": f"arn:aws:iam::{PROVIDER_ID}:user/Admin"}
     with pytest.raises(CallerNotVerified, match=r"'arn:aws:iam::111122223333:user/Admin' is not an invoke-role"):
-        caller_from_lambda_event(lambda_event({"iam": iam}))
+        caller_from_lambda_event(lambda_event({"iam": iam}), invoke_roles=INVOKE_ROLES)
 
 
 # -- WSGI ---------------------------------------------------------------------------------------------------
@@ -208,13 +282,22 @@ SIGNED = {
 
 
 def sent(origin: str | None = None, caller: str | None = SESSION_ARN, **others: str) -> dict[str, str]:
-    """Request headers: the origin header (x-origin-verify) and x-caller-arn when given, plus ``others``."""
-    headers = {name.replace("_", "-"): value for name, value in others.items()}
+    """Request headers: the origin header (x-origin-verify) and x-caller-arn when given, the route the gateway
+    authorized (x-route-key: ANY /orders), plus ``others``."""
+    headers = {"x-route-key": ROUTE, **{name.replace("_", "-"): value for name, value in others.items()}}
     if origin is not None:
         headers["x-origin-verify"] = origin
     if caller is not None:
         headers["x-caller-arn"] = caller
     return headers
+
+
+def wsgi(app: Any, **kwargs: Any) -> WsgiMiddleware:
+    return WsgiMiddleware(app, invoke_roles=INVOKE_ROLES, **kwargs)
+
+
+def asgi(app: Any, **kwargs: Any) -> AsgiMiddleware:
+    return AsgiMiddleware(app, invoke_roles=INVOKE_ROLES, **kwargs)
 
 
 ROTATING = {"origin_secret": [SECRET, "old-secret"]}
@@ -236,6 +319,27 @@ GATE_CASES: list[tuple[str, dict[str, Any], dict[str, str], int, str | None]] = 
     ("rotation: new", ROTATING, sent(SECRET), 200, None),
     ("rotation: old", {"origin_secret": ("new-secret", "old-secret")}, sent("old-secret"), 200, None),
     ("rotation: neither", ROTATING, sent("older"), 403, "origin_mismatch"),
+    (
+        "another role",
+        {},
+        sent(caller=f"arn:aws:sts::{PROVIDER_ID}:assumed-role/Ci/{CONSUMER_ID}-x"),
+        403,
+        "caller_not_invoke_role",
+    ),
+    (
+        "another role, allowed",
+        {"allow_other_roles": True},
+        sent(caller=f"arn:aws:sts::{PROVIDER_ID}:assumed-role/Ci/{CONSUMER_ID}-x"),
+        200,
+        None,
+    ),
+    ("user id of the session", {}, sent(x_caller_user_id=USER_ID), 200, None),
+    ("user id of another session", {}, sent(x_caller_user_id="AROAX:444455556666-other"), 403, "caller_invalid"),
+    ("no route key", {}, {k: v for k, v in sent().items() if k != "x-route-key"}, 403, "route_mismatch"),
+    ("another route", {}, sent(x_route_key="GET /items/{id}"), 403, "route_mismatch"),
+    ("another method", {}, sent(x_route_key="DELETE /orders"), 403, "route_mismatch"),
+    ("$default route", {}, sent(x_route_key="$default"), 200, None),
+    ("route check off", {"check_route": False}, sent(x_route_key="GET /items/{id}"), 200, None),
 ]
 
 
@@ -244,12 +348,17 @@ GATE_CASES: list[tuple[str, dict[str, Any], dict[str, str], int, str | None]] = 
 )
 def test_wsgi_gate(kwargs: dict[str, Any], headers: dict[str, str], status: int, reason: str | None) -> None:
     app = RecordingWsgi()
-    response = Client(WsgiMiddleware(app, **kwargs)).get("/orders", headers=headers)
-    assert response.status_code == status
+    response = Client(wsgi(app, **kwargs)).get("/orders", headers=headers)
+    assert response.status_code == status, response.get_data()
     if reason is None:
         assert response.get_data() == b"app ran"
         assert len(app.calls) == 1
-        assert app.calls[0]["xacct.caller"] == Caller.from_arn(SESSION_ARN)
+        assert app.calls[0]["xacct.caller"] == Caller.from_arn(
+            headers["x-caller-arn"],
+            invoke_roles=INVOKE_ROLES,
+            user_id=headers.get("x-caller-user-id"),
+            route_key=headers.get("x-route-key"),
+        )
     else:
         assert app.calls == []
         assert response.headers["Content-Type"] == "application/json"
@@ -262,12 +371,12 @@ def test_wsgi_gate(kwargs: dict[str, Any], headers: dict[str, str], status: int,
 
 def test_wsgi_removes_the_signed_headers_and_the_origin_header() -> None:
     app = RecordingWsgi()
-    headers = {**SIGNED, "x-origin-verify": SECRET, "x-caller-arn": SESSION_ARN, "X-Team": "orders"}
-    response = Client(WsgiMiddleware(app, origin_secret=SECRET)).post("/orders", headers=headers, data=b"{}")
+    headers = {**SIGNED, **sent(SECRET), "X-Team": "orders"}
+    response = Client(wsgi(app, origin_secret=SECRET)).post("/orders", headers=headers, data=b"{}")
     assert response.status_code == 200
     (environ,) = app.calls
     http = {key for key in environ if key.startswith("HTTP_")}
-    assert http == {"HTTP_X_CALLER_ARN", "HTTP_X_TEAM", "HTTP_HOST"}
+    assert http == {"HTTP_X_CALLER_ARN", "HTTP_X_ROUTE_KEY", "HTTP_X_TEAM", "HTTP_HOST"}
     assert environ["HTTP_X_CALLER_ARN"] == SESSION_ARN
     assert environ["wsgi.input"].read() == b"{}"
 
@@ -285,7 +394,7 @@ def test_wsgi_refuses_a_caller_header_sent_twice() -> None:
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         statuses.append(status)
 
-    body = WsgiMiddleware(app)(environ, start_response)
+    body = wsgi(app)(environ, start_response)
     assert statuses == ["403 Forbidden"]
     assert json.loads(b"".join(body))["reason"] == "caller_invalid"
     assert app.calls == []
@@ -300,10 +409,13 @@ def test_wsgi_refuses_a_caller_header_sent_twice() -> None:
         ({"header_name": "x origin"}, r"header_name 'x origin' is not an HTTP header name"),
         ({"header_name": "X-Caller-Arn"}, r"header_name 'X-Caller-Arn' is a header with another job"),
         ({"header_name": "authorization"}, r"header_name 'authorization' is a header with another job"),
+        ({"header_name": "x-route-key"}, r"header_name 'x-route-key' is a header with another job"),
+        ({"path_prefix": "api"}, r"path_prefix 'api' must be '' or a path such as '/api'"),
+        ({"path_prefix": "/api/"}, r"path_prefix '/api/' must be '' or a path such as '/api'"),
     ],
 )
 def test_bad_middleware_arguments_are_typed_errors(kwargs: dict[str, Any], message: str) -> None:
-    for middleware in (WsgiMiddleware, AsgiMiddleware):
+    for middleware in (wsgi, asgi):
         with pytest.raises(BackendConfigError, match=message):
             middleware(RecordingWsgi(), **kwargs)
 
@@ -346,12 +458,17 @@ def asgi_get(app: Any, headers: dict[str, str] | list[tuple[str, str]]) -> httpx
 )
 def test_asgi_gate(kwargs: dict[str, Any], headers: dict[str, str], status: int, reason: str | None) -> None:
     app = RecordingAsgi()
-    response = asgi_get(AsgiMiddleware(app, **kwargs), headers)
-    assert response.status_code == status
+    response = asgi_get(asgi(app, **kwargs), headers)
+    assert response.status_code == status, response.content
     if reason is None:
         assert response.content == b"app ran"
         (scope,) = app.scopes
-        assert scope["xacct.caller"] == Caller.from_arn(SESSION_ARN)
+        assert scope["xacct.caller"] == Caller.from_arn(
+            headers["x-caller-arn"],
+            invoke_roles=INVOKE_ROLES,
+            user_id=headers.get("x-caller-user-id"),
+            route_key=headers.get("x-route-key"),
+        )
     else:
         assert app.scopes == []
         assert response.headers["content-type"] == "application/json"
@@ -363,8 +480,8 @@ def test_asgi_gate(kwargs: dict[str, Any], headers: dict[str, str], status: int,
 
 def test_asgi_removes_the_signed_headers_and_the_origin_header() -> None:
     app = RecordingAsgi()
-    headers = {**SIGNED, "x-origin-verify": SECRET, "x-caller-arn": SESSION_ARN, "X-Team": "orders"}
-    assert asgi_get(AsgiMiddleware(app, origin_secret=SECRET), headers).status_code == 200
+    headers = {**SIGNED, **sent(SECRET), "X-Team": "orders"}
+    assert asgi_get(asgi(app, origin_secret=SECRET), headers).status_code == 200
     (scope,) = app.scopes
     names = {name.decode() for name, _ in scope["headers"]}
     assert (
@@ -380,9 +497,10 @@ def test_asgi_refuses_a_header_sent_twice(header: str) -> None:
     headers = [
         ("x-origin-verify", SECRET),
         ("x-caller-arn", SESSION_ARN),
+        ("x-route-key", ROUTE),
         (header, SECRET if "origin" in header else SESSION_ARN),
     ]
-    response = asgi_get(AsgiMiddleware(app, origin_secret=SECRET), headers)
+    response = asgi_get(asgi(app, origin_secret=SECRET), headers)
     assert response.status_code == 403
     assert response.json()["reason"] == ("origin_mismatch" if "origin" in header else "caller_invalid")
     assert app.scopes == []
@@ -398,9 +516,7 @@ def test_asgi_lifespan_goes_through() -> None:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(
-        AsgiMiddleware(app, origin_secret=SECRET)({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
-    )
+    asyncio.run(asgi(app, origin_secret=SECRET)({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
     assert sent == [{"type": "lifespan.startup.complete"}]
     assert [s["type"] for s in app.scopes] == ["lifespan"]
 
@@ -430,8 +546,8 @@ def asgi_websocket(app: Any, headers: dict[str, str], extensions: dict[str, Any]
 
 def test_asgi_websockets_are_checked_like_http() -> None:
     app = RecordingAsgi()
-    middleware = AsgiMiddleware(app, origin_secret=SECRET)
-    accepted = asgi_websocket(middleware, sent(SECRET))
+    middleware = asgi(app, origin_secret=SECRET)
+    accepted = asgi_websocket(middleware, sent(SECRET, x_route_key="GET /ws"))
     assert [m["type"] for m in accepted] == ["websocket.accept", "websocket.send", "websocket.close"]
     assert accepted[1]["text"] == SESSION_ARN
     # Closed before accept: the server answers the handshake 403 (ASGI spec, websocket.close).
@@ -452,19 +568,21 @@ def test_asgi_unknown_scope_types_are_an_error() -> None:
         return None
 
     with pytest.raises(ValueError, match="unknown ASGI scope type 'webtransport'"):
-        asyncio.run(AsgiMiddleware(RecordingAsgi())({"type": "webtransport"}, nothing, ignore))
+        asyncio.run(asgi(RecordingAsgi())({"type": "webtransport"}, nothing, ignore))
 
 
 # -- the README's apps, served for real, behind the local gateway -----------------------------------------
 
 
-def load_example(name: str, origin_secret: str) -> ModuleType:
-    """examples/backend/<name>.py as a fresh module, with XACCT_ORIGIN_SECRET set as its deployment would."""
+def load_example(name: str, origin_secret: str, invoke_role_arns: dict[str, str]) -> ModuleType:
+    """examples/backend/<name>.py as a fresh module, with XACCT_ORIGIN_SECRET and XACCT_INVOKE_ROLE_ARNS set as its
+    deployment would."""
     spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / "backend" / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    with mock.patch.dict(os.environ, {"XACCT_ORIGIN_SECRET": origin_secret}):
+    env = {"XACCT_ORIGIN_SECRET": origin_secret, "XACCT_INVOKE_ROLE_ARNS": json.dumps(invoke_role_arns)}
+    with mock.patch.dict(os.environ, env):
         spec.loader.exec_module(module)
     return module
 
@@ -534,19 +652,22 @@ def add_recording_route(framework: str, app: Any, ran: list[str]) -> None:
 def served(request: pytest.FixtureRequest, local_aws: LocalAws, new_account: Callable[[], str]) -> Iterator[Served]:
     framework: str = request.param
     origin_secret = secrets.token_urlsafe(32)
-    app = load_example(f"{framework}_app", origin_secret).app
+    provider, consumer = new_account(), new_account()
+    app = load_example(f"{framework}_app", origin_secret, {"ApiInvoke": f"arn:aws:iam::{provider}:role/ApiInvoke"}).app
     ran: list[str] = []
     add_recording_route(framework, app, ran)
     url, stop = (serve_flask if framework == "flask" else serve_fastapi)(app)
     stack = build_api(
         local_aws,
-        new_account(),
-        new_account(),
+        provider,
+        consumer,
         url,
         request_parameters={
             # What modules/provider_api sets on an INTERNET integration (the shared contract).
             "overwrite:path": "$request.path",
             "overwrite:header.x-caller-arn": "$context.identity.userArn",
+            "overwrite:header.x-caller-user-id": "$context.identity.user",
+            "overwrite:header.x-route-key": "$context.routeKey",
             "overwrite:header.x-origin-verify": origin_secret,
         },
     )
@@ -564,7 +685,8 @@ def test_the_app_sees_the_caller_the_gateway_verified(served: Served) -> None:
     assert whoami["arn"] == f"arn:aws:sts::{stack.provider}:assumed-role/ApiInvoke/{session}"
     assert whoami["consumer_account_id"] == stack.consumer
     assert whoami["invoke_role_name"] == "ApiInvoke"
-    assert "x-caller-arn" in whoami["headers"]
+    assert whoami["route_key"] == "ANY /{proxy+}"
+    assert {"x-caller-arn", "x-caller-user-id", "x-route-key"} <= set(whoami["headers"])
     removed = {"authorization", "x-amz-security-token", "x-amz-date", "x-amz-content-sha256", "x-origin-verify"}
     assert removed & set(whoami["headers"]) == set()
 

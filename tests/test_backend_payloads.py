@@ -38,7 +38,6 @@ from xacct.payloads import (
     PayloadError,
     PayloadReference,
     PayloadReferenceInvalid,
-    prefix,
 )
 
 THRESHOLD = 64 * 1024  # small, so that the tests move little data; the default is 5 MiB
@@ -58,7 +57,9 @@ def pattern(length: int) -> bytes:
 
 
 def test_a_reference_round_trips() -> None:
-    reference = PayloadReference("bucket", "request/Role/123456789012/" + "a" * 32, 10, "0" * 64, "text/csv")
+    reference = PayloadReference(
+        "bucket", "request/Role/AROAEXAMPLE:123456789012-s/" + "a" * 32, 10, "0" * 64, "text/csv"
+    )
     assert PayloadReference.parse(reference.to_json()) == reference
 
 
@@ -70,16 +71,21 @@ def test_a_reference_round_trips() -> None:
         (b'{"bucket": "b"}', '"xacct_payload_reference": 1'),
         (b'{"xacct_payload_reference": 1, "bucket": "", "key": "k", "length": 1, "sha256": ""}', "bucket must be"),
         (b'{"xacct_payload_reference": 1, "bucket": "b", "key": "../x", "length": 1, "sha256": ""}', "key must be"),
+        (b'{"xacct_payload_reference": 1, "bucket": "b", "key": "request/R/1234/' + b"a" * 32 + b'"}', "key must be"),
         (
-            b'{"xacct_payload_reference": 1, "bucket": "b", "key": "request/R/-/' + b"a" * 32 + b'", "length": -1}',
+            b'{"xacct_payload_reference": 1, "bucket": "b", "key": "request/R/AROAX:1234-s/'
+            + b"a" * 32
+            + b'", "length": -1}',
             "length must be",
         ),
         (
-            b'{"xacct_payload_reference": 1, "bucket": "b", "key": "request/R/-/' + b"a" * 32 + b'", "length": true}',
+            b'{"xacct_payload_reference": 1, "bucket": "b", "key": "request/R/AROAX:1234-s/'
+            + b"a" * 32
+            + b'", "length": true}',
             "length must be",
         ),
         (
-            b'{"xacct_payload_reference": 1, "bucket": "b", "key": "request/R/-/'
+            b'{"xacct_payload_reference": 1, "bucket": "b", "key": "request/R/AROAX:1234-s/'
             + b"a" * 32
             + b'", "length": 1, "sha256": "ABC"}',
             "sha256 must be 64 lower-case hex",
@@ -95,7 +101,7 @@ def test_a_bad_reference_is_a_typed_error(body: bytes, message: str) -> None:
 # -- through the gateway ------------------------------------------------------------------------------------
 
 
-def flask_app(payloads: PayloadBucket, ran: list[str]) -> Any:
+def flask_app(payloads: PayloadBucket, ran: list[str], invoke_roles: dict[str, str]) -> Any:
     app = Flask("payloads")
 
     @app.route("/digest", methods=["PUT", "POST"])
@@ -119,10 +125,10 @@ def flask_app(payloads: PayloadBucket, ran: list[str]) -> Any:
         ran.append("bytes")
         return FlaskResponse(pattern(length), mimetype="application/x-pattern")
 
-    return WsgiMiddleware(app.wsgi_app, origin_secret=SECRET, payloads=payloads)
+    return WsgiMiddleware(app.wsgi_app, invoke_roles=invoke_roles, origin_secret=SECRET, payloads=payloads)
 
 
-def fastapi_app(payloads: PayloadBucket, ran: list[str]) -> Any:
+def fastapi_app(payloads: PayloadBucket, ran: list[str], invoke_roles: dict[str, str]) -> Any:
     app = FastAPI()
 
     @app.api_route("/digest", methods=["PUT", "POST"])
@@ -147,7 +153,7 @@ def fastapi_app(payloads: PayloadBucket, ran: list[str]) -> Any:
         ran.append("bytes")
         return Response(pattern(length), media_type="application/x-pattern")
 
-    return AsgiMiddleware(app, origin_secret=SECRET, payloads=payloads)
+    return AsgiMiddleware(app, invoke_roles=invoke_roles, origin_secret=SECRET, payloads=payloads)
 
 
 class Handoff:
@@ -162,6 +168,15 @@ class Handoff:
     @property
     def session_name(self) -> str:
         return f"{self.stack.consumer}-xacct-payloads"
+
+    @property
+    def user_id(self) -> str:
+        """aws:userid of the client's session: "<role id>:<session name>"."""
+        iam = self.stack.aws.client("iam", self.stack.provider)
+        return f"{iam.get_role(RoleName='ApiInvoke')['Role']['RoleId']}:{self.session_name}"
+
+    def prefix(self, direction: str, role: str = "ApiInvoke", user_id: str | None = None) -> str:
+        return f"{direction}/{role}/{user_id or self.user_id}/"
 
     def client(self, **kwargs: Any) -> ApiClient:
         kwargs.setdefault("session_name", self.session_name)
@@ -180,7 +195,8 @@ def handoff(request: pytest.FixtureRequest, local_aws: LocalAws, new_account: Ca
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     payloads = PayloadBucket(bucket, local_aws.session(provider), threshold=THRESHOLD)
     ran: list[str] = []
-    app = (flask_app if request.param == "flask" else fastapi_app)(payloads, ran)
+    invoke_roles = {"ApiInvoke": f"arn:aws:iam::{provider}:role/ApiInvoke"}
+    app = (flask_app if request.param == "flask" else fastapi_app)(payloads, ran, invoke_roles)
     url, stop = (serve_flask if request.param == "flask" else serve_fastapi)(app)
     stack = build_api(
         local_aws,
@@ -190,6 +206,8 @@ def handoff(request: pytest.FixtureRequest, local_aws: LocalAws, new_account: Ca
         request_parameters={
             "overwrite:path": "$request.path",
             "overwrite:header.x-caller-arn": "$context.identity.userArn",
+            "overwrite:header.x-caller-user-id": "$context.identity.user",
+            "overwrite:header.x-route-key": "$context.routeKey",
             "overwrite:header.x-origin-verify": SECRET,
         },
     )
@@ -205,12 +223,12 @@ def handoff(request: pytest.FixtureRequest, local_aws: LocalAws, new_account: Ca
                     {
                         "Effect": "Allow",
                         "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
-                        "Resource": f"arn:aws:s3:::{bucket}/request/{role}/*",
+                        "Resource": f"arn:aws:s3:::{bucket}/request/{role}/${{aws:userid}}/*",
                     },
                     {
                         "Effect": "Allow",
                         "Action": "s3:GetObject",
-                        "Resource": f"arn:aws:s3:::{bucket}/response/{role}/*",
+                        "Resource": f"arn:aws:s3:::{bucket}/response/{role}/${{aws:userid}}/*",
                     },
                 ],
             }
@@ -234,7 +252,7 @@ def test_a_large_request_body_arrives_as_sent(handoff: Handoff) -> None:
         "consumer": handoff.stack.consumer,
     }
     (key,) = set(handoff.keys("request")) - before
-    assert key.startswith(prefix("request", "ApiInvoke", handoff.stack.consumer))
+    assert key.startswith(handoff.prefix("request"))
 
 
 def test_a_large_json_body_keeps_its_content_type(handoff: Handoff) -> None:
@@ -273,7 +291,7 @@ def test_a_large_response_comes_back_as_sent(handoff: Handoff) -> None:
     assert response.headers["Content-Type"] == "application/x-pattern"
     assert response.headers["Content-Length"] == str(length)
     (key,) = set(handoff.keys("response")) - before
-    assert key.startswith(prefix("response", "ApiInvoke", handoff.stack.consumer))
+    assert key.startswith(handoff.prefix("response"))
 
 
 def test_100_mb_round_trip_byte_identical(handoff: Handoff) -> None:
@@ -321,7 +339,7 @@ def send_reference(handoff: Handoff, reference: PayloadReference) -> requests.Re
 
 
 def test_a_body_whose_sha256_differs_is_refused_400(handoff: Handoff) -> None:
-    key = prefix("request", "ApiInvoke", handoff.stack.consumer) + "b" * 32
+    key = handoff.prefix("request") + "b" * 32
     put_object(handoff, key, b"what was uploaded")
     before = len(handoff.ran)
     claimed = hashlib.sha256(b"what was signed!!").hexdigest()
@@ -337,16 +355,16 @@ def test_a_body_whose_sha256_differs_is_refused_400(handoff: Handoff) -> None:
 
 @pytest.mark.parametrize(
     "where",
-    ["another role", "another consumer", "no consumer", "the response side", "another bucket"],
+    ["another role", "another consumer", "another session", "the response side", "another bucket"],
 )
 def test_a_reference_outside_the_callers_prefix_is_refused_403(handoff: Handoff, where: str) -> None:
-    consumer, bucket = handoff.stack.consumer, handoff.bucket
+    consumer, bucket, role_id = handoff.stack.consumer, handoff.bucket, handoff.user_id.split(":")[0]
     key = {
-        "another role": prefix("request", "OtherInvoke", consumer),
-        "another consumer": prefix("request", "ApiInvoke", "999999999999"),
-        "no consumer": prefix("request", "ApiInvoke", None),
-        "the response side": prefix("response", "ApiInvoke", consumer),
-        "another bucket": prefix("request", "ApiInvoke", consumer),
+        "another role": handoff.prefix("request", "OtherInvoke"),
+        "another consumer": handoff.prefix("request", user_id=f"{role_id}:999999999999-xacct-payloads"),
+        "another session": handoff.prefix("request", user_id=f"{role_id}:{consumer}-other"),
+        "the response side": handoff.prefix("response"),
+        "another bucket": handoff.prefix("request"),
     }[where] + "c" * 32
     body = b"someone else's body"
     put_object(handoff, key, body)
@@ -360,7 +378,7 @@ def test_a_reference_outside_the_callers_prefix_is_refused_403(handoff: Handoff,
 
 
 def test_a_reference_to_a_missing_object_is_refused_400(handoff: Handoff) -> None:
-    key = prefix("request", "ApiInvoke", handoff.stack.consumer) + "d" * 32
+    key = handoff.prefix("request") + "d" * 32
     response = send_reference(handoff, PayloadReference(handoff.bucket, key, 1, "0" * 64))
     assert (response.status_code, response.json()["reason"]) == (400, "payload_missing")
 
@@ -374,7 +392,7 @@ def test_a_malformed_reference_is_refused_400(handoff: Handoff) -> None:
 def test_the_client_refuses_a_response_reference_outside_its_prefix(handoff: Handoff) -> None:
     """A server that answers with someone else's key does not make the client read it."""
     client = handoff.client()
-    outside = PayloadReference(handoff.bucket, prefix("response", "OtherInvoke", None) + "e" * 32, 1, "0" * 64)
+    outside = PayloadReference(handoff.bucket, handoff.prefix("response", "OtherInvoke") + "e" * 32, 1, "0" * 64)
     assert client.payloads is not None
     raw = urllib3.HTTPResponse(
         body=io.BytesIO(outside.to_json()),
@@ -418,10 +436,18 @@ def test_s3_refusing_the_server_is_a_502_not_a_traceback(local_aws: LocalAws, ne
         return [b""]
 
     caller = f"arn:aws:sts::{provider}:assumed-role/ApiInvoke/{provider}-x"
-    key = prefix("request", "ApiInvoke", provider) + "f" * 32
+    user_id = f"AROAEXAMPLE:{provider}-x"
+    key = f"request/ApiInvoke/{user_id}/" + "f" * 32
     reference = PayloadReference("xacct-no-such-bucket", key, 1, "0" * 64)
-    response = Client(WsgiMiddleware(app, payloads=payloads)).put(
-        "/", data=reference.to_json(), headers={"x-caller-arn": caller, "Content-Type": REFERENCE_CONTENT_TYPE}
+    invoke_roles = [f"arn:aws:iam::{provider}:role/ApiInvoke"]
+    headers = {
+        "x-caller-arn": caller,
+        "x-caller-user-id": user_id,
+        "x-route-key": "PUT /",
+        "Content-Type": REFERENCE_CONTENT_TYPE,
+    }
+    response = Client(WsgiMiddleware(app, invoke_roles=invoke_roles, payloads=payloads)).put(
+        "/", data=reference.to_json(), headers=headers
     )
     assert response.status_code == 502
     assert response.get_json()["reason"] == "payload_unavailable"

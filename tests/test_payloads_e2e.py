@@ -186,7 +186,10 @@ def applied(
     )
     server_session = local_aws.workload_session(f"arn:aws:iam::{provider}:role/ApiServer", region=REGION)
     late.app = WsgiMiddleware(
-        server_app(), origin_secret=outputs["origin_secret"], payloads=PayloadBucket(bucket, server_session)
+        server_app(),
+        invoke_roles=outputs["invoke_role_arns"],
+        origin_secret=outputs["origin_secret"],
+        payloads=PayloadBucket(bucket, server_session),
     )
     try:
         yield Applied(local_aws, provider, consumer, outputs, workspace, consumer_role_arn)
@@ -243,7 +246,10 @@ def test_11_mb_without_the_hand_off_is_413_as_api_gateway_answers(applied: Appli
 
 
 def test_a_reference_to_another_roles_prefix_is_403(applied: Applied) -> None:
-    other_key = f"request/{OTHER_ROLE}/{applied.consumer}/{'0' * 32}"
+    with applied.client() as api:
+        assert api.payloads is not None
+        user_id = api.payloads.caller().user_id  # this session's "<role id>:<session name>"
+    other_key = f"request/{OTHER_ROLE}/{user_id}/{'0' * 32}"
     body = b"belongs to the other role"
     applied.aws.client("s3", applied.provider).put_object(Bucket=applied.bucket, Key=other_key, Body=body)
     reference = PayloadReference(applied.bucket, other_key, len(body), hashlib.sha256(body).hexdigest())

@@ -34,9 +34,9 @@ def test_plan_scenario(target: str, name: str, planned: Planned) -> None:
 def _summary() -> PlanSummary:
     """A plan summary as `summarize` builds it (the seed's invoke role and route, abridged)."""
     trust_policy = (
-        '{"Version":"2012-10-17","Statement":[{"Sid":"ConsumerAccount222222222222","Effect":"Allow",'
+        '{"Version":"2012-10-17","Statement":[{"Sid":"ConsumerRoles","Effect":"Allow",'
         '"Principal":{"AWS":["arn:aws:iam::222222222222:role/LambdaRoleDeve"]},"Action":"sts:AssumeRole",'
-        '"Condition":{"StringLike":{"sts:RoleSessionName":"222222222222-*"}}}]}'
+        '"Condition":{"StringLike":{"sts:RoleSessionName":"${aws:PrincipalAccount}-*"}}}]}'
     )
     return PlanSummary(
         values={

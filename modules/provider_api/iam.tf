@@ -215,12 +215,16 @@ locals {
   longest_stage_arn = "arn:aws-us-gov:execute-api:${data.aws_region.current.name}:000000000000:0000000000/${var.stage_name}"
 }
 
-# Trust: one statement per consumer account, naming that account's roles and binding the session name to the
-# account ("<account id>-*"). AWS records the session name in the assumed-role ARN that API Gateway passes on
-# ($context.identity.userArn), so the API server learns the consumer account from it, and since no consumer can
-# assume the role under another account's prefix, no consumer can pose as another.
+# Trust: one statement naming every consumer role, that binds the session name to the caller's own account:
+# StringLike sts:RoleSessionName = "${aws:PrincipalAccount}-*". AWS records the session name in the assumed-role ARN
+# that API Gateway passes on ($context.identity.userArn), so the API server learns the consumer account from it, and
+# since no consumer can assume the role under another account's prefix, no consumer can pose as another.
+# "IAM policy elements: Variables and tags": global condition keys can be variables, variables work in
+# resource-based policies (a trust policy is one), and a variable without a value makes its condition false;
+# aws:PrincipalAccount is in every request ("AWS global condition context keys"). One statement for all accounts
+# costs one role ARN per consumer role, where a statement per account cost about 219 characters per account.
 #
-# With trust_by_principal_arn the statement's principal is the consumer account, and its roles are named in an
+# With trust_by_principal_arn the statement's principals are the consumer accounts, and their roles are named in an
 # ArnEquals aws:PrincipalArn condition: IAM keeps the ARNs as written, so the trust survives a consumer re-creating
 # its role (a role principal is stored as the role's unique id and goes stale), and the consumer need not apply
 # first. The price: IAM no longer refuses an ARN of a role that does not exist, so a typo is never matched.
@@ -230,50 +234,43 @@ locals {
       for arn in r.trusted_role_arns : try(regex(":iam::([0-9]{12}):", arn)[0], "000000000000")
     ]))
   }
-  trusted_by_account = {
-    for name, r in var.invoke_roles : name => {
-      for account in local.consumer_accounts[name] : account => [
-        for arn in r.trusted_role_arns : arn if try(regex(":iam::([0-9]{12}):", arn)[0], "000000000000") == account
-      ]
-    }
-  }
+  # The session name rule, written literally ("$${" is how Terraform writes "${").
+  session_name_rule = "$${aws:PrincipalAccount}-*"
 
   trust_policies = {
     for name, r in var.invoke_roles : name => jsonencode({
       Version = "2012-10-17"
-      Statement = [
-        for account in local.consumer_accounts[name] : {
-          Sid    = "ConsumerAccount${account}"
-          Effect = "Allow"
-          Principal = {
-            AWS = r.trust_by_principal_arn ? [
-              "arn:${try(regex("^arn:([^:]+):", local.trusted_by_account[name][account][0])[0], "aws")}:iam::${account}:root"
-            ] : local.trusted_by_account[name][account]
-          }
-          Action = "sts:AssumeRole"
-          Condition = merge(
-            { StringLike = { "sts:RoleSessionName" = "${account}-*" } },
-            r.trust_by_principal_arn ? { ArnEquals = { "aws:PrincipalArn" = local.trusted_by_account[name][account] } } : {},
-            r.external_id == null ? {} : { StringEquals = { "sts:ExternalId" = r.external_id } },
-          )
+      Statement = [{
+        Sid    = "ConsumerRoles"
+        Effect = "Allow"
+        Principal = {
+          AWS = r.trust_by_principal_arn ? [
+            for account in local.consumer_accounts[name] :
+            "arn:${try(regex("^arn:([^:]+):", r.trusted_role_arns[0])[0], "aws")}:iam::${account}:root"
+          ] : sort(distinct(r.trusted_role_arns))
         }
-      ]
+        Action = "sts:AssumeRole"
+        Condition = merge(
+          { StringLike = { "sts:RoleSessionName" = local.session_name_rule } },
+          r.trust_by_principal_arn ? { ArnEquals = { "aws:PrincipalArn" = sort(distinct(r.trusted_role_arns)) } } : {},
+          r.external_id == null ? {} : { StringEquals = { "sts:ExternalId" = r.external_id } },
+        )
+      }]
     })
   }
 
   # IAM's quota for a role trust policy: 2,048 characters unless the account had it raised (up to 4,096); white
-  # space is not counted and jsonencode adds none. Each consumer account takes one statement, with its role ARNs.
+  # space is not counted and jsonencode adds none. Each consumer role adds its ARN (and, with trust_by_principal_arn,
+  # a new account adds its root ARN).
   trust_policy_quota = var.trust_policy_length_quota
-  trust_policy_base  = length(jsonencode({ Version = "2012-10-17", Statement = [] }))
   trust_policy_size = {
     for name, r in var.invoke_roles : name => {
-      length      = length(local.trust_policies[name])
-      accounts    = length(local.consumer_accounts[name])
-      principals  = length(r.trusted_role_arns)
-      per_account = ceil((length(local.trust_policies[name]) - local.trust_policy_base) / max(1, length(local.consumer_accounts[name])))
-      fit = floor((local.trust_policy_quota - local.trust_policy_base) / ceil(
-        (length(local.trust_policies[name]) - local.trust_policy_base) / max(1, length(local.consumer_accounts[name]))
-      ))
+      length     = length(local.trust_policies[name])
+      accounts   = length(local.consumer_accounts[name])
+      principals = length(distinct(r.trusted_role_arns))
+      per_principal = ceil(
+        (length(join(",", [for arn in distinct(r.trusted_role_arns) : jsonencode(arn)])) + 1) / max(1, length(distinct(r.trusted_role_arns)))
+      )
     }
   }
 
@@ -321,10 +318,9 @@ resource "aws_iam_role" "invoke" {
       condition = local.trust_policy_size[each.key].length <= local.trust_policy_quota
       error_message = join(" ", [
         "The trust policy of invoke role ${each.key} would be ${local.trust_policy_size[each.key].length} characters,",
-        "over the account's quota of ${local.trust_policy_quota} for role trust policies (trust_policy_length_quota).",
-        "At about ${local.trust_policy_size[each.key].per_account} characters per consumer account (one statement with its",
-        "role ARNs), about ${local.trust_policy_size[each.key].fit} of its ${local.trust_policy_size[each.key].accounts} consumer accounts",
-        "(${local.trust_policy_size[each.key].principals} trusted_role_arns) fit in one role: split the consumers into several",
+        "over the account's quota of ${local.trust_policy_quota} for role trust policies (trust_policy_length_quota):",
+        "its ${local.trust_policy_size[each.key].principals} trusted_role_arns (${local.trust_policy_size[each.key].accounts} accounts)",
+        "take about ${local.trust_policy_size[each.key].per_principal} characters each. Split the consumers into several",
         "invoke_roles entries, or raise the account's \"Role trust policy length\" quota (up to 4,096) and set",
         "trust_policy_length_quota to it.",
       ])

@@ -15,12 +15,19 @@ locals {
   uri_base_path          = local.is_lambda ? "" : trimsuffix(try(regex("^https?://[^/]+(/.*)$", var.integration.uri)[0], ""), "/")
   path_mapping           = local.is_lambda || local.uri_has_path_variables ? {} : { "overwrite:path" = "${local.uri_base_path}$request.path" }
 
-  # The verified caller: the invoke role session, arn:aws:sts::<this account>:assumed-role/<invoke role>/<session>,
-  # whose session name starts with the consumer's account id (the trust policy binds it: see iam.tf). Overwritten,
-  # so a client cannot send its own. No x-caller-account-id: $context.identity.accountId is this (the provider's)
-  # account, since the caller is a role of this account.
-  identity_headers = var.forward_caller_identity ? {
-    "overwrite:header.x-caller-arn" = "$context.identity.userArn"
+  # What the gateway verified, overwritten so that a client cannot send its own:
+  # - x-caller-arn: the invoke role session, arn:aws:sts::<this account>:assumed-role/<invoke role>/<session>, whose
+  #   session name starts with the consumer's account id (the trust policy binds it: see iam.tf);
+  # - x-caller-user-id: "<role id>:<session name>" (aws:userid), which names the session's payload prefixes;
+  # - x-route-key: the route API Gateway selected and authorized, so that the API server can refuse a request its
+  #   own router would send elsewhere (a decoded %2F, a dot segment).
+  # No x-caller-account-id: $context.identity.accountId is this (the provider's) account, since the caller is a role
+  # of this account. null follows the integration: a Lambda function reads all of it from its event.
+  forward_caller_identity = coalesce(var.forward_caller_identity, !local.is_lambda)
+  identity_headers = local.forward_caller_identity ? {
+    "overwrite:header.x-caller-arn"     = "$context.identity.userArn"
+    "overwrite:header.x-caller-user-id" = "$context.identity.user"
+    "overwrite:header.x-route-key"      = "$context.routeKey"
   } : {}
 
   # Connection: a VPC link (an existing one, or the one this module creates) makes the integration private.

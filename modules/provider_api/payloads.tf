@@ -1,10 +1,14 @@
 # The payload hand-off (large_payloads): bodies past API Gateway's 10 MB / 30 s go through one private bucket.
 #
-# Keys (xacct.payloads): request/<invoke role>/<consumer account or ->/<32 hex> for request bodies, written by the
-# invoke role and read by the API server; response/<invoke role>/<consumer account or ->/<32 hex> for response
-# bodies, written by the API server and read by the invoke role. Each invoke role reaches its own <invoke role>
-# prefix only, so one consumer's role cannot read or overwrite another role's bodies. The reference that points at
-# an object carries its length and SHA-256 inside the signed request, and the reader checks both.
+# Keys (xacct.payloads): request/<invoke role>/<aws:userid>/<32 hex> for request bodies, written by the invoke-role
+# session and read by the API server; response/<invoke role>/<aws:userid>/<32 hex> for response bodies, written by
+# the API server and read by that session. aws:userid of an assumed-role session is "<role id>:<session name>"
+# ("IAM policy elements: Variables and tags", "Information available in all requests"), and the trust policy binds
+# the session name to the consumer's account (iam.tf), so each session - and so each consumer account, even of an
+# invoke role several consumer accounts share - reaches only its own prefixes: one consumer cannot read or
+# overwrite another's bodies, whatever their keys. One statement per direction serves every consumer of a role,
+# so the policy does not grow with the consumers. The reference that points at an object carries its length and
+# SHA-256 inside the signed request, and the reader checks both.
 #
 # Encryption is SSE-S3, not SSE-KMS: the bodies are in transit for seconds and expire after expiration_days, every
 # reader and writer is in this account, and SSE-KMS would add a key policy to keep in step with the invoke roles, a
@@ -30,13 +34,13 @@ locals {
               Sid      = "WriteOwnRequestBodies"
               Effect   = "Allow"
               Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-              Resource = "${arn}/request/${name}/*"
+              Resource = "${arn}/request/${name}/$${aws:userid}/*"
             },
             {
               Sid      = "ReadOwnResponseBodies"
               Effect   = "Allow"
               Action   = "s3:GetObject"
-              Resource = "${arn}/response/${name}/*"
+              Resource = "${arn}/response/${name}/$${aws:userid}/*"
             },
           ]
       })

@@ -552,21 +552,23 @@ variable "access_log" {
 
 variable "forward_caller_identity" {
   description = <<-EOT
-    HTTP_PROXY: pass the verified caller to the API server as headers (x-caller-arn from $context.identity),
-    overwriting anything the client sent under those names. Must be false with AWS_PROXY: a Lambda function reads
-    the caller from its event's requestContext.authorizer.iam, which API Gateway fills in and no client can set
-    (a client's x-caller-arn header arrives among the event's headers, untrusted).
+    HTTP_PROXY: pass what the gateway verified to the API server as headers, overwriting anything the client sent
+    under those names: x-caller-arn ($context.identity.userArn, the invoke-role session), x-caller-user-id
+    ($context.identity.user, "<role id>:<session name>") and x-route-key ($context.routeKey, the route the gateway
+    authorized). null (the default) follows the integration: true for HTTP_PROXY, false for AWS_PROXY, where a
+    Lambda function reads the same from its payload 2.0 event (requestContext.authorizer.iam, routeKey), which API
+    Gateway fills in and no client can set. An explicit true with AWS_PROXY is refused.
   EOT
   type        = bool
-  default     = true
-  nullable    = false
+  default     = null
 
   validation {
-    condition = !(var.forward_caller_identity && var.integration.type == "AWS_PROXY")
+    condition = !(coalesce(var.forward_caller_identity, false) && var.integration.type == "AWS_PROXY")
     error_message = join(" ", [
       "forward_caller_identity = true is refused with integration.type = \"AWS_PROXY\": this module forwards no caller",
       "headers to a Lambda function, which takes the verified caller from requestContext.authorizer.iam (userArn,",
-      "accountId, callerId) of its payload 2.0 event instead. Set forward_caller_identity = false.",
+      "userId, accountId) and the route from routeKey of its payload 2.0 event instead. Set forward_caller_identity",
+      "= false, or leave it unset (null follows the integration).",
     ])
   }
 }

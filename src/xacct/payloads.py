@@ -3,7 +3,7 @@
 An HTTP API takes at most 10 MB per request and 30 s per integration call, and neither can be raised. A body
 larger than ``threshold`` goes to S3 instead, and the request carries a small JSON *reference*::
 
-    {"xacct_payload_reference": 1, "bucket": "...", "key": "request/<invoke role>/<consumer account>/<id>",
+    {"xacct_payload_reference": 1, "bucket": "...", "key": "request/<invoke role>/<role id>:<session>/<id>",
      "length": 104857600, "sha256": "<hex>", "content_type": "application/octet-stream"}
 
 with ``Content-Type: application/vnd.xacct.payload-reference+json``. The reference is the request's body, so
@@ -12,10 +12,12 @@ the client's SigV4 signature covers it (length and checksum included); the API s
 gives the app the original body. A response works the same way backwards, when the request said the client
 takes references (``x-xacct-payloads: reference``).
 
-Keys: ``request/<invoke role name>/<consumer account id or ->/<32 hex>`` for request bodies (written by the
-invoke role, read by the server), ``response/<invoke role name>/<consumer account id or ->/<32 hex>`` for
-response bodies (written by the server, read by the invoke role). The bucket's policies give each invoke role
-its own ``<role>`` prefix; the server refuses a reference outside the caller's own prefix.
+Keys: ``request/<invoke role name>/<aws:userid>/<32 hex>`` for request bodies (written by the invoke-role
+session, read by the server), ``response/<invoke role name>/<aws:userid>/<32 hex>`` for response bodies (written
+by the server, read by the session); aws:userid of a role session is ``<role id>:<session name>``, and the session
+name starts with the consumer's account id. The invoke role's policy gives each session its own two prefixes, so
+consumers sharing an invoke role cannot read or write each other's bodies; the server refuses a reference outside
+the caller's own prefix.
 
 This module is the client's side (``ApiClient(..., payload_bucket=NAME)``) and the format both sides share.
 """
@@ -66,7 +68,7 @@ _SINGLE_PUT_MAX = 128 * 1024 * 1024
 _PART = 16 * 1024 * 1024
 _CONCURRENCY = 4
 
-_KEY = re.compile(r"(request|response)/([\w+=,.@-]{1,64})/(\d{12}|-)/([0-9a-f]{32})", re.ASCII)
+_KEY = re.compile(r"(request|response)/([\w+=,.@-]{1,64})/([A-Z0-9]{1,128}:[\w+=,.@-]{2,64})/([0-9a-f]{32})", re.ASCII)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -124,7 +126,7 @@ class PayloadReference:
             raise PayloadReferenceInvalid("the reference's bucket must be a bucket name")
         if not isinstance(key, str) or not _KEY.fullmatch(key):
             raise PayloadReferenceInvalid(
-                "the reference's key must be request|response/<role>/<account id or ->/<32 hex digits>"
+                "the reference's key must be request|response/<role>/<role id>:<session name>/<32 hex digits>"
             )
         if isinstance(length, bool) or not isinstance(length, int) or length < 0:
             raise PayloadReferenceInvalid("the reference's length must be a non-negative integer")
@@ -135,14 +137,25 @@ class PayloadReference:
         return cls(bucket, key, length, sha256, content_type)
 
 
-def prefix(direction: str, invoke_role_name: str, consumer_account_id: str | None) -> str:
-    """``request/<role>/<account or ->/``: the part of the bucket a caller's bodies live under."""
-    return f"{direction}/{invoke_role_name}/{consumer_account_id or '-'}/"
+def prefix(direction: str, caller: Caller) -> str:
+    """``request/<role>/<role id>:<session name>/``: the part of the bucket a session's bodies live under.
+
+    The invoke role's policy (modules/provider_api, payloads.tf) allows each session exactly its own prefixes,
+    ``request/<role>/${aws:userid}/*`` and ``response/<role>/${aws:userid}/*``; aws:userid of a role session is
+    ``<role id>:<session name>``. Raises ``PayloadError`` when the caller's user id is not known.
+    """
+    if caller.user_id is None:
+        raise PayloadError(
+            f"the payload hand-off needs the caller's user id (<role id>:<session name>) for {caller.arn}: the "
+            "gateway's integration must set x-caller-user-id to $context.identity.user (modules/provider_api does "
+            "when forward_caller_identity is on); re-apply the provider stack"
+        )
+    return f"{direction}/{caller.role_name}/{caller.user_id}/"
 
 
 def new_key(direction: str, caller: Caller) -> str:
     """A fresh, unguessable key under the caller's prefix (``direction`` is ``request`` or ``response``)."""
-    return prefix(direction, caller.invoke_role_name, caller.consumer_account_id) + uuid.uuid4().hex
+    return prefix(direction, caller) + uuid.uuid4().hex
 
 
 def is_reference(content_type: str | None) -> bool:
@@ -373,7 +386,8 @@ class PayloadHandoff:
         with self._lock:
             if self._caller is None:
                 sts = self._client("sts")
-                self._caller = Caller.from_arn(sts.get_caller_identity()["Arn"])
+                identity = sts.get_caller_identity()
+                self._caller = Caller.from_arn(identity["Arn"], user_id=identity["UserId"])
             return self._caller
 
     def outgoing(
@@ -421,7 +435,7 @@ class PayloadHandoff:
             return response
         reference = PayloadReference.parse(response.content)
         caller = self.caller()
-        expected = prefix("response", caller.invoke_role_name, caller.consumer_account_id)
+        expected = prefix("response", caller)
         if reference.bucket != self.bucket or not reference.key.startswith(expected):
             raise PayloadError(
                 f"the response refers to s3://{reference.bucket}/{reference.key}, outside this client's "

@@ -235,7 +235,20 @@ run "plain_http_to_a_lookalike_of_localhost" {
 
 # -- Lambda ----------------------------------------------------------------------------------------------------
 
-# A Lambda function reads the caller from requestContext.authorizer.iam; no header forwarding applies.
+# The minimal Lambda call: forward_caller_identity left unset follows the integration (nothing to forward).
+run "minimal_lambda_integration_plans" {
+  command = plan
+  variables {
+    integration = { type = "AWS_PROXY", uri = "arn:aws:lambda:ap-northeast-1:111111111111:function:server" }
+  }
+
+  assert {
+    condition     = aws_apigatewayv2_integration.this.request_parameters == null
+    error_message = "a Lambda integration forwards no headers: ${jsonencode(aws_apigatewayv2_integration.this.request_parameters)}"
+  }
+}
+
+# A Lambda function reads the caller from requestContext.authorizer.iam; an explicit true is refused.
 run "lambda_with_forward_caller_identity" {
   command = plan
   variables {

@@ -206,20 +206,23 @@ run "trust_policy_over_quota" {
   expect_failures = [aws_iam_role.invoke]
 }
 
-# The message above promises that about 9 consumer accounts fit; 9 plan (plan.tftest.hcl), 10 do not.
+# One statement for every consumer role: 48 characters per role ARN of this length, so 38 consumer accounts' roles
+# fit in the default 2,048 (plan.tftest.hcl), 39 do not.
 run "one_consumer_more_than_fits" {
   command = plan
   variables {
     invoke_roles = {
-      ApiAllowByIamRoleStag = { trusted_role_arns = [for i in range(10) : "arn:aws:iam::${200000000000 + i}:role/LambdaRoleDeve"] }
+      ApiAllowByIamRoleStag = { trusted_role_arns = [for i in range(39) : "arn:aws:iam::${200000000000 + i}:role/LambdaRoleDeve"] }
     }
   }
   expect_failures = [aws_iam_role.invoke]
 }
 
-# -- who called: one trust statement per consumer account, the session name bound to the account --------------
+# -- who called: one trust statement, the session name bound to the caller's own account ----------------------
+# StringLike sts:RoleSessionName = "${aws:PrincipalAccount}-*" ("IAM policy elements: Variables and tags": global
+# condition keys as variables, in resource-based policies too; HCL writes "$${" for a literal "${").
 
-run "trust_statement_per_consumer_account" {
+run "one_trust_statement_binds_each_session_name_to_its_account" {
   command = plan
   variables {
     invoke_roles = {
@@ -237,22 +240,16 @@ run "trust_statement_per_consumer_account" {
   assert {
     condition = jsondecode(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy).Statement == [
       {
-        Sid       = "ConsumerAccount222222222222"
-        Effect    = "Allow"
-        Principal = { AWS = ["arn:aws:iam::222222222222:role/LambdaRoleDeve", "arn:aws:iam::222222222222:role/team/BatchRoleDeve"] }
-        Action    = "sts:AssumeRole"
+        Sid    = "ConsumerRoles"
+        Effect = "Allow"
+        Principal = { AWS = [
+          "arn:aws:iam::222222222222:role/LambdaRoleDeve",
+          "arn:aws:iam::222222222222:role/team/BatchRoleDeve",
+          "arn:aws:iam::333333333333:role/LambdaRoleDeve",
+        ] }
+        Action = "sts:AssumeRole"
         Condition = {
-          StringLike   = { "sts:RoleSessionName" = "222222222222-*" }
-          StringEquals = { "sts:ExternalId" = "xacct-partner-7f3a9c" }
-        }
-      },
-      {
-        Sid       = "ConsumerAccount333333333333"
-        Effect    = "Allow"
-        Principal = { AWS = ["arn:aws:iam::333333333333:role/LambdaRoleDeve"] }
-        Action    = "sts:AssumeRole"
-        Condition = {
-          StringLike   = { "sts:RoleSessionName" = "333333333333-*" }
+          StringLike   = { "sts:RoleSessionName" = "$${aws:PrincipalAccount}-*" }
           StringEquals = { "sts:ExternalId" = "xacct-partner-7f3a9c" }
         }
       },
@@ -508,12 +505,12 @@ run "trust_by_principal_arn" {
 
   assert {
     condition = jsondecode(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy).Statement == [{
-      Sid       = "ConsumerAccount222222222222"
+      Sid       = "ConsumerRoles"
       Effect    = "Allow"
       Principal = { AWS = ["arn:aws:iam::222222222222:root"] }
       Action    = "sts:AssumeRole"
       Condition = {
-        StringLike = { "sts:RoleSessionName" = "222222222222-*" }
+        StringLike = { "sts:RoleSessionName" = "$${aws:PrincipalAccount}-*" }
         ArnEquals  = { "aws:PrincipalArn" = ["arn:aws:iam::222222222222:role/LambdaRoleDeve", "arn:aws:iam::222222222222:role/team/BatchRoleDeve"] }
       }
     }]
@@ -521,19 +518,19 @@ run "trust_by_principal_arn" {
   }
 }
 
-# An account whose "Role trust policy length" quota was raised to 4,096: 15 consumer accounts fit.
+# An account whose "Role trust policy length" quota was raised to 4,096: 81 consumer accounts' roles fit.
 run "trust_policy_quota_raised" {
   command = plan
   variables {
     trust_policy_length_quota = 4096
     invoke_roles = {
-      ApiAllowByIamRoleStag = { trusted_role_arns = [for i in range(15) : "arn:aws:iam::${200000000000 + i}:role/LambdaRoleDeve"] }
+      ApiAllowByIamRoleStag = { trusted_role_arns = [for i in range(81) : "arn:aws:iam::${200000000000 + i}:role/LambdaRoleDeve"] }
     }
   }
 
   assert {
     condition     = length(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy) > 2048
-    error_message = "15 consumer accounts: ${length(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy)} characters"
+    error_message = "81 consumer accounts: ${length(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy)} characters"
   }
 }
 
@@ -542,7 +539,7 @@ run "trust_policy_over_raised_quota" {
   variables {
     trust_policy_length_quota = 4096
     invoke_roles = {
-      ApiAllowByIamRoleStag = { trusted_role_arns = [for i in range(20) : "arn:aws:iam::${200000000000 + i}:role/LambdaRoleDeve"] }
+      ApiAllowByIamRoleStag = { trusted_role_arns = [for i in range(82) : "arn:aws:iam::${200000000000 + i}:role/LambdaRoleDeve"] }
     }
   }
   expect_failures = [aws_iam_role.invoke]

@@ -98,7 +98,7 @@ run "expiration_days_is_used" {
   }
 }
 
-run "each_invoke_role_reaches_its_own_prefix_only" {
+run "each_session_reaches_its_own_prefixes_only" {
   command = plan
 
   assert {
@@ -107,19 +107,19 @@ run "each_invoke_role_reaches_its_own_prefix_only" {
         Sid      = "WriteOwnRequestBodies"
         Effect   = "Allow"
         Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-        Resource = "arn:aws:s3:::server-stag-payloads-20260101000000000000000001/request/ApiAllowByIamRoleStag/*"
+        Resource = "arn:aws:s3:::server-stag-payloads-20260101000000000000000001/request/ApiAllowByIamRoleStag/$${aws:userid}/*"
       },
       {
         Sid      = "ReadOwnResponseBodies"
         Effect   = "Allow"
         Action   = "s3:GetObject"
-        Resource = "arn:aws:s3:::server-stag-payloads-20260101000000000000000001/response/ApiAllowByIamRoleStag/*"
+        Resource = "arn:aws:s3:::server-stag-payloads-20260101000000000000000001/response/ApiAllowByIamRoleStag/$${aws:userid}/*"
       },
     ]
     error_message = "payload policy: ${aws_iam_role_policy.payloads["ApiAllowByIamRoleStag"].policy}"
   }
   assert {
-    condition     = strcontains(aws_iam_role_policy.payloads["ApiAllowOther"].policy, "/request/ApiAllowOther/*") && !strcontains(aws_iam_role_policy.payloads["ApiAllowOther"].policy, "ApiAllowByIamRoleStag")
+    condition     = strcontains(aws_iam_role_policy.payloads["ApiAllowOther"].policy, "/request/ApiAllowOther/$${aws:userid}/*") && !strcontains(aws_iam_role_policy.payloads["ApiAllowOther"].policy, "ApiAllowByIamRoleStag")
     error_message = "the other role's policy must name its own prefix only"
   }
 }

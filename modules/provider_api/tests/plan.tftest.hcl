@@ -23,6 +23,15 @@ run "base_plans" {
     condition     = aws_apigatewayv2_integration.this.request_parameters["overwrite:header.x-caller-arn"] == "$context.identity.userArn"
     error_message = "x-caller-arn: ${jsonencode(keys(aws_apigatewayv2_integration.this.request_parameters))}"
   }
+  # The session's aws:userid (its payload prefixes) and the route the gateway authorized, for xacct.backend.
+  assert {
+    condition     = aws_apigatewayv2_integration.this.request_parameters["overwrite:header.x-caller-user-id"] == "$context.identity.user"
+    error_message = "x-caller-user-id: ${jsonencode(keys(aws_apigatewayv2_integration.this.request_parameters))}"
+  }
+  assert {
+    condition     = aws_apigatewayv2_integration.this.request_parameters["overwrite:header.x-route-key"] == "$context.routeKey"
+    error_message = "x-route-key: ${jsonencode(keys(aws_apigatewayv2_integration.this.request_parameters))}"
+  }
   # Sealed by default: the gateway adds the origin secret, which the module generated (unknown until apply).
   assert {
     condition     = contains(keys(aws_apigatewayv2_integration.this.request_parameters), "overwrite:header.x-origin-verify")
@@ -256,12 +265,33 @@ run "as_many_consumers_as_the_quota_message_promises_fit" {
 
   variables {
     invoke_roles = {
-      ApiAllowByIamRoleStag = { trusted_role_arns = [for i in range(9) : "arn:aws:iam::${200000000000 + i}:role/LambdaRoleDeve"] }
+      ApiAllowByIamRoleStag = { trusted_role_arns = [for i in range(38) : "arn:aws:iam::${200000000000 + i}:role/LambdaRoleDeve"] }
     }
   }
 
   assert {
     condition     = length(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy) <= 2048
-    error_message = "9 consumer accounts: ${length(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy)} characters"
+    error_message = "38 consumer accounts: ${length(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy)} characters"
+  }
+}
+
+# The review's bar: one invoke role trusting 30 consumer accounts plans at IAM's default quota of 2,048 characters
+# (a statement per account fitted about 9).
+run "thirty_consumer_accounts_share_one_role_at_the_default_quota" {
+  command = plan
+
+  variables {
+    invoke_roles = {
+      ApiSharedRoleStag = { trusted_role_arns = [for i in range(30) : "arn:aws:iam::${300000000000 + i}:role/LambdaRoleDeve"] }
+    }
+  }
+
+  assert {
+    condition     = length(jsondecode(aws_iam_role.invoke["ApiSharedRoleStag"].assume_role_policy).Statement) == 1
+    error_message = "one statement for all accounts: ${aws_iam_role.invoke["ApiSharedRoleStag"].assume_role_policy}"
+  }
+  assert {
+    condition     = length(aws_iam_role.invoke["ApiSharedRoleStag"].assume_role_policy) <= 2048
+    error_message = "30 consumer accounts: ${length(aws_iam_role.invoke["ApiSharedRoleStag"].assume_role_policy)} characters"
   }
 }

@@ -25,6 +25,7 @@ from typing import Any
 from xacct.access.model import DIRECT, Caller, Finding, Report, RouteAccess
 from xacct.access.reader import Api, Document, Principal, Route
 from xacct.iam import Decision, evaluate, identity_decision, matches, statements
+from xacct.iam.variables import VARIABLES_VERSION, Unresolved, parse, render
 from xacct.routing import select_route
 
 ACTION = "execute-api:Invoke"
@@ -145,8 +146,45 @@ def trusted(trust: Document | None) -> list[TrustEntry]:
                 found = principal.get(kind, [])
                 values += [found] if isinstance(found, str) else list(found)
         for value in values:
-            entries.append(TrustEntry(_normalise(value), dict(statement.get("Condition", {}))))
+            principal_arn = _normalise(value)
+            conditions = _resolved(dict(statement.get("Condition", {})), principal_arn, statement_version(trust))
+            entries.append(TrustEntry(principal_arn, conditions))
     return entries
+
+
+def statement_version(document: Document | None) -> str | None:
+    version = (document or {}).get("Version")
+    return version if isinstance(version, str) else None
+
+
+def _resolved(conditions: dict[str, Any], principal: str, version: str | None) -> dict[str, Any]:
+    """The conditions as they read for this principal: ``${aws:PrincipalAccount}`` (and ``${aws:PrincipalArn}`` of a
+    role or user) replaced by its value, as IAM resolves them for a request of that principal ("IAM policy elements:
+    Variables and tags"; only in a 2012-10-17 document). A variable the principal does not fix stays as written."""
+    account = account_of(principal)
+    if version != VARIABLES_VERSION or account is None:
+        return conditions
+    context: dict[str, str | list[str]] = {"aws:principalaccount": account}
+    if re.match(r"^arn:[^:]+:iam::\d{12}:(role|user)/", principal):
+        context["aws:principalarn"] = principal
+
+    def one(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return render(parse(value), context)
+        except Unresolved:
+            return value
+
+    return {
+        operator: {
+            key: [one(v) for v in values] if isinstance(values, list) else one(values)
+            for key, values in (pairs.items() if isinstance(pairs, dict) else [])
+        }
+        if isinstance(pairs, dict)
+        else pairs
+        for operator, pairs in conditions.items()
+    }
 
 
 def _normalise(principal: str) -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from xacct.backend.caller import Caller
+from xacct.backend.caller import Caller, InvokeRoles
 from xacct.backend.gate import CALLER_KEY, DEFAULT_ORIGIN_HEADER, Gate, OriginSecret, Refusal, log_refusal
 from xacct.backend.payloads import PayloadBucket, PayloadRefused
 from xacct.payloads import (
@@ -17,6 +17,7 @@ from xacct.payloads import (
     CHUNK,
     MAX_REFERENCE_BYTES,
     REFERENCE_CONTENT_TYPE,
+    PayloadError,
     PayloadReference,
     SpoolWriter,
     is_reference,
@@ -39,19 +40,30 @@ class AsgiMiddleware:
 
     Args:
         app: the ASGI application to protect.
+        invoke_roles: the provider module's ``invoke_role_arns`` output (name => role ARN), required: only these
+            roles' sessions name a consumer account (``Caller.consumer_account_id``); a session of any other role is
+            refused (403, ``caller_not_invoke_role``) unless ``allow_other_roles``.
         origin_secret: the secret the gateway sends in ``header_name`` (the provider module's
             ``origin_secret`` output), or several while rotating (any is accepted); None when the server is
             reachable only from the gateway's VPC link (then no origin check: the network is the seal).
         header_name: the header carrying the origin secret (default ``x-origin-verify``).
         payloads: the payload bucket (``PayloadBucket(name, session)``) for bodies past API Gateway's limits;
             None to leave references to the app.
+        allow_other_roles: let sessions of roles that are not invoke roles through, with ``consumer_account_id``
+            None (their session names prove nothing).
+        check_route: refuse (403, ``route_mismatch``) a request whose path is not one the route the gateway
+            authorized (``x-route-key``) serves, or that has an encoded slash or a dot segment
+            (``xacct.backend.route``); turn off only for an app that routes on ``Caller.route_key`` itself.
+        path_prefix: the integration URI's base path, which the gateway puts before each request's path ('/api'
+            for https://backend.example.com/api); '' by default.
 
-    ``http`` scopes: a request without the secret, with a wrong one, or without a verified ``x-caller-arn``
-    is answered 403 with a JSON body (``reason``: ``origin_missing``, ``origin_mismatch``, ``caller_missing``
-    or ``caller_invalid``) and never reaches ``app``; otherwise the SigV4 headers and the origin header are
-    removed from the scope's headers. ``websocket`` scopes are checked the same way (an HTTP API never
-    forwards a WebSocket, so a direct connection is what the check refuses): refused before ``accept``, which
-    the server answers 403. ``lifespan`` goes straight to ``app``; any other scope type is an error.
+    ``http`` scopes: a request without the secret, with a wrong one, without a verified ``x-caller-arn``, of a
+    role that is not an invoke role, or whose path the authorized route does not serve is answered 403 with a JSON
+    body (``reason``: ``origin_missing``, ``origin_mismatch``, ``caller_missing``, ``caller_invalid``,
+    ``caller_not_invoke_role`` or ``route_mismatch``) and never reaches ``app``; otherwise the SigV4 headers and
+    the origin header are removed from the scope's headers. ``websocket`` scopes are checked the same way (an HTTP
+    API never forwards a WebSocket, so a direct connection is what the check refuses): refused before ``accept``,
+    which the server answers 403. ``lifespan`` goes straight to ``app``; any other scope type is an error.
 
     With ``payloads``: an HTTP request body that is a payload reference is replaced by the object it names
     (the ``http.request`` messages, ``content-type`` and ``content-length``), after checking that it is under the
@@ -64,12 +76,23 @@ class AsgiMiddleware:
         self,
         app: AsgiApp,
         *,
+        invoke_roles: InvokeRoles | Mapping[str, str] | Iterable[str] | None = None,
         origin_secret: OriginSecret = None,
         header_name: str = DEFAULT_ORIGIN_HEADER,
         payloads: PayloadBucket | None = None,
+        allow_other_roles: bool = False,
+        check_route: bool = True,
+        path_prefix: str = "",
     ) -> None:
         self.app = app
-        self.gate = Gate(origin_secret, header_name)
+        self.gate = Gate(
+            origin_secret,
+            header_name,
+            invoke_roles=invoke_roles,
+            allow_other_roles=allow_other_roles,
+            check_route=check_route,
+            path_prefix=path_prefix,
+        )
         self.payloads = payloads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -85,7 +108,13 @@ class AsgiMiddleware:
             wanted = name.encode("latin-1")
             return [value for key, value in headers if key.lower() == wanted]
 
-        result = self.gate.check(values)
+        # ASGI: "path" is decoded, "raw_path" (optional) the bytes as received (some servers include the query).
+        raw = scope.get("raw_path")
+        raw_path = (
+            bytes(raw).decode("latin-1").split("?", 1)[0] if isinstance(raw, (bytes, bytearray)) and raw else None
+        )
+        method = scope.get("method", "GET") if kind == "http" else "GET"
+        result = self.gate.check(values, method, str(scope.get("path", "")), raw_path)
         if isinstance(result, Refusal):
             client = scope.get("client")
             log_refusal(result, scope.get("method", "WEBSOCKET"), scope.get("path", ""), client[0] if client else None)
@@ -207,7 +236,7 @@ class _ByReference:
         content_type = _header(headers, b"content-type")
         try:
             reference = await asyncio.to_thread(self.payloads.store, spooled, self.caller, content_type)
-        except (ClientError, BotoCoreError) as error:
+        except (ClientError, BotoCoreError, PayloadError) as error:
             code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
             await _refuse_http(
                 Refusal("payload_unavailable", f"the response could not be written to S3 ({code or 'error'})", 502),

@@ -15,3 +15,11 @@ class CallerNotVerified(XacctError, ValueError):
 
 class NoIamAuthorizer(CallerNotVerified):
     """A Lambda event without ``requestContext.authorizer.iam``: the route is not AWS_IAM, or not format 2.0."""
+
+
+class NotAnInvokeRole(CallerNotVerified):
+    """The caller's role is not one of the invoke roles the server was given (and ``allow_other_roles`` is False)."""
+
+
+class RouteMismatch(CallerNotVerified):
+    """The request's path is not one the authorized route serves, or it has an encoded slash or a dot segment."""

@@ -19,6 +19,7 @@ from xacct.backend.gate import Refusal
 from xacct.payloads import (
     DEFAULT_THRESHOLD,
     MAX_REFERENCE_BYTES,
+    PayloadError,
     PayloadIntegrityError,
     PayloadReference,
     PayloadReferenceInvalid,
@@ -82,7 +83,10 @@ class PayloadBucket:
             reference = PayloadReference.parse(body)
         except PayloadReferenceInvalid as error:
             raise PayloadRefused(Refusal("payload_reference_invalid", str(error), 400)) from None
-        allowed = prefix("request", caller.invoke_role_name, caller.consumer_account_id)
+        try:
+            allowed = prefix("request", caller)
+        except PayloadError as error:
+            raise PayloadRefused(Refusal("payload_unavailable", str(error), 502)) from None
         if reference.bucket != self.name or not reference.key.startswith(allowed):
             raise PayloadRefused(
                 Refusal(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from xacct.backend.caller import Caller
+from xacct.backend.caller import Caller, InvokeRoles
 from xacct.backend.gate import CALLER_KEY, DEFAULT_ORIGIN_HEADER, Gate, OriginSecret, Refusal, log_refusal
 from xacct.backend.payloads import PayloadBucket, PayloadRefused
 from xacct.payloads import (
@@ -16,6 +16,7 @@ from xacct.payloads import (
     CHUNK,
     MAX_REFERENCE_BYTES,
     REFERENCE_CONTENT_TYPE,
+    PayloadError,
     SpoolWriter,
     is_reference,
 )
@@ -64,16 +65,27 @@ class WsgiMiddleware:
 
     Args:
         app: the WSGI application to protect.
+        invoke_roles: the provider module's ``invoke_role_arns`` output (name => role ARN), required: only these
+            roles' sessions name a consumer account (``Caller.consumer_account_id``); a session of any other role is
+            refused (403, ``caller_not_invoke_role``) unless ``allow_other_roles``.
         origin_secret: the secret the gateway sends in ``header_name`` (the provider module's
             ``origin_secret`` output), or several while rotating (any is accepted); None when the server is
             reachable only from the gateway's VPC link (then no origin check: the network is the seal).
         header_name: the header carrying the origin secret (default ``x-origin-verify``).
         payloads: the payload bucket (``PayloadBucket(name, session)``) for bodies past API Gateway's limits;
             None to leave references to the app.
+        allow_other_roles: let sessions of roles that are not invoke roles through, with ``consumer_account_id``
+            None (their session names prove nothing).
+        check_route: refuse (403, ``route_mismatch``) a request whose path is not one the route the gateway
+            authorized (``x-route-key``) serves, or that has an encoded slash or a dot segment
+            (``xacct.backend.route``); turn off only for an app that routes on ``Caller.route_key`` itself.
+        path_prefix: the integration URI's base path, which the gateway puts before each request's path ('/api'
+            for https://backend.example.com/api); '' by default.
 
-    A request without the secret, with a wrong one, or without a verified ``x-caller-arn`` is answered
-    403 with a JSON body (``reason``: ``origin_missing``, ``origin_mismatch``, ``caller_missing`` or
-    ``caller_invalid``) and never reaches ``app``. Otherwise the SigV4 headers (``Authorization``,
+    A request without the secret, with a wrong one, without a verified ``x-caller-arn``, of a role that is not an
+    invoke role, or whose path the authorized route does not serve is answered 403 with a JSON body (``reason``:
+    ``origin_missing``, ``origin_mismatch``, ``caller_missing``, ``caller_invalid``, ``caller_not_invoke_role``
+    or ``route_mismatch``) and never reaches ``app``. Otherwise the SigV4 headers (``Authorization``,
     ``X-Amz-Security-Token``, ``X-Amz-Date``, ``X-Amz-Content-Sha256``) and the origin header are removed
     from ``environ`` before ``app`` is called.
 
@@ -88,12 +100,23 @@ class WsgiMiddleware:
         self,
         app: WSGIApplication,
         *,
+        invoke_roles: InvokeRoles | Mapping[str, str] | Iterable[str] | None = None,
         origin_secret: OriginSecret = None,
         header_name: str = DEFAULT_ORIGIN_HEADER,
         payloads: PayloadBucket | None = None,
+        allow_other_roles: bool = False,
+        check_route: bool = True,
+        path_prefix: str = "",
     ) -> None:
         self.app = app
-        self.gate = Gate(origin_secret, header_name)
+        self.gate = Gate(
+            origin_secret,
+            header_name,
+            invoke_roles=invoke_roles,
+            allow_other_roles=allow_other_roles,
+            check_route=check_route,
+            path_prefix=path_prefix,
+        )
         self.payloads = payloads
         self._removed = [environ_key(name) for name in sorted(self.gate.removed)]
 
@@ -103,7 +126,12 @@ class WsgiMiddleware:
             # PEP 3333: header values are "bytes as latin-1 str"; a server joins a repeated header with ",".
             return [] if value is None else [str(value).encode("latin-1", "replace")]
 
-        result = self.gate.check(values)
+        # PEP 3333: SCRIPT_NAME + PATH_INFO is the decoded path; RAW_URI (gunicorn, werkzeug) or REQUEST_URI (uWSGI,
+        # werkzeug, mod_wsgi) is the request target as sent, when the server gives it.
+        path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        raw_path = raw.split("?", 1)[0] if isinstance(raw, str) and raw.startswith("/") else None
+        result = self.gate.check(values, str(environ.get("REQUEST_METHOD", "")), path, raw_path)
         if isinstance(result, Refusal):
             return self._refuse(result, environ, start_response)
         for key in self._removed:
@@ -176,7 +204,7 @@ class WsgiMiddleware:
         content_type = next((value for name, value in headers if name.lower() == "content-type"), None)
         try:
             reference = self.payloads.store(spooled, caller, content_type)
-        except (ClientError, BotoCoreError) as error:
+        except (ClientError, BotoCoreError, PayloadError) as error:
             for file in files:
                 file.close()
             code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
