@@ -7,17 +7,24 @@ documents and the Terraform runner are public in xacct.local (stacks, terraform)
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import re
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+from unittest import mock
 
+import uvicorn
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from werkzeug.serving import make_server
 
 from xacct.client import ApiClient
 from xacct.local import LocalAws
@@ -95,3 +102,52 @@ def botocore_signed(
         Credentials(credentials["key"], credentials["secret"], credentials.get("token")), service, region
     ).add_auth(request)
     return {**dict(request.headers.items()), "Host": host}
+
+
+# -- the README's API server apps (examples/backend), served on 127.0.0.1 ------------------------------------
+
+
+def load_example(name: str, origin_secret: str, invoke_role_arns: dict[str, str]) -> ModuleType:
+    """examples/backend/<name>.py as a fresh module, with XACCT_ORIGIN_SECRET and XACCT_INVOKE_ROLE_ARNS set as its
+    deployment would."""
+    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / "backend" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    env = {"XACCT_ORIGIN_SECRET": origin_secret, "XACCT_INVOKE_ROLE_ARNS": json.dumps(invoke_role_arns)}
+    with mock.patch.dict(os.environ, env):
+        spec.loader.exec_module(module)
+    return module
+
+
+def serve_flask(app: Any) -> tuple[str, Callable[[], None]]:
+    """werkzeug's threaded server on 127.0.0.1 (a free port)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return f"http://127.0.0.1:{server.server_port}", stop
+
+
+def serve_fastapi(app: Any) -> tuple[str, Callable[[], None]]:
+    """uvicorn on 127.0.0.1 (a socket bound to a free port), lifespan on."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", stop

@@ -10,23 +10,14 @@ does ("Transform API requests and responses for HTTP APIs in API Gateway": ``ove
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import os
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from types import ModuleType
 from typing import Any
-from unittest import mock
 
 import httpx
 import pytest
 import requests
-import uvicorn
-from werkzeug.serving import make_server
 from werkzeug.test import Client
 
 from xacct.backend import (
@@ -35,13 +26,15 @@ from xacct.backend import (
     Caller,
     CallerNotVerified,
     NoIamAuthorizer,
+    NotAnInvokeRole,
+    RouteMismatch,
     WsgiMiddleware,
     caller_from_lambda_event,
 )
 from xacct.local import LocalAws
 from xacct.local.stacks import ApiStack, build_api
 
-from helpers import ROOT
+from helpers import ROOT, load_example, serve_fastapi, serve_flask
 
 PROVIDER_ID = "111122223333"
 CONSUMER_ID = "444455556666"
@@ -574,52 +567,6 @@ def test_asgi_unknown_scope_types_are_an_error() -> None:
 # -- the README's apps, served for real, behind the local gateway -----------------------------------------
 
 
-def load_example(name: str, origin_secret: str, invoke_role_arns: dict[str, str]) -> ModuleType:
-    """examples/backend/<name>.py as a fresh module, with XACCT_ORIGIN_SECRET and XACCT_INVOKE_ROLE_ARNS set as its
-    deployment would."""
-    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / "backend" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    env = {"XACCT_ORIGIN_SECRET": origin_secret, "XACCT_INVOKE_ROLE_ARNS": json.dumps(invoke_role_arns)}
-    with mock.patch.dict(os.environ, env):
-        spec.loader.exec_module(module)
-    return module
-
-
-def serve_flask(app: Any) -> tuple[str, Callable[[], None]]:
-    """werkzeug's threaded server on 127.0.0.1 (a free port)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-
-    return f"http://127.0.0.1:{server.server_port}", stop
-
-
-def serve_fastapi(app: Any) -> tuple[str, Callable[[], None]]:
-    """uvicorn on 127.0.0.1 (a socket bound to a free port), lifespan on."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-    return f"http://127.0.0.1:{sock.getsockname()[1]}", stop
-
-
 class Served:
     """One of the README's apps, served, behind its own API; ``ran`` records each call of the app's /record route."""
 
@@ -732,3 +679,92 @@ def test_examples_are_the_readme_sections_code() -> None:
         for marker in ("from xacct.backend import", wrap, read):
             (line,) = [line.strip() for line in source.splitlines() if marker in line]
             assert line in section, (name, line)
+
+
+# -- the route the gateway authorized, against the path the app will route (xacct.backend.route) ----------------
+
+
+@pytest.mark.parametrize(
+    ("route", "method", "path", "raw", "problem"),
+    [
+        ("GET /items/{id}", "GET", "/items/1", "/items/1", None),
+        ("GET /items/{id}", "GET", "/items/1/secret", "/items/1%2Fsecret", "encoded slash or backslash"),
+        ("GET /items/{id}", "GET", "/items/1/secret", "/items/1%2fsecret", "encoded slash or backslash"),
+        ("GET /items/{id}", "GET", "/items/1\\secret", "/items/1%5Csecret", "encoded slash or backslash"),
+        ("GET /items/{id}", "GET", "/items/1/secret", None, "is not served by the route the gateway authorized"),
+        ("ANY /{proxy+}", "GET", "/items/x/../admin", "/items/x/../admin", "dot segment"),
+        ("ANY /{proxy+}", "GET", "/items/x/../admin", "/items/x/%2E%2E/admin", "dot segment"),
+        ("ANY /{proxy+}", "GET", "/items/./x", None, "dot segment"),
+        ("ANY /{proxy+}", "DELETE", "/anything/at/all", "/anything/at/all", None),
+        ("GET /items", "POST", "/items", "/items", "is not served by the route the gateway authorized"),
+        ("ANY /items", "POST", "/items", "/items", None),
+        ("$default", "PATCH", "/whatever", "/whatever", None),
+        ("$default", "GET", "/a/%2F", "/a/%2F", "encoded slash"),
+        (None, "GET", "/items/1", "/items/1", "no x-route-key"),
+        ("nonsense", "GET", "/items/1", "/items/1", "is not a route key"),
+    ],
+)
+def test_route_problems(route: str | None, method: str, path: str, raw: str | None, problem: str | None) -> None:
+    from xacct.backend.route import route_problem
+
+    found = route_problem(route, method, path, raw)
+    assert (found is None) if problem is None else (found is not None and problem in found), found
+
+
+@pytest.mark.parametrize(
+    ("uri", "route", "status"),
+    [
+        ("/api/items/1", "GET /items/{id}", 200),
+        ("/api/items/1%2Fsecret", "GET /items/{id}", 403),
+        ("/items/1", "GET /items/{id}", 403),  # not under path_prefix
+        ("/api", "$default", 200),
+    ],
+)
+def test_wsgi_checks_the_route_under_the_path_prefix(uri: str, route: str, status: int) -> None:
+    app = RecordingWsgi()
+    response = Client(wsgi(app, path_prefix="/api")).get(uri, headers=sent(x_route_key=route))
+    assert response.status_code == status, response.get_data()
+    assert len(app.calls) == (1 if status == 200 else 0)
+
+
+def test_asgi_reads_the_raw_path() -> None:
+    app = RecordingAsgi()
+
+    async def call() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi(app)), base_url="http://backend") as c:
+            return await c.get("/items/1%2Fsecret", headers=sent(x_route_key="GET /items/{id}"))
+
+    response = asyncio.run(call())
+    assert response.status_code == 403
+    assert response.json()["reason"] == "route_mismatch"
+    assert "encoded slash" in response.json()["message"]
+    assert app.scopes == []
+
+
+@pytest.mark.parametrize(
+    ("raw_path", "stage", "route", "problem"),
+    [
+        ("/items/1", "$default", "GET /items/{id}", None),
+        ("/prod/items/1", "prod", "GET /items/{id}", None),  # a named stage is in rawPath
+        ("/items/1%2Fsecret", "$default", "GET /items/{id}", "encoded slash"),
+        ("/items/1/secret", "$default", "GET /items/{id}", "is not served by the route"),
+    ],
+)
+def test_a_lambda_events_path_must_be_its_routes(raw_path: str, stage: str, route: str, problem: str | None) -> None:
+    event = lambda_event({"iam": IAM_CONTEXT})
+    event.update(rawPath=raw_path, routeKey=route)
+    event["requestContext"].update(stage=stage, http={**event["requestContext"]["http"], "method": "GET"})
+    if problem is None:
+        assert caller_from_lambda_event(event, invoke_roles=INVOKE_ROLES).route_key == route
+    else:
+        with pytest.raises(RouteMismatch, match=problem):
+            caller_from_lambda_event(event, invoke_roles=INVOKE_ROLES)
+    assert caller_from_lambda_event(event, invoke_roles=INVOKE_ROLES, check_route=False).route_key == route
+
+
+def test_a_lambda_event_of_another_role_is_refused_unless_allowed() -> None:
+    iam = {**IAM_CONTEXT, "userArn": f"arn:aws:sts::{PROVIDER_ID}:assumed-role/Ci/{CONSUMER_ID}-x", "userId": None}
+    with pytest.raises(NotAnInvokeRole, match=r"the caller's role Ci is not one of this server's invoke roles"):
+        caller_from_lambda_event(lambda_event({"iam": iam}), invoke_roles=INVOKE_ROLES)
+    caller = caller_from_lambda_event(lambda_event({"iam": iam}), invoke_roles=INVOKE_ROLES, allow_other_roles=True)
+    assert (caller.role_name, caller.consumer_account_id, caller.is_invoke_role) == ("Ci", None, False)
