@@ -200,3 +200,46 @@ def test_decisions_are_recorded(local_aws: LocalAws, accounts: tuple[str, str]) 
     last = local_aws.assume_role_records[-1]
     assert (last.role_arn, last.allowed) == (target, False)
     assert last.caller_arn.endswith(":assumed-role/Caller/workload")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "session", "allowed"),
+    [
+        ("${aws:PrincipalAccount}-*", "{consumer}-worker", True),
+        ("${aws:PrincipalAccount}-*", "{other}-worker", False),  # another account's prefix
+        ("${aws:PrincipalAccount}-*", "worker", False),
+        ("${aws:principalaccount}-*", "{consumer}-worker", True),  # key names are case-insensitive
+        ("${aws:PrincipalTag/team}-*", "{consumer}-worker", False),  # no such tag: the condition fails
+        ("${aws:PrincipalTag/team, 'none'}-*", "none-worker", True),  # a default where the key has no value
+    ],
+)
+def test_a_policy_variable_in_a_trust_condition(
+    local_aws: LocalAws,
+    accounts: tuple[str, str],
+    new_account: Callable[[], str],
+    pattern: str,
+    session: str,
+    allowed: bool,
+) -> None:
+    """ "IAM policy elements: Variables and tags": global condition keys can be variables, variables work in
+    resource-based policies (a trust policy is one), and "if the variable has no value ... the condition fails"
+    unless a default is given; key names are case-insensitive. The invoke roles' trust binds each session name to
+    the caller's own account this way (modules/provider_api, iam.tf)."""
+    provider, consumer = accounts
+    invoke_arn = f"arn:aws:iam::{provider}:role/Invoke"
+    caller = role(local_aws, consumer, "Caller", trust(service=True), allow("sts:AssumeRole", invoke_arn))
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": [caller]},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringLike": {"sts:RoleSessionName": pattern}},
+    }
+    role(local_aws, provider, "Invoke", json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    name = session.format(consumer=consumer, other=new_account())
+    sts = local_aws.workload_session(caller).client("sts")
+    if allowed:
+        assert sts.assume_role(RoleArn=invoke_arn, RoleSessionName=name)["AssumedRoleUser"]["Arn"].endswith(name)
+    else:
+        with pytest.raises(ClientError) as denied:
+            sts.assume_role(RoleArn=invoke_arn, RoleSessionName=name)
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
