@@ -221,10 +221,11 @@ def test_a_policy_variable_in_a_trust_condition(
     session: str,
     allowed: bool,
 ) -> None:
-    """ "IAM policy elements: Variables and tags": global condition keys can be variables, variables work in
-    resource-based policies (a trust policy is one), and "if the variable has no value ... the condition fails"
-    unless a default is given; key names are case-insensitive. The invoke roles' trust binds each session name to
-    the caller's own account this way (modules/provider_api, iam.tf)."""
+    """Per "IAM policy elements: Variables and tags": global condition context keys can be variables, and variables
+    work in resource-based policies (a trust policy is one); "If AWS cannot resolve a variable this might cause the
+    entire statement to be invalid" (its sections "Policy variables with no value" and "Specifying default values").
+    The invoke roles' trust binds each session name to the caller's own account this way (modules/provider_api,
+    iam.tf)."""
     provider, consumer = accounts
     invoke_arn = f"arn:aws:iam::{provider}:role/Invoke"
     caller = role(local_aws, consumer, "Caller", trust(service=True), allow("sts:AssumeRole", invoke_arn))
