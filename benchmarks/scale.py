@@ -7,10 +7,12 @@ layout), each allowed two of the API's three routes. Measured: the wall time of 
 `terraform apply` (default -parallelism), and the largest trust policy and invoke policy of the applied roles
 (characters of the documents IAM holds, without white space), all reported as growth ratios against N = 1.
 
-Then the other layout: ONE invoke role trusting the N consumers (one statement per consumer account). It is
-only planned, against IAM's default "Role trust policy length" quota (2,048 characters): where it does not
-fit, the module's precondition fails the plan and its message (how many consumers fit) is reported. That is
-the reason the README gives for one invoke role per consumer.
+Then the other layout: ONE invoke role trusting the N consumers. It is only planned, against IAM's default "Role
+trust policy length" quota (2,048 characters): where it does not fit, the module's precondition fails the plan and
+its message (how many consumers fit) is reported. Its trust policy, read from the plan, gives the characters each
+added consumer account costs: one statement for all accounts with ``StringLike sts:RoleSessionName =
+${aws:PrincipalAccount}-*`` (issue 18), beside the same policy in the earlier form, one statement per account with
+that account's prefix, built here from the same ARNs (the "before" of that change).
 """
 
 from __future__ import annotations
@@ -88,9 +90,13 @@ def measure(aws: LocalAws, tree: Path, provider: str, size: int) -> dict[str, An
     trust_chars, invoke_chars = largest_policies(aws, provider, list(roles))
     # The other layout, planned only: one invoke role trusting every consumer.
     shared = {"ApiShared": {"trusted_role_arns": [consumer_arn(n) for n in range(size)], "allowed_routes": ALLOWED}}
+    shared_trust: str | None = None
     try:
-        workspace.plan(values(shared))
+        plan = workspace.plan(values(shared))
         shared_result = "fits"
+        for change in plan["resource_changes"]:
+            if change["address"] == 'aws_iam_role.invoke["ApiShared"]':
+                shared_trust = change["change"]["after"]["assume_role_policy"]
     except TerraformError as error:
         message = str(error)
         start = message.find("The trust policy of invoke role")
@@ -102,7 +108,24 @@ def measure(aws: LocalAws, tree: Path, provider: str, size: int) -> dict[str, An
         "largest_trust_policy_chars": trust_chars,
         "largest_invoke_policy_chars": invoke_chars,
         "one_shared_role": shared_result,
+        "shared_trust_chars": compact(shared_trust) if shared_trust is not None else None,
+        "shared_trust_chars_one_statement_per_account": per_account_trust_chars(size),
     }
+
+
+def per_account_trust_chars(size: int) -> int:
+    """The shared role's trust in the earlier form: a statement per consumer account with that account's prefix."""
+    statements = [
+        {
+            "Sid": f"ConsumerAccount{FIRST_CONSUMER + n}",
+            "Effect": "Allow",
+            "Principal": {"AWS": [consumer_arn(n)]},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringLike": {"sts:RoleSessionName": f"{FIRST_CONSUMER + n}-*"}},
+        }
+        for n in range(size)
+    ]
+    return compact({"Version": "2012-10-17", "Statement": statements})
 
 
 def main() -> int:
@@ -143,6 +166,23 @@ def main() -> int:
     print()
     for label, row in rows.items():
         print(f"one invoke role trusting {label} consumer(s): {row['one_shared_role']}")
+    print()
+    print("| consumers of one shared role | trust policy: one statement | a statement per account (before) |")
+    print("|---:|---:|---:|")
+    for label, row in rows.items():
+        shared = row["shared_trust_chars"]
+        before = row["shared_trust_chars_one_statement_per_account"]
+        print(f"| {label} | {shared if shared is not None else 'over the quota'} | {before} |")
+    if len(sizes) > 1:
+        low, high = rows[str(sizes[0])], rows[str(sizes[1])]
+        added = sizes[1] - sizes[0]
+        if low["shared_trust_chars"] is not None and high["shared_trust_chars"] is not None:
+            after = (high["shared_trust_chars"] - low["shared_trust_chars"]) / added
+            earlier = (
+                high["shared_trust_chars_one_statement_per_account"]
+                - low["shared_trust_chars_one_statement_per_account"]
+            ) / added
+            print(f"characters per added consumer account: {after:.0f} (one statement), {earlier:.0f} (before)")
     total = time.perf_counter() - started
     print(f"whole run: {total:.0f} s")
     path = save("scale", {"sizes": list(sizes), "rows": rows, "ratio_to_first": ratios, "total_seconds": total})
