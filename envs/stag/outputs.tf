@@ -1,10 +1,15 @@
 output "consumer_config" {
-  description = "Hand this to consumer teams: region, invoke URL, invoke role ARNs."
+  description = "The provider's overview of every consumer (accounts, roles, routes): keep it; send each team consumer_configs[\"<its account id>\"]."
   value       = module.api.consumer_config
 }
 
+output "consumer_configs" {
+  description = "Per consumer account id, only that account's own grants: send consumer_configs[\"<account id>\"] to that team."
+  value       = module.api.consumer_configs
+}
+
 output "invoke_role_arns" {
-  description = "Invoke role name => ARN (the consumers' provider_invoke_role_arns)."
+  description = "Invoke role name => ARN (the consumers' provider_invoke_role_arns; the API server's xacct.backend invoke_roles)."
   value       = module.api.invoke_role_arns
 }
 

@@ -35,8 +35,9 @@ output "access_log_group_name" {
 
 output "consumer_config" {
   description = <<-EOT
-    Everything a consumer team needs, in one object: paste it to them (it holds no secret; external ids are not
-    included). trusted_principals: invoke role => the consumer role ARNs its trust policy names.
+    The provider's overview of every consumer, in one object (no secret; external ids are not included). It names
+    every consumer's accounts, roles and routes: do not send it to a consumer team, send it consumer_configs["<its
+    account id>"] instead. trusted_principals: invoke role => the consumer role ARNs its trust policy names.
     role_session_name_prefix: invoke role => consumer account => the prefix every RoleSessionName must have when a
     role of that account assumes the invoke role ("<your account id>-", e.g. "222222222222-xacct-worker"); the
     trust policy refuses any other name. The xacct client picks such a name by itself.
@@ -51,6 +52,31 @@ output "consumer_config" {
     payload_bucket       = local.payloads_enabled ? aws_s3_bucket.payloads[0].id : null
     role_session_name_prefix = {
       for name, accounts in local.consumer_accounts : name => { for account in accounts : account => "${account}-" }
+    }
+  }
+}
+
+output "consumer_configs" {
+  description = <<-EOT
+    What each consumer team needs, keyed by its AWS account id, holding only that account's own grants: send
+    consumer_configs["<account id>"] to that team (no secret, no external id, nothing of other consumers). Fields:
+    region, invoke_url, payload_bucket, and invoke_roles: invoke role => { arn, allowed_routes, external_id_required,
+    your_role_arns (this account's roles the trust names), role_session_name_prefix ("<account id>-") }.
+  EOT
+  value = {
+    for account in distinct(flatten(values(local.consumer_accounts))) : account => {
+      region         = data.aws_region.current.name
+      invoke_url     = var.domain == null ? aws_apigatewayv2_stage.this.invoke_url : "https://${var.domain.name}/"
+      payload_bucket = local.payloads_enabled ? aws_s3_bucket.payloads[0].id : null
+      invoke_roles = {
+        for name, r in var.invoke_roles : name => {
+          arn                      = aws_iam_role.invoke[name].arn
+          allowed_routes           = r.allowed_routes
+          external_id_required     = r.external_id != null
+          your_role_arns           = [for arn in r.trusted_role_arns : arn if try(regex(":iam::([0-9]{12}):", arn)[0], "") == account]
+          role_session_name_prefix = "${account}-"
+        } if contains(local.consumer_accounts[name], account)
+      }
     }
   }
 }

@@ -569,3 +569,46 @@ run "trusted_role_path_too_long" {
   }
   expect_failures = [aws_iam_role.invoke]
 }
+
+# -- what each consumer team is sent: its own grants only (issue 19) ---------------------------------------------
+
+run "each_consumer_account_gets_only_its_own_config" {
+  command = plan
+  variables {
+    routes = ["ANY /{proxy+}", "GET /items/{id}"]
+    invoke_roles = {
+      ApiSharedRoleStag = {
+        trusted_role_arns = ["arn:aws:iam::222222222222:role/LambdaRoleDeve", "arn:aws:iam::333333333333:role/Batch"]
+        external_id       = "shared-partner-id-1"
+      }
+      ApiTeamB = { trusted_role_arns = ["arn:aws:iam::222222222222:role/LambdaRoleDeve"], allowed_routes = ["GET /items/{id}"] }
+    }
+  }
+
+  assert {
+    condition     = jsonencode(sort(keys(output.consumer_configs))) == jsonencode(["222222222222", "333333333333"])
+    error_message = "one config per consumer account: ${jsonencode(keys(output.consumer_configs))}"
+  }
+  assert {
+    condition     = jsonencode(keys(output.consumer_configs["333333333333"].invoke_roles)) == jsonencode(["ApiSharedRoleStag"])
+    error_message = "333333333333 must not learn of ApiTeamB: ${jsonencode(output.consumer_configs["333333333333"].invoke_roles)}"
+  }
+  assert {
+    condition     = jsonencode(output.consumer_configs["333333333333"].invoke_roles.ApiSharedRoleStag.your_role_arns) == jsonencode(["arn:aws:iam::333333333333:role/Batch"])
+    error_message = "only the account's own roles: ${jsonencode(output.consumer_configs["333333333333"].invoke_roles)}"
+  }
+  assert {
+    condition     = !strcontains(jsonencode(output.consumer_configs["333333333333"]), "222222222222")
+    error_message = "another consumer's account id leaked: ${jsonencode(output.consumer_configs["333333333333"])}"
+  }
+  assert {
+    condition     = !strcontains(jsonencode(output.consumer_configs), "shared-partner-id-1")
+    error_message = "an external id must never be in what consumers are sent"
+  }
+  assert {
+    condition = jsonencode(output.consumer_configs["222222222222"].invoke_roles.ApiTeamB.allowed_routes) == jsonencode(["GET /items/{id}"]) && (
+      output.consumer_configs["222222222222"].invoke_roles.ApiSharedRoleStag.role_session_name_prefix == "222222222222-"
+    )
+    error_message = "222222222222: ${jsonencode(output.consumer_configs["222222222222"])}"
+  }
+}
