@@ -147,6 +147,8 @@ def _strings(value: Any) -> list[str]:
 # What the gateway may set on a request to the API server: the path, and the caller as the gateway verified it.
 IDENTITY_HEADERS = {
     "overwrite:header.x-caller-arn": "$context.identity.userArn",
+    "overwrite:header.x-caller-user-id": "$context.identity.user",
+    "overwrite:header.x-route-key": "$context.routeKey",
 }
 
 
@@ -216,24 +218,25 @@ def _check_trust_statement(address: str, statement: dict[str, Any]) -> None:
 
 
 def _check_invoke_trust(address: str, statements: list[dict[str, Any]]) -> None:
-    """An invoke role: one statement per consumer account, its session names bound to "<account id>-*"."""
-    accounts = []
-    for statement in statements:
-        condition = dict(statement.get("Condition") or {})
-        like = condition.pop("StringLike", None)
-        by_arn = condition.pop("ArnEquals", None)  # trust_by_principal_arn: the account, its roles by aws:PrincipalArn
-        _check_trust_statement(address, {**statement, "Condition": condition or None})
-        roles = _strings(statement["Principal"])
-        account = roles[0].split(":")[4]
-        if by_arn is not None:
-            assert roles == [f"arn:{roles[0].split(':')[1]}:iam::{account}:root"], f"{address}: {roles}"
-            assert set(by_arn) == {"aws:PrincipalArn"}, f"{address}: condition {by_arn}"
-            roles = _strings(by_arn)
-            assert not any("*" in r for r in roles), f"{address}: a wildcard aws:PrincipalArn {roles}"
-        assert {r.split(":")[4] for r in roles} == {account}, f"{address}: one statement for several accounts {roles}"
-        assert like == {"sts:RoleSessionName": f"{account}-*"}, f"{address}: session names not bound to {account}"
-        accounts.append(account)
-    assert len(accounts) == len(set(accounts)), f"{address}: several statements for one account {accounts}"
+    """An invoke role: one statement naming its consumer roles, each session name bound to the caller's own account
+    (``StringLike sts:RoleSessionName = ${aws:PrincipalAccount}-*``, which IAM resolves per caller)."""
+    assert len(statements) == 1, f"{address}: {len(statements)} trust statements, expected one for every consumer"
+    (statement,) = statements
+    condition = dict(statement.get("Condition") or {})
+    like = condition.pop("StringLike", None)
+    by_arn = condition.pop("ArnEquals", None)  # trust_by_principal_arn: the accounts, their roles by aws:PrincipalArn
+    _check_trust_statement(address, {**statement, "Condition": condition or None})
+    principals = _strings(statement["Principal"])
+    if by_arn is not None:
+        accounts = {p.split(":")[4] for p in principals}
+        assert all(p.endswith(":root") and p.count(":") == 5 for p in principals), f"{address}: {principals}"
+        assert set(by_arn) == {"aws:PrincipalArn"}, f"{address}: condition {by_arn}"
+        roles = _strings(by_arn)
+        assert not any("*" in r for r in roles), f"{address}: a wildcard aws:PrincipalArn {roles}"
+        assert {r.split(":")[4] for r in roles} == accounts, f"{address}: roles of other accounts than {accounts}"
+    assert like == {"sts:RoleSessionName": "${aws:PrincipalAccount}-*"}, (
+        f"{address}: session names not bound to the caller's account: {like}"
+    )
 
 
 def _check_consumer_config(summary: PlanSummary) -> None:

@@ -65,7 +65,7 @@ GOOD: dict[str, Any] = {
                 "Statement": [
                     {
                         "Principal": {"AWS": ["arn:aws:iam::222222222222:role/LambdaRoleDeve"]},
-                        "Condition": {"StringLike": {"sts:RoleSessionName": "222222222222-*"}},
+                        "Condition": {"StringLike": {"sts:RoleSessionName": "${aws:PrincipalAccount}-*"}},
                     }
                 ]
             },
@@ -164,14 +164,14 @@ def test_the_compare_fails_on_a_wrong_expectation(inventory: dict[str, Any], mes
             "assume_role_policy",
             '{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:role/A"]},'
             '"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:RoleSessionName":"333333333333-*"}}}]}',
-            "session names not bound to 222222222222",
+            "session names not bound to the caller's account",
         ),
         (
             ROLE,
             "assume_role_policy",
             '{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:role/A"]},'
             '"Action":"sts:AssumeRole"}]}',
-            "session names not bound to 222222222222",
+            "session names not bound to the caller's account",
         ),
         (
             ROLE,
@@ -179,21 +179,29 @@ def test_the_compare_fails_on_a_wrong_expectation(inventory: dict[str, Any], mes
             '{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:role/A",'
             '"arn:aws:iam::333333333333:role/B"]},"Action":"sts:AssumeRole",'
             '"Condition":{"StringLike":{"sts:RoleSessionName":"222222222222-*"}}}]}',
-            "one statement for several accounts",
+            "session names not bound to the caller's account",  # B's sessions would be named as A's account
+        ),
+        (
+            ROLE,
+            "assume_role_policy",
+            '{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:role/A"]},'
+            '"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:RoleSessionName":"${aws:PrincipalAccount}-*"}}},'
+            '{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::333333333333:role/B"]},"Action":"sts:AssumeRole"}]}',
+            "2 trust statements, expected one",
         ),
         (
             ROLE,
             "assume_role_policy",
             '{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:root"]},'
-            '"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:RoleSessionName":"222222222222-*"},'
+            '"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:RoleSessionName":"${aws:PrincipalAccount}-*"},'
             '"ArnEquals":{"aws:PrincipalArn":["arn:aws:iam::333333333333:role/B"]}}}]}',
-            "one statement for several accounts",
+            "roles of other accounts than",
         ),
         (
             ROLE,
             "assume_role_policy",
             '{"Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:root"]},'
-            '"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:RoleSessionName":"222222222222-*"},'
+            '"Action":"sts:AssumeRole","Condition":{"StringLike":{"sts:RoleSessionName":"${aws:PrincipalAccount}-*"},'
             '"ArnEquals":{"aws:PrincipalArn":["arn:aws:iam::222222222222:role/*"]}}}]}',
             "a wildcard aws:PrincipalArn",
         ),
@@ -207,6 +215,12 @@ def test_the_compare_fails_on_a_wrong_expectation(inventory: dict[str, Any], mes
             "aws_apigatewayv2_integration.this",
             "request_parameters",
             {"overwrite:header.x-caller-arn": "$request.header.x-caller-arn"},
+            "not the verified caller",
+        ),
+        (
+            "aws_apigatewayv2_integration.this",
+            "request_parameters",
+            {"overwrite:header.x-route-key": "$request.header.x-route-key"},
             "not the verified caller",
         ),
         (

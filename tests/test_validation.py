@@ -71,10 +71,10 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "trust_policy_over_quota": (
         f"The trust policy of invoke role {ROLE} would be",
         "over the account's quota of 2048 for role trust policies (trust_policy_length_quota)",
-        "about 9 of its 50 consumer accounts (50 trusted_role_arns) fit in one role",
-        "split the consumers into several invoke_roles entries",
+        "its 50 trusted_role_arns (50 accounts) take about 48 characters each, so about 38 fit in one role",
+        "Split the consumers into several invoke_roles entries",
     ),
-    "one_consumer_more_than_fits": ("about 9 of its 10 consumer accounts (10 trusted_role_arns) fit in one role",),
+    "one_consumer_more_than_fits": ("its 39 trusted_role_arns (39 accounts) take about 48 characters each, so about 38 fit",),
     # provider_api: exact route allowlists that IAM cannot express, and the inline policy quota
     "deny_would_hit_allowed_greedy_route": (
         f"invoke_roles.{ROLE}: IAM cannot allow exactly these allowed_routes",
@@ -89,7 +89,7 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     ),
     "trust_policy_over_raised_quota": (
         "over the account's quota of 4096 for role trust policies",
-        "about 18 of its 20 consumer accounts (20 trusted_role_arns) fit in one role",
+        "its 82 trusted_role_arns (82 accounts) take about 48 characters each, so about 81 fit in one role",
     ),
     "trust_policy_quota_above_what_aws_grants": ("trust_policy_length_quota must be the account's", "got 8192"),
     "trust_policy_quota_below_the_default": ("a whole number from 2048", "got 1024"),
@@ -261,7 +261,7 @@ def test_the_reader_reads_the_test_files() -> None:
     """The reader finds what Terraform finds: every run, the runs' variables on top of the file's, nested values."""
     names, failing = read_runs(ROOT / "modules/provider_api/tests/invoke_roles.tftest.hcl")
     assert names[:2] == ["wildcard_principal", "account_id_principal"]
-    assert (len(names), len(failing)) == (39, 29)  # 10 runs plan the invoke and trust policies
+    assert (len(names), len(failing)) == (40, 29)  # 11 runs plan the invoke and trust policies (and consumer_configs)
     wildcard = failing[0]
     assert wildcard.variables["name"] == '"server-stag"'
     assert wildcard.variables["invoke_roles"] == '{ ApiAllowByIamRoleStag = { trusted_role_arns = ["*"] } }'

@@ -271,6 +271,8 @@ locals {
       per_principal = ceil(
         (length(join(",", [for arn in distinct(r.trusted_role_arns) : jsonencode(arn)])) + 1) / max(1, length(distinct(r.trusted_role_arns)))
       )
+      # What the statement costs without its role ARNs, and so how many role ARNs of this length fit.
+      fixed = length(local.trust_policies[name]) - length(join(",", [for arn in distinct(r.trusted_role_arns) : jsonencode(arn)]))
     }
   }
 
@@ -320,7 +322,9 @@ resource "aws_iam_role" "invoke" {
         "The trust policy of invoke role ${each.key} would be ${local.trust_policy_size[each.key].length} characters,",
         "over the account's quota of ${local.trust_policy_quota} for role trust policies (trust_policy_length_quota):",
         "its ${local.trust_policy_size[each.key].principals} trusted_role_arns (${local.trust_policy_size[each.key].accounts} accounts)",
-        "take about ${local.trust_policy_size[each.key].per_principal} characters each. Split the consumers into several",
+        "take about ${local.trust_policy_size[each.key].per_principal} characters each, so about",
+        "${floor((local.trust_policy_quota - local.trust_policy_size[each.key].fixed) / local.trust_policy_size[each.key].per_principal)}",
+        "fit in one role. Split the consumers into several",
         "invoke_roles entries, or raise the account's \"Role trust policy length\" quota (up to 4,096) and set",
         "trust_policy_length_quota to it.",
       ])
