@@ -74,7 +74,9 @@ MESSAGES: dict[str, tuple[str, ...]] = {
         "its 50 trusted_role_arns (50 accounts) take about 48 characters each, so about 38 fit in one role",
         "Split the consumers into several invoke_roles entries",
     ),
-    "one_consumer_more_than_fits": ("its 39 trusted_role_arns (39 accounts) take about 48 characters each, so about 38 fit",),
+    "one_consumer_more_than_fits": (
+        "its 39 trusted_role_arns (39 accounts) take about 48 characters each, so about 38 fit",
+    ),
     # provider_api: exact route allowlists that IAM cannot express, and the inline policy quota
     "deny_would_hit_allowed_greedy_route": (
         f"invoke_roles.{ROLE}: IAM cannot allow exactly these allowed_routes",
