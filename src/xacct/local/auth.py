@@ -26,6 +26,7 @@ local AWS to send what AWS sends.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -69,6 +70,7 @@ class Refusal(Enum):
     SIGNATURE_EXPIRED = "signature expired"  # X-Amz-Date too far in the past, or past X-Amz-Expires
     SIGNATURE_NOT_YET_CURRENT = "signature not yet current"  # X-Amz-Date too far in the future
     SIGNATURE_MISMATCH = "signature mismatch"
+    CONTENT_SHA256_MISMATCH = "content sha256 mismatch"  # S3: X-Amz-Content-SHA256 is not the body's hash
 
 
 class AuthRefusal(Exception):
@@ -267,6 +269,23 @@ def check_clock(signed: sigv4.Signature, now: datetime) -> None:
         )
 
 
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def check_content_sha256(signed: sigv4.Signature, request: SignedHttpRequest) -> None:
+    """S3 compares an X-Amz-Content-SHA256 that is a hash with the body it received: 400 XAmzContentSHA256Mismatch
+    ("Error responses" of the S3 API Reference; the signature covers the header's value, so S3 must check the body
+    itself). UNSIGNED-PAYLOAD and the STREAMING-* values are not hashes of the whole body and are not compared."""
+    if signed.service != "s3":
+        return
+    claimed = request.headers.get("x-amz-content-sha256", "")
+    if _HEX_SHA256.fullmatch(claimed) and claimed != hashlib.sha256(request.body).hexdigest():
+        raise AuthRefusal(
+            Refusal.CONTENT_SHA256_MISMATCH,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        )
+
+
 def mismatch_message(verification: sigv4.Verification) -> str:
     """AWS's signature mismatch message: what the canonical request and string to sign should have been."""
     return (
@@ -330,6 +349,7 @@ class Authenticator:
         )
         if not verification.ok:
             raise AuthRefusal(Refusal.SIGNATURE_MISMATCH, mismatch_message(verification))
+        check_content_sha256(signed, request)
         return caller
 
 
@@ -444,6 +464,7 @@ _S3_CODE = {
         "The difference between the request time and the current time is too large.",
     ),
     Refusal.SIGNATURE_MISMATCH: (403, "SignatureDoesNotMatch", MISMATCH),
+    Refusal.CONTENT_SHA256_MISMATCH: (400, "XAmzContentSHA256Mismatch", ""),
 }
 
 

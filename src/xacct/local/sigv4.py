@@ -80,6 +80,17 @@ def _as_signed(base: type[SigV4Auth]) -> type[SigV4Auth]:
                     header_map[name] = value
             return header_map
 
+        def canonical_request(self, request: AWSRequest) -> str:
+            canonical = str(super().canonical_request(request))
+            if base is SigV4Auth:
+                # Every service but S3 signs the hash of the body it received: botocore's signer would take a
+                # client's X-Amz-Content-SHA256 header instead, so a body changed after signing would verify. The
+                # SigV4 pages ("Create a canonical request for Signature Version 4": HashedPayload is the hash of
+                # the request's payload; only S3 documents UNSIGNED-PAYLOAD and the header's value as the line).
+                head, _, _ = canonical.rpartition("\n")
+                return f"{head}\n{hashlib.sha256(self._body).hexdigest()}"
+            return canonical
+
         def payload(self, request: AWSRequest) -> str:
             # An S3 presigned URL signs no payload (as botocore's S3SigV4QueryAuth).
             if self._unsigned:
