@@ -252,6 +252,17 @@ def _check_consumer_config(summary: PlanSummary) -> None:
     for key in ("allowed_routes", "external_id_required", "trusted_principals", "role_session_name_prefix"):
         if key in config:
             assert set(config[key]) == roles, f"outputs.consumer_config.{key}: {sorted(config[key])}, roles {roles}"
+    _check_consumer_configs(summary)
+
+
+def _check_consumer_configs(summary: PlanSummary) -> None:
+    """consumer_configs: what each consumer team is sent names no other consumer account."""
+    configs = summary.outputs.get("consumer_configs")
+    if not isinstance(configs, dict):
+        return
+    for account, entry in configs.items():
+        others = [other for other in configs if other != account and other in json.dumps(entry)]
+        assert others == [], f"outputs.consumer_configs[{account!r}] names other consumer accounts {others}"
 
 
 def load_scenario(target: str, name: str) -> dict[str, Any]:

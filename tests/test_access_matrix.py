@@ -466,9 +466,10 @@ def test_consumers_sharing_an_invoke_role_are_told_apart(deployment: Deployment)
     """Each consumer account's sessions of the shared role carry its own account id: the API server tells them apart.
 
     The trust policy has one statement with StringLike sts:RoleSessionName "${aws:PrincipalAccount}-*", which IAM
-    resolves to each caller's own account ("IAM policy elements: Variables and tags"); API Gateway passes the session's ARN (assumed-role/<role>/<session name>) as x-caller-arn. AWS STS API
-    reference, AssumeRole: the role session name is part of the assumed-role ARN, and a role may require it with
-    the sts:RoleSessionName condition key.
+    resolves to each caller's own account ("IAM policy elements: Variables and tags"); API Gateway passes the
+    session's ARN (assumed-role/<role>/<session name>) as x-caller-arn. AWS STS API reference, AssumeRole: the
+    role session name is part of the assumed-role ARN, and a role may require it with the sts:RoleSessionName
+    condition key.
     """
     if "third" not in deployment.roles:
         pytest.skip("live mode without XACCT_LIVE_THIRD_PROFILE has no third account")

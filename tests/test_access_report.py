@@ -48,6 +48,7 @@ from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
 from xacct.local.stacks import INVOKE_ROLE, ApiStack, Envs, allow, build_api, trust
 from xacct.local.terraform import ProviderHosts
+from xacct.status import ExitStatus
 
 from helpers import REGION, ROOT, workload_client
 
@@ -388,7 +389,7 @@ def test_expect_catches_a_principal_added_outside_terraform(
     iam.update_assume_role_policy(RoleName=INVOKE_ROLE, PolicyDocument=json.dumps(changed))
     try:
         run = report("--expect", str(declared))
-        assert run.status == 1
+        assert run.status == ExitStatus.DRIFT == 3
         assert {"principal": intruder["Arn"], "via": world.invoke_role, "conditions": {}} in _callers(run.json)
         assert run.err.splitlines()[-2:] == [
             f"xacct access report: 1 difference(s) from {declared}:",
@@ -413,7 +414,7 @@ def test_expect_small_file_declares_principals_and_routes(
     }
     declared.write_text(json.dumps({"invoke_roles": {INVOKE_ROLE: narrower}}))
     run = report("--expect", str(declared))
-    assert run.status == 1
+    assert run.status == ExitStatus.DRIFT == 3
     assert run.err.splitlines()[-5:] == [
         f"xacct access report: 4 difference(s) from {declared}:",
         f"  invoke role {world.invoke_role}: trusts {world.workload}, which is not declared",
@@ -432,7 +433,7 @@ def test_a_hand_added_admin_role_fails_expect(world: Deployed, report: Callable[
     admin = world.role(world.provider, "AdminByHand", trust(f"arn:aws:iam::{world.provider}:root"))
     world.iam(world.provider).put_role_policy(RoleName="AdminByHand", PolicyName="All", PolicyDocument=allow("*", "*"))
     run = report("--expect", str(declared))
-    assert run.status == 1
+    assert run.status == ExitStatus.DRIFT == 3
     assert f"  direct caller {admin['Arn']}: may invoke the API with its own credentials, not declared" in run.err
 
 
@@ -638,7 +639,7 @@ def test_role_by_role_reads_what_the_bulk_read_gives(items_api: ApiStack) -> Non
 
 
 def test_the_scale_benchmark_runs() -> None:
-    """benchmarks/access_report.py --quick: its figures are reported (README, Benchmarks), never asserted."""
+    """benchmarks/access_report.py --quick: its figures are reported (docs/development.md), never asserted."""
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "access_report.py"), "--quick"],
         capture_output=True,

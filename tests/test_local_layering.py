@@ -138,7 +138,8 @@ def test_commands_that_need_the_extra_say_which_to_install(argv: list[str], comm
 
 
 def test_our_own_import_errors_are_not_mistaken_for_a_missing_extra() -> None:
-    with pytest.raises(LocalExtraMissing, match=r"the 'local' extra is not installed .*: pip install 'xacct\[local\]'"):
+    hint = r"in a clone of the xacct repository run pip install -e '\.\[local\]' \(xacct is not on PyPI"
+    with pytest.raises(LocalExtraMissing, match=rf"the 'local' extra is not installed .*: {hint}"):
         require_extra(ModuleNotFoundError("No module named 'tftest'", name="tftest"))
     ours = ModuleNotFoundError("No module named 'xacct.local.nothing'", name="xacct.local.nothing")
     with pytest.raises(ModuleNotFoundError) as raised:

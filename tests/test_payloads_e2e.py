@@ -326,7 +326,7 @@ def test_the_cli_streams_a_file_through_the_bucket_and_waits(applied: Applied, t
         check=False,
     )
     assert result.returncode == 0, result.stderr[-500:]
-    assert hashlib.sha256(result.stdout.rstrip(b"\n")).digest() == hashlib.sha256(body).digest()
+    assert hashlib.sha256(result.stdout).digest() == hashlib.sha256(body).digest()  # byte for byte
 
     waited = subprocess.run(
         [XACCT, "call", "POST", f"{url}/jobs", "--wait", "30", *common],

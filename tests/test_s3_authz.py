@@ -10,7 +10,7 @@ AWS documentation behind each expectation:
   "Troubleshoot access denied (403 Forbidden) errors in Amazon S3" (userguide/troubleshoot-403-errors.html):
   within one account the message says who, which action, which resource and why;
 - "AWS global condition context keys" (aws:SecureTransport) with the local AWS's convention: its loopback
-  endpoint stands for S3's HTTPS endpoint (README, "not emulated").
+  endpoint stands for S3's HTTPS endpoint (docs/local-aws.md, "not emulated").
 """
 
 from __future__ import annotations

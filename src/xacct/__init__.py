@@ -8,7 +8,7 @@ Consumers need three lines::
 
 This package needs boto3, botocore and requests (and shtab, for ``xacct completion`` only). The local AWS,
 the demo, the Terraform runner, the stacks the tests deploy and the echo server are in ``xacct.local``,
-behind the ``local`` extra (``pip install 'xacct[local]'``).
+behind the ``local`` extra (``pip install -e '.[local]'`` in a clone; xacct is not on PyPI).
 """
 
 from importlib.metadata import PackageNotFoundError

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from http import HTTPStatus
@@ -19,8 +20,9 @@ import boto3
 import requests
 from botocore.exceptions import BotoCoreError, ProfileNotFound
 
+from xacct import __version__
 from xacct.access import cli as access_cli
-from xacct.client import ApiClient, RetryPolicy, WaitTimedOut
+from xacct.client import ApiClient, RetryPolicy, WaitTimedOut, region_of_host
 from xacct.errors import ConfigError, ConnectionFailed, HttpError, TimedOut, XacctError, redact_bytes
 from xacct.local import require_extra
 from xacct.signing import parse_query
@@ -45,12 +47,16 @@ examples:
   echo '{"foo":"bar"}' | xacct call PUT https://.../hoge -d @- --role-arn ...
 
   # a large body streamed from a file through the provider's payload bucket; follow a 202 Accepted for 10 min
-  xacct call POST https://.../reports -d @big.bin --payload-bucket <consumer_config.payload_bucket> \
+  xacct call POST https://.../reports -d @big.bin --payload-bucket <payload_bucket of your consumer config> \\
       --wait 600 --role-arn ...
 
-  # against the local AWS of `make demo --keep` (or set XACCT_ENDPOINT_URL)
+  # a binary download, byte for byte (nothing is added to the body)
+  xacct call GET https://.../files/report.pdf --role-arn ... > report.pdf
+
+  # against the local AWS of `make demo ARGS=--keep` or `xacct local up`: the endpoint URL they print
+  # (or export XACCT_ENDPOINT_URL=<that URL>)
   xacct call GET https://<api-id>.execute-api.ap-northeast-1.amazonaws.com/hoge --role-arn ... \\
-      --endpoint-url http://127.0.0.1:4566
+      --endpoint-url <the local AWS's URL>
 
   # retries and credential refreshes, as they happen
   xacct call GET https://.../hoge --role-arn ... --debug
@@ -137,6 +143,26 @@ def _headers(values: Sequence[str], parser: argparse.ArgumentParser) -> dict[str
     return headers
 
 
+def _method(value: str) -> str:
+    method = value.upper()
+    if method not in METHODS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an HTTP API method; expected one of {', '.join(METHODS)} (any case)"
+        )
+    return method
+
+
+# AWS region names: partition prefix, area, number (us-east-1, ap-northeast-1, us-gov-west-1, cn-north-1,
+# us-iso-east-1, eu-central-2).
+REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
+
+
+def _region(value: str) -> str:
+    if not REGION.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an AWS region name; expected e.g. ap-northeast-1")
+    return value
+
+
 def _seconds(value: str) -> float:
     try:
         seconds = float(value)
@@ -156,6 +182,12 @@ def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ExitStat
     parts = urlsplit(args.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         parser.error(f"URL {args.url!r} must be http(s)://host/path")
+    in_url = region_of_host(parts.hostname or "")
+    if args.region and in_url and args.region != in_url:
+        parser.error(
+            f"--region {args.region} contradicts the URL, whose execute-api host is in {in_url}: the request would be "
+            f"signed for {args.region} and refused; drop --region (the URL's region is used) or fix the URL"
+        )
     data: bytes | BinaryIO | None
     try:
         data = _open_data(args.data)
@@ -221,7 +253,9 @@ def print_response(response: requests.Response | None, include: bool, *, redacte
             out.write(f"{name}: {value}\r\n".encode())
         out.write(b"\r\n")
     out.write(content)
-    if content and not content.endswith(b"\n"):
+    # The body as received, byte for byte, into a file or a pipe (`> file.bin`); on a terminal only, a final newline
+    # so that the prompt starts on a line of its own (as curl does not, but a terminal is for people).
+    if content and not content.endswith(b"\n") and out.isatty():
         out.write(b"\n")
     out.flush()
 
@@ -279,7 +313,11 @@ def _terraform_setup(_: argparse.Namespace) -> int:
     path = write_cli_config()
     mirror = find_mirror()
     source = f"the filesystem mirror {mirror}" if mirror else "the Terraform registry (no local mirror found)"
-    print(f"Terraform: {binary}; CLI config {path}; hashicorp/aws from {source}.")
+    # stdout: the line that makes Terraform by hand use this config (eval "$(xacct terraform-setup)"); the rest
+    # is for people, on stderr.
+    print(f"Terraform: {binary}; hashicorp/aws from {source}.", file=sys.stderr)
+    print("# Terraform by hand (terraform init, terraform test) uses this CLI config once you run:", file=sys.stderr)
+    print(f"export TF_CLI_CONFIG_FILE={shlex.quote(str(path))}")
     return EXIT_OK
 
 
@@ -317,6 +355,7 @@ _PROFILE_COMPLETION = {  # what shtab.cmd(_PROFILES) gives, without importing sh
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="xacct", description="Call an IAM-authorized HTTP API in another AWS account.")
+    parser.add_argument("--version", action="version", version=f"xacct {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     call = sub.add_parser(
@@ -327,13 +366,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=CALL_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    call.add_argument("method", type=str.upper, help="HTTP method, e.g. PUT").complete = _METHOD_COMPLETION  # type: ignore[attr-defined]
+    call.add_argument("method", type=_method, help="HTTP method, e.g. PUT").complete = _METHOD_COMPLETION  # type: ignore[attr-defined]
     call.add_argument("url", help="full URL: the API's invoke URL plus path and query")
     call.add_argument("-d", "--data", help="request body: text, @file, or @- for stdin")
     call.add_argument("-H", "--header", action="append", default=[], help="extra header 'Name: value' (repeatable)")
     call.add_argument("--role-arn", required=True, help="the provider's invoke role ARN")
     call.add_argument("--external-id", help="external id, when the provider requires one")
-    call.add_argument("--region", help="the API's region (default: from an execute-api URL, then the profile)")
+    call.add_argument(
+        "--region", type=_region, help="the API's region (default: from an execute-api URL, then the profile)"
+    )
     call.add_argument("--profile", help="AWS profile for the source credentials").complete = _PROFILE_COMPLETION  # type: ignore[attr-defined]
     call.add_argument("--endpoint-url", help="send the bytes here instead (the local AWS); also $XACCT_ENDPOINT_URL")
     call.add_argument("-i", "--include", action="store_true", help="print the status line and response headers")

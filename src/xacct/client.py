@@ -124,7 +124,8 @@ def encode_path(path: str) -> str:
     return quote(path, safe="/-_.~")
 
 
-def _region_from_host(host: str) -> str | None:
+def region_of_host(host: str) -> str | None:
+    """The region of an execute-api host name (``<id>.execute-api.<region>.amazonaws.com``), else None."""
     match = EXECUTE_API_HOST.match(host)
     return match.group(1) if match else None
 
@@ -257,7 +258,7 @@ class ApiClient:
         self._base_path = parts.path.rstrip("/")
         self._shown_base = f"{parts.scheme}://{self.host}{self._base_path}"  # for messages: no user:password@
         session = source_session or boto3.Session()
-        resolved_region = region or _region_from_host(parts.hostname) or session.region_name
+        resolved_region = region or region_of_host(parts.hostname) or session.region_name
         if not resolved_region:
             raise ConfigError(
                 f"cannot tell the API's region from {parts.hostname!r}: pass region=... "

@@ -13,6 +13,7 @@ class ExitStatus(IntEnum):
     OK = 0
     ERROR = 1
     USAGE = 2
+    DRIFT = 3
     CONNECTION_FAILED = 7
     HTTP_ERROR = 22
     TIMEOUT = 28
@@ -27,6 +28,7 @@ _MEANING = {
     ExitStatus.OK: "success: a 2xx/3xx answer (or the command did its job)",
     ExitStatus.ERROR: "the call could not be made (AssumeRole denied, no credentials, ...), or stdout was closed early",
     ExitStatus.USAGE: "usage error: a bad option or argument (including a --role-arn or --region the client rejects)",
+    ExitStatus.DRIFT: "xacct access report --expect: the report was made and differs from what was declared",
     ExitStatus.CONNECTION_FAILED: "no answer: DNS, connection refused or lost, TLS (curl's 7)",
     ExitStatus.HTTP_ERROR: "the API answered >= 400; the body is still printed (curl --fail-with-body's 22)",
     ExitStatus.TIMEOUT: "no connection or no answer within the timeout or the retries' total deadline (curl's 28)",

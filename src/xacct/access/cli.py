@@ -22,7 +22,7 @@ examples:
   # who can call the API, as a table (the provider account's credentials in the environment or a profile)
   xacct access report --api-id abc123defg --region ap-northeast-1 --profile provider
 
-  # a CI check: exit 1 and print every difference from what Terraform declared
+  # a CI check: exit 3 and print every difference from what Terraform declared
   terraform -chdir=envs/stag output -json consumer_config > declared.json
   xacct access report --api-id "$(terraform -chdir=envs/stag output -raw api_id)" --expect declared.json
 
@@ -30,9 +30,10 @@ examples:
   xacct access report --api-id abc123defg --format markdown
   xacct access report --api-id abc123defg --format json | jq '.findings[] | select(.kind == "stale_trust")'
 
-exit status: 0 the report was made (and matches --expect); 1 a difference from --expect (each printed on
-stderr), or the report could not be made (the reason on stderr, e.g. the read permission that is missing);
-2 usage error (a bad option, an unknown --api-id or --stage, an unreadable --expect file).
+exit status: 0 the report was made (and matches --expect); 3 the report was made and differs from --expect
+(each difference printed on stderr); 1 the report could not be made (the reason on stderr, e.g. the read
+permission that is missing); 2 usage error (a bad option, an unknown --api-id or --stage, an unreadable --expect
+file).
 """
 
 
@@ -60,7 +61,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         metavar="FILE",
         help="JSON of what Terraform declared (terraform output -json consumer_config, or "
         '{"invoke_roles": {NAME: {"trusted_principals": [...], "allowed_routes": [...]}}}); '
-        "exit 1 on any difference",
+        "exit 3 on any difference",
     )
     return parser
 
@@ -103,4 +104,4 @@ def run(args: argparse.Namespace) -> ExitStatus:
     print(f"{PROG}: {len(found)} difference(s) from {args.expect}:", file=sys.stderr)
     for line in found:
         print(f"  {line}", file=sys.stderr)
-    return ExitStatus.ERROR
+    return ExitStatus.DRIFT

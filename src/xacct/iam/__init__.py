@@ -1,6 +1,6 @@
 """The IAM policy engine (pure Python, no moto): one evaluator for the local AWS and the access report.
 
-Built from AWS's IAM User Guide, page by page (README, "IAM policy evaluation (xacct.iam)", has the table):
+Built from AWS's IAM User Guide, page by page (docs/local-aws.md, "IAM policy evaluation (xacct.iam)", has the table):
 
 - :mod:`xacct.iam.wildcards`: ``*`` (any run of characters, ``/`` included) and ``?`` (one character) are the
   only special characters, so ``$default`` or ``.`` in an ARN are literal; actions match case-insensitively,

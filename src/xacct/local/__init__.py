@@ -1,4 +1,4 @@
-"""Behind the ``local`` extra (``pip install 'xacct[local]'``): what runs the story on one machine.
+"""Behind the ``local`` extra (``pip install -e '.[local]'`` in a clone): what runs the story on one machine.
 
 - ``server`` (+ gateway, sts, identity, policy, sigv4, routing, moto_gaps): the local AWS, moto's control
   plane for several accounts plus the enforcement moto lacks;
@@ -22,7 +22,12 @@ if TYPE_CHECKING:
     from xacct.local.server import AccountCredentials, LocalAws
 
 EXTRA = "local"
-INSTALL_HINT = f"pip install 'xacct[{EXTRA}]'"
+# No xacct package is published to PyPI: the extra installs from a clone of the repository (or a git URL pinned to a
+# commit until a release is tagged).
+INSTALL_HINT = (
+    f"in a clone of the xacct repository run pip install -e '.[{EXTRA}]' (xacct is not on PyPI; or pip install "
+    f"'xacct[{EXTRA}] @ git+https://github.com/<org>/xacct.git@<commit>')"
+)
 # The distributions the extra brings (pyproject.toml [project.optional-dependencies] local), as imported.
 EXTRA_MODULES = ("moto", "werkzeug", "tftest")
 

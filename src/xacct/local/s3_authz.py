@@ -26,7 +26,7 @@ one policy engine (``xacct.iam``):
 
 Local conventions: the root credentials of the bucket's account are not checked (as everywhere in the local AWS,
 root plays the account); ``aws:SecureTransport`` is true for requests that reach the local AWS over loopback
-(its plain-HTTP loopback endpoint stands in for S3's HTTPS endpoint - see the README's "not emulated" list) and
+(its plain-HTTP loopback endpoint stands in for S3's HTTPS endpoint - see docs/local-aws.md's "not emulated" list) and
 for https, false for plain HTTP from another machine. Not emulated: ACLs (the hand-off bucket enforces bucket
 ownership, which turns them off), S3-specific condition keys (``s3:prefix``, ``s3:x-amz-*``: absent from the
 request context), access points, VPC endpoint policies, SCPs, Object Lock.

@@ -140,7 +140,7 @@ def check(document_text: str) -> StoredTrust:
     for statement in _statements(document):
         if "NotPrincipal" in statement:
             # The docs say NotPrincipal cannot be used in a role trust policy; the wording of the error is not
-            # documented (README, "Trust policies and host names"): this is the shape of IAM's grammar errors.
+            # documented (docs/local-aws.md, "Trust policies and host names"): the shape of IAM's grammar errors.
             raise TrustPolicyRefusal("Has prohibited field NotPrincipal.")
         principal = statement.get("Principal")
         if not isinstance(principal, dict):
