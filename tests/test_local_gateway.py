@@ -571,3 +571,13 @@ def test_cors_preflight_caught_by_the_default_route_is_authorized(
     preflight = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"}
     response = send(local_aws, stack.host, "OPTIONS", "/hoge", preflight)
     assert (response.status_code, response.content) == (403, b'{"message":"Forbidden"}')
+
+
+def test_the_echo_server_never_prints_the_session_token(local_aws: LocalAws, stack: ApiStack) -> None:
+    """Issue 19: the demo shows the echo in a terminal, and it printed the caller's session token back."""
+    creds = stack.invoke_credentials()
+    headers = botocore_signed("GET", stack.host, "/hoge", creds)
+    response = send(local_aws, stack.host, "GET", "/hoge", headers)
+    assert response.status_code == 200, response.text
+    assert creds["token"] not in response.text
+    assert response.json()["headers"]["x-amz-security-token"] == f"<redacted: {len(creds['token'])} characters>"

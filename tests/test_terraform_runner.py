@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,36 @@ def test_a_provider_that_prints_no_address_is_a_setup_error(tmp_path: Path) -> N
     binary.chmod(0o755)
     with pytest.raises(tfrun.TerraformSetupError, match=f"{binary} -debug stopped instead of printing .*crashed"):
         tfrun.ProviderHost(binary, {}, tmp_path / "host.log")
+
+
+def test_applied_values_go_to_the_terraform_tfvars_a_person_edits(tmp_path: Path) -> None:
+    """Issue 19: the demo's working copies carried an xacct.auto.tfvars.json, which Terraform loads after
+    terraform.tfvars ("Assigning values to root module variables": *.auto.tfvars files come later and win), so a
+    second team added to terraform.tfvars as the README says planned only a route. The values are now written to
+    terraform.tfvars itself, as HCL that Terraform reads back unchanged (terraform console)."""
+    from xacct.local.terraform import terraform_binary, write_cli_config, write_terraform_tfvars
+
+    (tmp_path / "xacct.auto.tfvars.json").write_text("{}")
+    values = {
+        "region": "ap-northeast-1",
+        "invoke_roles": {"Api": {"trusted_role_arns": ["arn:aws:iam::222222222222:role/LambdaRoleDeve"]}},
+        "note": 'a ${literal} and %{ directive } with "quotes", \\ a backslash and\na newline',
+        "size": 3,
+        "flag": True,
+        "nothing": None,
+    }
+    path = write_terraform_tfvars(tmp_path, values)
+    assert path.name == "terraform.tfvars"
+    assert list(tmp_path.glob("*.auto.tfvars*")) == []
+    (tmp_path / "main.tf").write_text("".join(f'variable "{name}" {{\n  type = any\n}}\n' for name in values))
+    shown = subprocess.run(
+        [str(terraform_binary()), "console"],
+        cwd=tmp_path,
+        input=f"jsonencode({{{', '.join(f'{name} = var.{name}' for name in values)}}})",
+        env={**os.environ, "TF_CLI_CONFIG_FILE": str(write_cli_config())},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(json.loads(shown.stdout)) == values

@@ -1,7 +1,8 @@
 """A small API server for the demo and the tests: it answers every request with what it received.
 
 The JSON echo has the method, the path (raw and decoded), the query pairs, the headers, the body, and the
-caller the gateway vouched for (``x-caller-arn``, which the gateway overwrites).
+caller the gateway vouched for (``x-caller-arn``, which the gateway overwrites). A session token
+(``X-Amz-Security-Token``) is echoed as ``<redacted: N characters>``, never its value.
 
 Sealed (``require_origin(header, secret)``, as the demo and the seed deployment run it): a request without the
 origin secret the gateway adds gets 403 and a JSON message, so a direct call around the gateway - with any
@@ -20,6 +21,16 @@ from typing import Any
 from urllib.parse import unquote
 
 from xacct.signing import parse_query
+
+
+# Credentials a client sends that the echo must not print back (the demo shows the echo in a terminal): the session
+# token is a secret (with the key id it is the credential); the Authorization header holds only the key id and a
+# signature of this one request, and is shown.
+SECRET_HEADERS = frozenset({"x-amz-security-token"})
+
+
+def _shown(name: str, value: str) -> str:
+    return f"<redacted: {len(value)} characters>" if name.lower() in SECRET_HEADERS else value
 
 
 class _EchoHandler(BaseHTTPRequestHandler):
@@ -60,7 +71,7 @@ class _EchoHandler(BaseHTTPRequestHandler):
             "path": unquote(raw_path),
             "raw_path": raw_path,
             "query": parse_query(raw_query, plus_is_space=False),
-            "headers": {k.lower(): v for k, v in self.headers.items() if k.lower() != hidden},
+            "headers": {k.lower(): _shown(k, v) for k, v in self.headers.items() if k.lower() != hidden},
             "origin_verified": origin is not None,
             "body": body.decode("utf-8", "replace"),
             "caller": {"arn": self.headers.get("x-caller-arn")},

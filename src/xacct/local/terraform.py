@@ -158,9 +158,32 @@ def copy_configuration(destination: Path, root: Path | None = None) -> Path:
     return destination
 
 
-def write_tfvars(folder: Path, values: Mapping[str, Any], name: str = "xacct.auto.tfvars.json") -> Path:
+def write_tfvars(folder: Path, values: Mapping[str, Any], name: str) -> Path:
+    """``values`` as a JSON variables file (``-var-file``)."""
     path = folder / name
     path.write_text(json.dumps(values, indent=2))
+    return path
+
+
+def hcl_value(value: Any) -> str:
+    """A JSON value written as an HCL expression: JSON's syntax is HCL's, but for the template sequences ``${`` and
+    ``%{`` in strings, which HCL would interpolate and are written ``$${`` and ``%%{``."""
+    return json.dumps(value, indent=2).replace("${", "$${").replace("%{", "%%{")
+
+
+def write_terraform_tfvars(folder: Path, values: Mapping[str, Any]) -> Path:
+    """``terraform.tfvars``: the file a person edits, the one the README's steps name (nothing overrides it).
+
+    An ``*.auto.tfvars.json`` would be loaded after it and silently win over what the person changes (issue 19:
+    a second team added to terraform.tfvars planned only a route). One ``name = value`` line per variable, values
+    as HCL expressions.
+    """
+    path = folder / "terraform.tfvars"
+    lines = ["# Written by xacct (the demo or the tests) with the values this copy was applied with: edit freely."]
+    lines += [f"{name} = {hcl_value(value)}" for name, value in values.items()]
+    path.write_text("\n".join(lines) + "\n")
+    for stale in folder.glob("*.auto.tfvars*"):
+        stale.unlink()
     return path
 
 
@@ -513,7 +536,7 @@ class Workspace:
     def apply(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Apply with these variables (kept in the folder for later plans and destroy); return the outputs."""
         self.init()
-        write_tfvars(self.folder, values)
+        write_terraform_tfvars(self.folder, values)
         try:
             with self._provider():
                 self.tf.apply()
