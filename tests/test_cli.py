@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -63,6 +64,28 @@ def environment(local_aws: LocalAws, workload: boto3.Session) -> dict[str, str]:
         AWS_EC2_METADATA_DISABLED="true",
     )
     return env
+
+
+@contextlib.contextmanager
+def started(args: list[str], *, ignore_sigint: bool = False, **popen: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """``xacct args`` as a child process with SIGINT at its default (or ignored, as a background job of a
+    non-interactive shell has it), whatever this test process inherited; killed at the end if still running, so that
+    no test leaves a server behind however it is launched (issue 19: run with SIGINT ignored, tests failed and left an
+    `xacct local up --host 0.0.0.0` listening)."""
+    disposition = signal.SIG_IGN if ignore_sigint else signal.SIG_DFL
+    process = subprocess.Popen(
+        [XACCT, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, disposition),
+        **popen,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=20)
 
 
 def xacct(
@@ -612,26 +635,13 @@ def test_ctrl_c_exits_130_without_a_traceback(
 ) -> None:
     url, handler = upstream
     handler.delay = 10.0
-    process = subprocess.Popen(
-        [
-            XACCT,
-            "call",
-            "GET",
-            f"https://{stack.host}/slow",
-            "--role-arn",
-            stack.invoke_role_arn,
-            "--endpoint-url",
-            url,
-        ],
-        env=environment(local_aws, stack.workload()),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while not handler.requests and time.monotonic() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=20)
+    args = ["call", "GET", f"https://{stack.host}/slow", "--role-arn", stack.invoke_role_arn, "--endpoint-url", url]
+    with started(args, env=environment(local_aws, stack.workload())) as process:
+        deadline = time.monotonic() + 30
+        while not handler.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
     assert process.returncode == ExitStatus.INTERRUPTED == 130
     assert (out, err) == (b"", b"")
 
@@ -639,51 +649,45 @@ def test_ctrl_c_exits_130_without_a_traceback(
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_local_up_serves_and_prints_how_to_use_it(stop: signal.Signals) -> None:
     # Started as a background job of a non-interactive shell would be: with SIGINT ignored.
-    process = subprocess.Popen(
-        [XACCT, "local", "up", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-    )
-    assert process.stdout is not None
-    lines = []
-    try:
-        for raw in process.stdout:
-            lines.append(raw.decode().rstrip())
-            if lines[-1].startswith("export XACCT_ENDPOINT_URL="):
-                break
-        endpoint = lines[-1].split("=", 1)[1]
-        assert f"export AWS_ENDPOINT_URL={endpoint}" in lines
-        assert "export AWS_ACCESS_KEY_ID=111111111111" in lines
-        assert any(line.startswith("export TF_CLI_CONFIG_FILE=") for line in lines)
-        sts = boto3.client(
-            "sts",
-            endpoint_url=endpoint,
-            region_name=REGION,
-            aws_access_key_id="333333333333",
-            aws_secret_access_key="x",
-        )
-        assert sts.get_caller_identity()["Arn"] == "arn:aws:iam::333333333333:root"
-    finally:
-        process.send_signal(stop)
-        out, _ = process.communicate(timeout=20)
+    with started(["local", "up", "--port", "0"], ignore_sigint=True) as process:
+        assert process.stdout is not None
+        lines = []
+        try:
+            for raw in process.stdout:
+                lines.append(raw.decode().rstrip())
+                if lines[-1].startswith("export XACCT_ENDPOINT_URL="):
+                    break
+            endpoint = lines[-1].split("=", 1)[1]
+            assert f"export AWS_ENDPOINT_URL={endpoint}" in lines
+            assert "export AWS_ACCESS_KEY_ID=111111111111" in lines
+            assert any(line.startswith("export TF_CLI_CONFIG_FILE=") for line in lines)
+            sts = boto3.client(
+                "sts",
+                endpoint_url=endpoint,
+                region_name=REGION,
+                aws_access_key_id="333333333333",
+                aws_secret_access_key="x",
+            )
+            assert sts.get_caller_identity()["Arn"] == "arn:aws:iam::333333333333:root"
+        finally:
+            process.send_signal(stop)
+            out, _ = process.communicate(timeout=20)
     assert process.returncode == 0
     assert b"stopped" in out
 
 
-def test_local_up_beyond_loopback_warns() -> None:
-    process = subprocess.Popen(
-        [XACCT, "local", "up", "--port", "0", "--host", "0.0.0.0"],  # noqa: S104  (the case under test)
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    try:
+@pytest.mark.parametrize("ignore_sigint", [False, True])
+def test_local_up_beyond_loopback_warns_and_stops_on_ctrl_c(ignore_sigint: bool) -> None:
+    """Ctrl-C stops it at once, even sent before it waits and with SIGINT inherited ignored (the CLI installs its own
+    handler first thing)."""
+    args = ["local", "up", "--port", "0", "--host", "0.0.0.0"]  # noqa: S104  (the case under test)
+    with started(args, ignore_sigint=ignore_sigint) as process:
+        assert process.stderr is not None
         warning = process.stderr.readline().decode()
-    finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
     assert warning.startswith("WARNING: the local AWS listens on 0.0.0.0, not on a loopback address")
+    assert process.returncode in (0, ExitStatus.INTERRUPTED)
 
 
 def test_an_error_body_is_printed_without_the_session_token(

@@ -10,7 +10,9 @@ import logging
 import os
 import re
 import shlex
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import BinaryIO, NoReturn
@@ -431,6 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Ctrl-C (SIGINT) always interrupts, even when the process was started with SIGINT ignored (a background job of
+    # a non-interactive shell, some CI runners): Python only installs its handler when SIGINT is not ignored, and a
+    # `local up` or `demo --keep` that cannot be stopped with Ctrl-C stays listening. An exec'ed xacct is a command
+    # the user runs, not a job to shield from the terminal.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return _main(argv)
     except BrokenPipeError:
