@@ -1,10 +1,15 @@
-"""`make demo`'s main job, as a user runs it: xacct demo --keep, then xacct call by hand, then Ctrl-C."""
+"""`make demo`'s main job, as a user runs it: xacct demo --keep, then xacct call by hand, then Ctrl-C.
+
+And issue 19's bar: following only what the banner prints, a user adds a second team (its workload role, the
+provider's trust through terraform.tfvars), sees its allowlist refuse a route, renews credentials and stops the demo.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +22,18 @@ XACCT = str(Path(sys.executable).parent / "xacct")
 pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("demo")]
 
 
-def test_demo_shows_the_five_outcomes_and_stays_up_for_xacct_call() -> None:
+ROOT = Path(__file__).resolve().parents[1]
+BASH = shutil.which("bash") or "/bin/bash"
+
+
+def bash(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A line of the banner, run as a person pastes it (from the repository's folder)."""
+    return subprocess.run(
+        [BASH, "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_demo_shows_the_six_outcomes_and_stays_up_for_xacct_call() -> None:
     demo = subprocess.Popen(
         [XACCT, "demo", "--keep"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
@@ -29,7 +45,7 @@ def test_demo_shows_the_five_outcomes_and_stays_up_for_xacct_call() -> None:
             if "Ctrl-C to destroy and stop" in line:
                 break
         text = "".join(output)
-        assert text.count("PASS  ") == 5, text
+        assert text.count("PASS  ") == 6, text
         # The wrong apply order, refused as AWS refuses it ("IAM JSON policy elements: Principal").
         assert (
             'observed: MalformedPolicyDocument: Invalid principal in policy: "AWS":'
@@ -64,16 +80,47 @@ def test_demo_shows_the_five_outcomes_and_stays_up_for_xacct_call() -> None:
         region, arn = aws_cli.stdout.split()
         assert region == "ap-northeast-1"
         assert arn.startswith("arn:aws:sts::222222222222:assumed-role/LambdaRoleDeve/")
-        (command,) = re.findall(r"^  \.venv/bin/xacct (call .*)$", text, re.MULTILINE)
+        command = re.findall(r"^  \.venv/bin/xacct (call PUT .* -i)$", text, re.MULTILINE)[0]
         call = subprocess.run(
             [XACCT, *shlex.split(command)], env=env, capture_output=True, text=True, timeout=60, check=False
         )
         assert call.returncode == 0, call.stderr
         assert call.stdout.startswith("HTTP/1.1 200 OK")
         assert '"body": "{\\"foo\\":\\"bar\\"}"' in call.stdout
+        # A route allowlist refusing a call, in the demo itself.
+        assert re.search(
+            r"PASS  5\. A route allowlist.*\n.*\n      observed: GET /items/1 -> 200; PUT /hoge -> 403", text
+        )
+
+        # The second team, by the banner's lines only (a person answers `terraform apply`'s prompt: -auto-approve).
+        pasted = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_CLI"))}
+        pid = re.search(r"as process (\d+)\.", text)
+        assert pid is not None
+        assert f"  kill {pid.group(1)}" in text
+        (team_b_apply,) = re.findall(r"^     (\(source \S+team-b\.env && .*terraform apply\))$", text, re.MULTILINE)
+        applied = bash(team_b_apply.replace("terraform apply", "terraform apply -auto-approve"), pasted)
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        tfvars = re.search(r"add this line to (\S+/terraform\.tfvars),", text)
+        line = re.search(r'^     ("ApiTeamBStag": .*,)$', text, re.MULTILINE)
+        assert tfvars is not None
+        assert line is not None
+        path = Path(tfvars.group(1))
+        path.write_text(path.read_text().replace("invoke_roles = {\n", f"invoke_roles = {{\n{line.group(1)}\n", 1))
+        (provider_apply,) = re.findall(r"^     (\(source \S+provider\.env && .*terraform apply\))$", text, re.MULTILINE)
+        applied = bash(provider_apply.replace("terraform apply", "terraform apply -auto-approve"), pasted)
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert "Apply complete! Resources: 2 added, 0 changed, 0 destroyed." in applied.stdout
+        renew = re.search(r'^     (eval "\$\(\.venv/bin/xacct local credentials \S+333333333333\S+ .*\)")$', text, re.M)
+        calls = re.findall(r"^     (\.venv/bin/xacct call \S+ \S+ --role-arn \S+ApiTeamBStag)\s+# (\d+)", text, re.M)
+        assert renew is not None
+        assert [status for _, status in calls] == ["200", "403"]
+        ends = {k: v for k, v in env.items() if k.endswith("ENDPOINT_URL") or k.endswith("REGION")}
+        for command, status in calls:
+            team_b = bash(f"{renew.group(1)} && {command} -i", {**pasted, **ends})
+            assert team_b.stdout.startswith(f"HTTP/1.1 {status} "), team_b.stdout + team_b.stderr
     finally:
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=120)
     assert demo.returncode == 0, rest
     assert "Destroying envs/stag, then envs/deve" in rest
-    assert "5/5 outcomes as expected" in rest
+    assert "6/6 outcomes as expected" in rest

@@ -296,6 +296,44 @@ def _local_up(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _local_credentials(args: argparse.Namespace) -> ExitStatus:
+    """Fresh credentials of a workload role of the local AWS, as export lines (its account's root assumes the role,
+    acting as the AWS service the role trusts: the local convention). For the demo's hour-long sessions."""
+    if not ROLE_ARN.fullmatch(args.role_arn):
+        return _fail_local(
+            f"{args.role_arn!r} is not a role ARN; expected arn:aws:iam::<12-digit account>:role/<name>",
+            ExitStatus.USAGE,
+        )
+    account = args.role_arn.split(":")[4]
+    sts = boto3.client(
+        "sts",
+        endpoint_url=args.endpoint_url,
+        region_name=args.region,
+        aws_access_key_id=account,
+        aws_secret_access_key="local",  # noqa: S106  (the local AWS's convention: a root key takes any secret)
+    )
+    try:
+        answer = sts.assume_role(RoleArn=args.role_arn, RoleSessionName=args.session_name)
+    except BotoCoreError as error:
+        return _fail_local(f"the local AWS at {args.endpoint_url} did not answer: {error}")
+    except sts.exceptions.ClientError as error:
+        return _fail_local(f"{args.role_arn} could not be assumed: {error.response['Error'].get('Message', '')}")
+    creds = answer["Credentials"]
+    print(f"# {args.role_arn}, session {args.session_name}, until {creds['Expiration']:%H:%M:%S %Z}")
+    print(f"export AWS_ACCESS_KEY_ID={shlex.quote(creds['AccessKeyId'])}")
+    print(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(creds['SecretAccessKey'])}")
+    print(f"export AWS_SESSION_TOKEN={shlex.quote(creds['SessionToken'])}")
+    return ExitStatus.OK
+
+
+def _fail_local(message: str, status: ExitStatus = ExitStatus.ERROR) -> ExitStatus:
+    print(f"xacct local credentials: {message}", file=sys.stderr)
+    return status
+
+
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+
+
 def _cli_config() -> str:
     try:
         from xacct.local.terraform import write_cli_config
@@ -415,6 +453,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default 127.0.0.1; any other address prints a warning)",
     )
     up.add_argument("--region", default="us-east-1", help="default region for the printed environment")
+    credentials = local_sub.add_parser(
+        "credentials",
+        help="print fresh credentials of a workload role of the local AWS (export lines)",
+        description="Fresh session credentials of a role of the local AWS, as a workload running as it would have "
+        '(its account\'s root assumes it, acting as the service it trusts): eval "$(xacct local credentials ...)".',
+    )
+    credentials.add_argument("role_arn", metavar="ROLE_ARN", help="e.g. arn:aws:iam::222222222222:role/LambdaRoleDeve")
+    credentials.add_argument(
+        "--endpoint-url",
+        default=os.environ.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566",
+        help="the local AWS (default: $AWS_ENDPOINT_URL, else http://127.0.0.1:4566)",
+    )
+    credentials.add_argument("--session-name", default="by-hand", help="the role session name (default by-hand)")
+    credentials.add_argument("--region", default=os.environ.get("AWS_REGION") or "us-east-1", help="STS region")
 
     demo = sub.add_parser("demo", help="deploy both envs into a local AWS and show allowed and denied calls")
     demo.add_argument("--keep", action="store_true", help="leave everything running until Ctrl-C")
@@ -460,7 +512,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "access":
             return access_cli.run(args)
         if args.command == "local":
-            return _local_up(args)
+            return _local_credentials(args) if args.local_command == "credentials" else _local_up(args)
         if args.command == "demo":
             return _demo(args)
         if args.command == "terraform-setup":

@@ -7,12 +7,17 @@
 3. another role of the consumer account, not trusted -> AccessDenied at AssumeRole;
 4. an unsigned request -> 403;
 5. around the gateway: a direct request to the API server with a forged x-caller-arn -> 403 (origin secret);
-then destroy everything (or, with --keep, leave it running for exploring by hand).
+6. a route allowlist: LambdaRoleDeve assumes ApiItemsReadStag, allowed GET /items/{id} only: GET /items/1 -> 200,
+   PUT /hoge -> 403;
+then destroy everything (or, with --keep, leave it running for exploring by hand: the banner says how to call, how
+to run Terraform as the provider, how to add a second team with an allowlist, how to renew credentials and how to
+stop).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import tempfile
 import time
@@ -24,17 +29,22 @@ import botocore.exceptions
 import requests
 
 from xacct.client import ApiClient
-from xacct.errors import AssumeRoleDenied, XacctError
+from xacct.errors import AssumeRoleDenied, InvokeDenied, XacctError
 from xacct.local import stacks
 from xacct.local.echo_server import EchoServer
 from xacct.local.server import LocalAws
+from xacct.local.terraform import write_cli_config, write_terraform_tfvars
 
 PROVIDER_ACCOUNT = "111111111111"
 CONSUMER_ACCOUNT = "222222222222"
 INVOKE_ROLE = stacks.INVOKE_ROLE
 WORKLOAD_ROLE = stacks.WORKLOAD_ROLE
 UNTRUSTED_ROLE = "BatchRoleDeve"
-STEPS = 5  # step_apply_order, step_allowed, step_untrusted, step_unsigned, step_around_the_gateway
+ITEMS_ROLE = "ApiItemsReadStag"  # an invoke role with a route allowlist
+ROUTES = ("ANY /{proxy+}", "GET /items/{id}")
+TEAM_B_ACCOUNT = "333333333333"  # the second team the banner shows how to add
+TEAM_B_ROLE = "ApiTeamBStag"
+STEPS = 6  # step_apply_order, step_allowed, step_untrusted, step_unsigned, step_around_the_gateway, step_allowlist
 
 Printer = stacks.Printer
 
@@ -83,21 +93,32 @@ class Demo:
 
     def deploy(self) -> None:
         self.out("envs/deve first: the provider's trust policy can only name a role that exists")
-        seed = self.envs.seed(PROVIDER_ACCOUNT, [CONSUMER_ACCOUNT], self.server.url)
+        workload = f"arn:aws:iam::{CONSUMER_ACCOUNT}:role/{WORKLOAD_ROLE}"
+        seed = self.envs.seed(
+            PROVIDER_ACCOUNT,
+            [CONSUMER_ACCOUNT],
+            self.server.url,
+            invoke_roles={
+                INVOKE_ROLE: {"trusted_role_arns": [workload]},
+                ITEMS_ROLE: {"trusted_role_arns": [workload], "allowed_routes": ["GET /items/{id}"]},
+            },
+            routes=ROUTES,
+        )
         self.outputs = seed.outputs
         # Sealed: the API server accepts only what carries the origin secret the gateway adds.
         seed.seal(self.server)
         self.out(f"  API server:   accepts only requests with the gateway's {seed.origin_header} secret")
 
-    def _client(self, source_role: str) -> ApiClient:
+    def _client(self, source_role: str, invoke_role: str = INVOKE_ROLE) -> ApiClient:
         workload = self.aws.workload_session(
             f"arn:aws:iam::{CONSUMER_ACCOUNT}:role/{source_role}", session_name="demo-lambda"
         )
         return ApiClient(
             self.outputs["invoke_url"],
-            self.outputs["invoke_role_arns"][INVOKE_ROLE],
+            self.outputs["invoke_role_arns"][invoke_role],
             source_session=workload,
             endpoint_url=self.aws.endpoint_url,
+            retries=0,
         )
 
     def step_allowed(self) -> Step:
@@ -177,34 +198,103 @@ class Demo:
         step.ok = response.status_code == 403 and "Forbidden" in response.json().get("message", "")
         return step
 
+    def step_allowlist(self) -> Step:
+        step = Step(
+            f"5. A route allowlist: {WORKLOAD_ROLE} assumes {ITEMS_ROLE}, allowed GET /items/{{id}} only",
+            "GET /items/1 -> 200; PUT /hoge -> 403 (not its route)",
+        )
+        with self._client(WORKLOAD_ROLE, ITEMS_ROLE) as api:
+            allowed = api.get("/items/1")
+            try:
+                refused = api.put("/hoge", json={"foo": "bar"})
+                second = f"{refused.status_code} (should have been refused)"
+                denied = False
+            except InvokeDenied as error:
+                second = f"{error.status_code} ({error.reason})"
+                denied = error.status_code == 403
+        step.observed = f"GET /items/1 -> {allowed.status_code}; PUT /hoge -> {second}"
+        step.ok = allowed.status_code == 200 and denied
+        return step
+
     def destroy(self) -> None:
         self.out("Destroying envs/stag, then envs/deve")
         self.envs.destroy()
 
     def explore(self) -> None:
+        """The banner of --keep: everything a person needs to go on by hand, as copy-pasteable lines."""
         workload = self.aws.workload_session(
             f"arn:aws:iam::{CONSUMER_ACCOUNT}:role/{WORKLOAD_ROLE}", session_name="by-hand"
         )
         credentials = workload.get_credentials()
         assert credentials is not None
         creds = credentials.get_frozen_credentials()
-        url = self.outputs["invoke_url"].rstrip("/") + "/hoge"
+        base = self.outputs["invoke_url"].rstrip("/")
+        endpoint = self.aws.endpoint_url
         exports = {
-            "AWS_ENDPOINT_URL": self.aws.endpoint_url,
-            "XACCT_ENDPOINT_URL": self.aws.endpoint_url,
+            "AWS_ENDPOINT_URL": endpoint,
+            "XACCT_ENDPOINT_URL": endpoint,
             "AWS_ACCESS_KEY_ID": creds.access_key or "",
             "AWS_SECRET_ACCESS_KEY": creds.secret_key or "",
             "AWS_SESSION_TOKEN": creds.token or "",
             "AWS_REGION": self.aws.region,
             "AWS_DEFAULT_REGION": self.aws.region,
         }
-        self.out("\nStill running (--keep). In another shell, as the consumer workload (valid for one hour):\n")
-        for name, value in exports.items():
-            self.out(f"  export {name}={shlex.quote(value)}")
-        role = self.outputs["invoke_role_arns"][INVOKE_ROLE]
-        self.out(f'\n  .venv/bin/xacct call PUT {url} -d \'{{"foo":"bar"}}\' --role-arn {role} -i\n')
-        copies = ", ".join(str(workspace.folder) for workspace in self.envs.workspaces)
-        self.out(f"Terraform working copies: {copies}. Ctrl-C to destroy and stop.")
+        roles = self.outputs["invoke_role_arns"]
+        stag = next(w.folder for w in self.envs.workspaces if w.folder.name == "stag")
+        team_b = self.envs.workspace("envs/deve", TEAM_B_ACCOUNT)  # a fresh copy, for the second team
+        write_terraform_tfvars(
+            team_b.folder,
+            {
+                "region": self.aws.region,
+                "provider_invoke_role_arns": [f"arn:aws:iam::{PROVIDER_ACCOUNT}:role/{TEAM_B_ROLE}"],
+            },
+        )
+        provider_env = self._env_file("provider.env", PROVIDER_ACCOUNT)
+        team_b_env = self._env_file("team-b.env", TEAM_B_ACCOUNT)
+        xacct = ".venv/bin/xacct"
+        pid = os.getpid()
+        workload_arn = f"arn:aws:iam::{CONSUMER_ACCOUNT}:role/{WORKLOAD_ROLE}"
+        team_b_workload = f"arn:aws:iam::{TEAM_B_ACCOUNT}:role/{WORKLOAD_ROLE}"
+        team_b_invoke = f"arn:aws:iam::{PROVIDER_ACCOUNT}:role/{TEAM_B_ROLE}"
+        team_line = json.dumps({"trusted_role_arns": [team_b_workload], "allowed_routes": ["GET /items/{id}"]})
+        lines = [
+            f"\nStill running (--keep), as process {pid}. Stop it (everything is destroyed): Ctrl-C here, or",
+            f"  kill {pid}",
+            "\nIn another shell, from this folder, as the consumer workload (valid for one hour):\n",
+            *(f"  export {name}={shlex.quote(value)}" for name, value in exports.items()),
+            f'\n  {xacct} call PUT {base}/hoge -d \'{{"foo":"bar"}}\' --role-arn {roles[INVOKE_ROLE]} -i\n',
+            f"An allowlisted invoke role ({ITEMS_ROLE}: GET /items/{{id}} only):\n",
+            f"  {xacct} call GET {base}/items/1 --role-arn {roles[ITEMS_ROLE]}        # 200",
+            f"  {xacct} call PUT {base}/hoge --role-arn {roles[ITEMS_ROLE]}           # 403: not its route\n",
+            "Fresh credentials after the hour (the same exports, renewed):\n",
+            f'  eval "$({xacct} local credentials {workload_arn} --endpoint-url {endpoint})"\n',
+            f"As the provider, Terraform on the deployed envs/stag (account {PROVIDER_ACCOUNT}; keys, endpoint and",
+            "TF_CLI_CONFIG_FILE in the env file; what the demo applied is in that folder's terraform.tfvars):\n",
+            f"  (source {provider_env} && cd {stag} && terraform plan)\n",
+            f"Add a second team, account {TEAM_B_ACCOUNT}, allowed GET /items/{{id}} only",
+            '(the README\'s "Add a consumer team"):',
+            "  1. its workload role (a fresh copy of envs/deve, its terraform.tfvars filled in):\n",
+            f"     (source {team_b_env} && cd {team_b.folder} && terraform init -input=false && terraform apply)\n",
+            f"  2. the provider trusts it: add this line to {stag}/terraform.tfvars,",
+            "     right after `invoke_roles = {`:\n",
+            f'     "{TEAM_B_ROLE}": {team_line},\n',
+            f"     (source {provider_env} && cd {stag} && terraform apply)\n",
+            "  3. as team B:\n",
+            f'     eval "$({xacct} local credentials {team_b_workload} --endpoint-url {endpoint})"',
+            f"     {xacct} call GET {base}/items/1 --role-arn {team_b_invoke}   # 200",
+            f"     {xacct} call PUT {base}/hoge --role-arn {team_b_invoke}      # 403: not its route\n",
+            f"Ctrl-C to destroy and stop (or kill {pid}).",
+        ]
+        for line in lines:
+            self.out(line)
+
+    def _env_file(self, name: str, account: str) -> Path:
+        """A file of export lines that makes Terraform act as ``account``'s root in this local AWS."""
+        path = self.envs.workdir / name
+        lines = [f"export {key}={shlex.quote(value)}" for key, value in self.aws.env(account).items()]
+        lines += [f"export TF_CLI_CONFIG_FILE={shlex.quote(str(write_cli_config()))}", "unset AWS_SESSION_TOKEN"]
+        path.write_text("\n".join(lines) + "\n")
+        return path
 
 
 def run_demo(*, keep: bool = False, region: str = "ap-northeast-1", port: int = 0, out: Printer = print) -> int:
@@ -227,7 +317,13 @@ def run_demo(*, keep: bool = False, region: str = "ap-northeast-1", port: int = 
             report(demo.step_apply_order())
             demo.deploy()
             out("")
-            for run in (demo.step_allowed, demo.step_untrusted, demo.step_unsigned, demo.step_around_the_gateway):
+            for run in (
+                demo.step_allowed,
+                demo.step_untrusted,
+                demo.step_unsigned,
+                demo.step_around_the_gateway,
+                demo.step_allowlist,
+            ):
                 try:
                     step = run()
                 except (XacctError, requests.RequestException) as error:

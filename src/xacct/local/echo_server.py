@@ -22,7 +22,6 @@ from urllib.parse import unquote
 
 from xacct.signing import parse_query
 
-
 # Credentials a client sends that the echo must not print back (the demo shows the echo in a terminal): the session
 # token is a secret (with the key id it is the credential); the Authorization header holds only the key id and a
 # signature of this one request, and is shown.
