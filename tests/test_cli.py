@@ -299,7 +299,7 @@ def test_bash_completion_works_without_the_bash_completion_package() -> None:
     assert {"--data", "--header", "--external-id", "--profile", "--endpoint-url", "--max-time", "--debug"} <= set(
         offered[4].split()
     )
-    assert offered[5:] == ["bash zsh fish", "up", "--help --keep --port --region"]
+    assert offered[5:] == ["bash zsh fish", "up credentials", "--help --keep --port --region"]
 
 
 @pytest.mark.skipif(BASH is None, reason="bash is not installed")
