@@ -22,6 +22,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from xacct.access import report as access_report
 from xacct.cli import main
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
+from xacct.local.identity import iam
 from xacct.local.stacks import INVOKE_ROLE, ApiStack, Envs, allow, build_api, trust
 from xacct.local.terraform import ProviderHosts
 from xacct.status import ExitStatus
@@ -291,6 +293,7 @@ def test_the_readme_shows_the_findings_of_changes_made_by_hand(world: Deployed, 
     world.role(world.consumer, "BatchRoleDeve", trust(service=True))
     world.role(world.provider, "AdminByHand", trust(f"arn:aws:iam::{world.provider}:root"))
     world.iam(world.provider).put_role_policy(RoleName="AdminByHand", PolicyName="All", PolicyDocument=allow("*", "*"))
+    backdate(world.provider, "AdminByHand", days=120)  # created by hand long ago, never used since
     _shared_invoke_role(world)
     run = report(fmt="markdown")
     assert run.status == 0, run.err
@@ -301,6 +304,29 @@ def test_the_readme_shows_the_findings_of_changes_made_by_hand(world: Deployed, 
 
 
 # -- what changes outside Terraform show -----------------------------------------------------------------------
+
+
+def backdate(account: str, role: str, *, days: int) -> None:
+    """Make a role of the local AWS look created ``days`` ago (its CreateDate, in moto's IAM backend)."""
+    iam(account).get_role(role).create_date = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=days)
+
+
+def test_unused_means_no_use_in_90_days_of_a_role_older_than_that(world: Deployed, report: Callable[..., Run]) -> None:
+    """Issue 19: roles were "never used" right after they were used. IAM's RoleLastUsed ("RoleLastUsed", IAM API
+    Reference: when and in which region the role was last used) is set by an AssumeRole here, and a role younger than
+    the 90-day window is not called unused."""
+    root = f"arn:aws:iam::{world.provider}:root"
+    old = world.role(world.provider, "OldUnusedInvoke", trust(root), invoke=True)
+    used = world.role(world.provider, "OldUsedInvoke", trust(root), invoke=True)
+    for name in ("OldUnusedInvoke", "OldUsedInvoke"):
+        backdate(world.provider, name, days=120)
+    world.aws.client("sts", world.provider, REGION).assume_role(RoleArn=used["Arn"], RoleSessionName="ci")
+    last_used = world.iam(world.provider).get_role(RoleName="OldUsedInvoke")["Role"]["RoleLastUsed"]
+    assert last_used["Region"] == REGION
+    assert datetime.now(timezone.utc) - last_used["LastUsedDate"] < timedelta(minutes=5)
+    kinds = _kinds(report().json)
+    assert ("unused", old["Arn"]) in kinds
+    assert ("unused", used["Arn"]) not in kinds
 
 
 def test_a_consumer_role_deleted_and_recreated_is_stale_trust(world: Deployed, report: Callable[..., Run]) -> None:
@@ -333,7 +359,8 @@ def test_a_hand_added_admin_role_is_a_direct_caller(world: Deployed, report: Cal
         run = report()
         assert run.status == 0, run.err
         assert {"principal": admin["Arn"], "via": "direct", "conditions": {}} in _callers(run.json)
-        assert {("direct_caller", admin["Arn"]), ("unused", admin["Arn"])} <= _kinds(run.json)
+        assert ("direct_caller", admin["Arn"]) in _kinds(run.json)
+        assert ("unused", admin["Arn"]) not in _kinds(run.json)  # created a moment ago: its 90 days have not passed
         (finding,) = [f for f in run.json["findings"] if f["kind"] == "direct_caller"]
         assert finding["detail"].startswith("its own policies allow execute-api:Invoke on every route")
         assert f"admits arn:aws:iam::{world.provider}:root" in finding["detail"]
@@ -593,7 +620,7 @@ def test_an_external_id_is_shown_as_a_condition_not_a_finding(items_api: ApiStac
             "conditions": {"StringEquals": {"sts:ExternalId": "partner-7f3a"}},
         }
         assert caller in _callers(made.to_json())
-        assert {f.kind for f in made.findings if f.principal == partner} == {"unused"}
+        assert {f.kind for f in made.findings if f.principal == partner} == set()  # a new role is not "unused"
         assert 'sts:ExternalId StringEquals "partner-7f3a" (external id required)' in render.table(made)
     finally:
         iam.delete_role_policy(RoleName="Partner", PolicyName="Invoke")

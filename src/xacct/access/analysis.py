@@ -317,6 +317,10 @@ def _breadth_findings(role: Principal, reach: _Reach, declared: Declared | None)
 
 
 def _unused(role: Principal, now: datetime) -> str | None:
+    """Unused: no use within the last 90 days. A role younger than that has not had its 90 days yet: no finding."""
+    created = role.created.replace(tzinfo=timezone.utc) if role.created and not role.created.tzinfo else role.created
+    if created is not None and now - created <= UNUSED_AFTER:
+        return None
     if role.last_used is None:
         return "never used (IAM shows no RoleLastUsed date; IAM tracks the last 400 days)"
     last = role.last_used if role.last_used.tzinfo else role.last_used.replace(tzinfo=timezone.utc)

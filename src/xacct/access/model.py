@@ -17,7 +17,7 @@ FINDING_KINDS = {
     "broader_than_declared": "a role reaches routes beyond the allowlist Terraform declared",
     "shared_role": "an invoke role trusts principals of more than one account",
     "direct_caller": "a role or user of the provider account may invoke the API with its own credentials",
-    "unused": "a role that can invoke the API was never used, or not within 90 days (IAM's RoleLastUsed)",
+    "unused": "a role older than 90 days that can invoke the API and was not used within them (IAM's RoleLastUsed)",
 }
 
 DIRECT = "direct"

@@ -66,6 +66,7 @@ class Principal:
     boundary: Document | None = None
     last_used: datetime | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    created: datetime | None = None  # roles: CreateDate
 
 
 class Reader:
@@ -271,6 +272,7 @@ class Reader:
                         boundary=boundary_of(role),
                         last_used=(role.get("RoleLastUsed") or {}).get("LastUsedDate"),
                         tags={t["Key"]: t["Value"] for t in role.get("Tags", [])},
+                        created=role.get("CreateDate"),
                     )
                 )
         for user in users:
@@ -315,6 +317,7 @@ class Reader:
                     boundary=self._policy(boundary) if boundary else None,
                     last_used=(full.get("RoleLastUsed") or {}).get("LastUsedDate"),
                     tags={t["Key"]: t["Value"] for t in full.get("Tags", [])},
+                    created=full.get("CreateDate"),
                 )
             )
         users = list(self._iam_pages("list_users", "Users"))

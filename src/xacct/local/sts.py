@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from xml.sax.saxutils import escape
 
+from moto.core.utils import utcnow
 from moto.iam.exceptions import NotFoundException
 
 from xacct.iam import Decision, Statement, evaluate, identity_decision
@@ -181,6 +182,7 @@ class AssumeRoleGuard:
         self._record(caller, role_arn, True, "allowed")
         attributes = replace(new_session_attributes(caller, params), issued_at=self.clock())
         remember_session(role_arn, params.get("RoleSessionName", ""), attributes)
+        mark_role_used(role_arn, region)
 
     @staticmethod
     def _allowed(
@@ -265,3 +267,17 @@ class AssumeRoleGuard:
             raise StsRefusal(400, "ValidationError", ROLE_CHAINING_MESSAGE)
         if duration > int(role.max_session_duration or 3600):
             raise StsRefusal(400, "ValidationError", MAX_SESSION_MESSAGE)
+
+
+def mark_role_used(role_arn: str, region: str | None) -> None:
+    """IAM's RoleLastUsed: when and where the role was last used. AWS's pages (API Reference "RoleLastUsed", the
+    IAM User Guide's "last accessed information") say "used" without listing what counts; an assumption is the use
+    every user sees counted (a role assumed a moment ago is not "never used"), so a successful AssumeRole marks it, in
+    the region STS was called in, as calls with the role's session credentials already do (moto)."""
+    try:
+        role = iam(role_arn.split(":")[4]).get_role_by_arn(role_arn)
+    except NotFoundException:  # deleted meanwhile: nothing to mark
+        return
+    role.last_used = utcnow()
+    # moto declares last_used_region as None-typed; it is the region's name (moto's own role_last_used reads it).
+    role.last_used_region = region or "us-east-1"  # type: ignore[assignment]
