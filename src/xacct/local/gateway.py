@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -58,6 +59,7 @@ _EXPRESSION = re.compile(
     r"|context\.[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*|stageVariables\.[A-Za-z0-9_]+)"
 )
 LOG_STREAM = "local-gateway"
+_GATEWAY_OWN = frozenset({"date", "server"})
 
 # "Quotas for configuring and running an HTTP API in API Gateway" (http-api-quotas.html): payload size 10 MB;
 # total combined size of request line and header values 10240 bytes. Neither can be increased.
@@ -110,6 +112,13 @@ class Denied(Exception):
 
 def _forbidden(message: str, error_type: str) -> Denied:
     return Denied(Reply.message(403, message, error_type))
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _utcnow() -> datetime:
@@ -456,7 +465,20 @@ class Gateway:
             return reply
         finally:
             context["integrationLatency"] = str(int((time.perf_counter() - started) * 1000))
-        out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
+        if len(upstream.data) > MAX_PAYLOAD:
+            # The quota page says payloads are at most 10 MB and does not say how an HTTP API answers a larger
+            # integration response; the local AWS answers as for its other integration failures (500), and says so
+            # in docs/local-aws.md.
+            reply = Reply.message(
+                500,
+                "Internal Server Error",
+                detail=f"the integration answered {len(upstream.data)} bytes, over HTTP APIs' {MAX_PAYLOAD}-byte "
+                "payload quota: send large bodies through the payload hand-off (xacct.payloads)",
+            )
+            reply.integration_error = "integration response over 10 MB"
+            return reply
+        # The gateway's own Date (and Server) go out with the response: the integration's would be a second value.
+        out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP | _GATEWAY_OWN}
         reply = Reply(upstream.status, upstream.data, out_headers)
         reply.integration_status = str(upstream.status)
         return reply
@@ -520,7 +542,8 @@ class Gateway:
         if target is not None:
             self._access_log(target, context)
         headers = {**reply.headers, "apigw-requestid": request_id}
-        response = Response(reply.body, status=reply.status, headers=headers)
+        # The reason phrase as HTTP spells it ("404 Not Found"); werkzeug's would be upper case ("404 NOT FOUND").
+        response = Response(reply.body, status=f"{reply.status} {_phrase(reply.status)}".rstrip(), headers=headers)
         return response(environ, start_response)
 
     def _handle(
