@@ -72,7 +72,10 @@ def serve(bucket: str, trace: bool) -> None:
 
     if trace:
         tracemalloc.start()
-    app = WsgiMiddleware(echo_app, origin_secret=SECRET, payloads=PayloadBucket(bucket, boto3.Session()))
+    invoke_roles = json.loads(os.environ["XACCT_BENCH_INVOKE_ROLES"])  # the two APIs' invoke roles (main() sets it)
+    app = WsgiMiddleware(
+        echo_app, invoke_roles=invoke_roles, origin_secret=SECRET, payloads=PayloadBucket(bucket, boto3.Session())
+    )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(server.server_port, flush=True)
@@ -127,9 +130,13 @@ def handoff_policy(bucket: str, role: str) -> str:
                 {
                     "Effect": "Allow",
                     "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
-                    "Resource": f"arn:aws:s3:::{bucket}/request/{role}/*",
+                    "Resource": f"arn:aws:s3:::{bucket}/request/{role}/${{aws:userid}}/*",
                 },
-                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/response/{role}/*"},
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/response/{role}/${{aws:userid}}/*",
+                },
             ],
         }
     )
@@ -162,6 +169,9 @@ def main() -> int:
         server_env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
             **aws.env(provider, REGION),
+            "XACCT_BENCH_INVOKE_ROLES": json.dumps(
+                [f"arn:aws:iam::{account}:role/ApiInvoke" for account in (provider, "333333333333")]
+            ),
         }
         processes = []
         try:
@@ -171,6 +181,8 @@ def main() -> int:
             parameters = {
                 "overwrite:path": "$request.path",
                 "overwrite:header.x-caller-arn": "$context.identity.userArn",
+                "overwrite:header.x-caller-user-id": "$context.identity.user",
+                "overwrite:header.x-route-key": "$context.routeKey",
                 "overwrite:header.x-origin-verify": SECRET,
             }
             stacks = {}
