@@ -20,6 +20,9 @@ PYTEST_WORKERS ?= 4
 # Python's bytecode cache, in .venv only: where PYTHONDONTWRITEBYTECODE is set (to keep trees free of __pycache__),
 # every Python process would compile all it imports again - each test worker, each `xacct` and checkov run.
 export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
+# Every Terraform command runs with the CLI config the project writes (xacct terraform-setup), never with whatever
+# TF_CLI_CONFIG_FILE the environment names: one that names a missing file makes Terraform warn on every command.
+TERRAFORM = TF_CLI_CONFIG_FILE="$$($(BIN)/python -c 'from xacct.local.terraform import write_cli_config as w; print(w())')" terraform
 export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: help setup demo test lint typecheck pytest bench fmt docs clean
@@ -57,7 +60,7 @@ demo: setup
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	terraform fmt -check -recursive modules envs examples
+	$(TERRAFORM) fmt -check -recursive modules envs examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src tools
@@ -79,7 +82,7 @@ bench: setup
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
-	terraform fmt -recursive modules envs examples
+	$(TERRAFORM) fmt -recursive modules envs examples
 
 # The tables between the BEGIN_TF_DOCS/END_TF_DOCS markers; tests/test_docs_tables.py fails when they drift.
 docs: $(STAMP)

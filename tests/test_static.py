@@ -140,3 +140,16 @@ def test_checkov_passes_on_the_plan_of_every_scenario(planned: Planned) -> None:
         assert any(r.startswith(f"module.{key}.") for r in passed), f"checkov passed no check in the plan of {key}"
     for check, reason in PLAN_SKIPS.items():
         assert len(reason) > 40, check
+
+
+def test_make_lint_runs_terraform_with_the_projects_cli_config(tmp_path: Path) -> None:
+    """Issue 19: with a TF_CLI_CONFIG_FILE naming a file that does not exist (as on some machines), `make test`'s
+    `terraform fmt` printed "Warning: Unable to open CLI configuration file": the project's own config is used now."""
+    make = shutil.which("make")
+    assert make is not None
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(tmp_path / "missing.rc"), "MAKEFLAGS": ""}
+    result = subprocess.run(
+        [make, "--no-print-directory", "lint"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Warning" not in result.stdout + result.stderr
