@@ -26,6 +26,7 @@ from botocore.credentials import Credentials
 from xacct import IamAuth
 from xacct import __version__ as xacct_version
 from xacct.cli import build_parser, in_cli_words, print_response
+from xacct.client import TOO_LARGE_ADVICE
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
 from xacct.local.stacks import ApiStack, allow, build_api, trust
@@ -184,15 +185,32 @@ def test_http_errors_exit_22_with_the_body(local_aws: LocalAws, stack: ApiStack)
     assert line.startswith("xacct call: 403 from API Gateway (not_authorized)")
 
 
-def test_assume_role_denied_exits_1_with_one_line(local_aws: LocalAws, stack: ApiStack) -> None:
+def test_assume_role_denied_exits_1_saying_what_to_check(local_aws: LocalAws, stack: ApiStack) -> None:
+    """Issue 19: a short first line, then what AWS said and what to check, each on a line of its own; a mistyped
+    role looks like a refusal (AWS answers AccessDenied for both), so the roles its own policy allows are listed."""
     iam = local_aws.client("iam", stack.consumer)
     iam.create_role(RoleName="Stranger", AssumeRolePolicyDocument=trust(service=True))
-    iam.put_role_policy(RoleName="Stranger", PolicyName="a", PolicyDocument=allow("sts:AssumeRole", "*"))
+    typo = stack.invoke_role_arn + "Typo"
+    iam.put_role_policy(
+        RoleName="Stranger", PolicyName="a", PolicyDocument=allow("sts:AssumeRole", stack.invoke_role_arn)
+    )
+    iam.put_role_policy(
+        RoleName="Stranger",
+        PolicyName="read-own",
+        PolicyDocument=allow("iam:*", f"arn:aws:iam::{stack.consumer}:role/Stranger"),
+    )
     stranger = local_aws.workload_session(f"arn:aws:iam::{stack.consumer}:role/Stranger")
-    result = xacct(call(local_aws, stack, "GET", "/hoge"), environment(local_aws, stranger))
+    args = call(local_aws, stack, "GET", "/hoge")
+    args[args.index(stack.invoke_role_arn)] = typo
+    result = xacct(args, environment(local_aws, stranger))
     assert result.returncode == 1
-    (line,) = result.stderr.decode().splitlines()
-    assert line.startswith(f"xacct call: AssumeRole denied: arn:aws:sts::{stack.consumer}:assumed-role/Stranger/")
+    first, *rest = result.stderr.decode().splitlines()
+    assert first.startswith(f"xacct call: AssumeRole denied: arn:aws:sts::{stack.consumer}:assumed-role/Stranger/")
+    assert len(first) < 300
+    assert all(len(line) < 400 for line in rest)
+    assert rest[0].startswith("  AWS said: ")
+    assert any("AWS answers the same AccessDenied for a role that does not exist" in line for line in rest)
+    assert any(f"your own policies allow assuming: {stack.invoke_role_arn})" in line for line in rest)
     assert result.stdout == b""
 
 
@@ -707,3 +725,27 @@ def test_an_error_body_is_printed_without_the_session_token(
     out = capsysbinary.readouterr().out
     assert b"x-amz-security-token:<redacted>" in out
     assert creds["token"].encode() not in out
+
+
+def test_refused_source_credentials_say_to_refresh_them(local_aws: LocalAws, stack: ApiStack) -> None:
+    """Issue 19: STS's InvalidClientTokenId / ExpiredToken for the credentials that call AssumeRole said nothing of
+    what to do."""
+    env = environment(local_aws, stack.workload())
+    env["AWS_ACCESS_KEY_ID"] = "ASIAUNKNOWNKEY000000"
+    result = xacct(call(local_aws, stack, "GET", "/hoge"), env)
+    assert result.returncode == 1
+    text = result.stderr.decode()
+    assert "the source credentials (the ones that call AssumeRole) were refused: InvalidClientTokenId" in text
+    assert "Refresh them: `aws sso login`" in text
+    assert env["AWS_SECRET_ACCESS_KEY"] not in text
+    assert env["AWS_SESSION_TOKEN"] not in text
+
+
+def test_a_413_points_at_the_payload_hand_off(local_aws: LocalAws, stack: ApiStack, tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (10 * 1024 * 1024 + 1))
+    result = xacct(call(local_aws, stack, "PUT", "/hoge", "-d", f"@{big}"), environment(local_aws, stack.workload()))
+    assert result.returncode == ExitStatus.HTTP_ERROR
+    first, *rest = result.stderr.decode().splitlines()
+    assert "-> 413 " in first
+    assert rest == ["  " + TOO_LARGE_ADVICE]

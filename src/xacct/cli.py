@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ProfileNotFound
 
 from xacct import __version__
 from xacct.access import cli as access_cli
-from xacct.client import ApiClient, RetryPolicy, WaitTimedOut, region_of_host
+from xacct.client import TOO_LARGE_ADVICE, ApiClient, RetryPolicy, WaitTimedOut, region_of_host
 from xacct.errors import ConfigError, ConnectionFailed, HttpError, TimedOut, XacctError, redact_bytes
 from xacct.local import require_extra
 from xacct.signing import parse_query
@@ -63,7 +63,7 @@ examples:
   # retries and credential refreshes, as they happen
   xacct call GET https://.../hoge --role-arn ... --debug
 
-exit status (a one-line reason goes to stderr):
+exit status (the reason goes to stderr: one line, then what to check where there is more to say):
 """
     + "\n".join(f"  {status.value:>3}  {status.meaning}" for status in ExitStatus)
     + "\n"
@@ -176,7 +176,13 @@ def _seconds(value: str) -> float:
 
 
 def _fail(status: ExitStatus, message: str) -> ExitStatus:
-    print(f"xacct call: {in_cli_words(message)}".splitlines()[0], file=sys.stderr)
+    """The reason on stderr: its first line says what happened; an error's indented lines after it (what AWS said,
+    what to check) follow; a response body quoted in the first line is cut at its own first line."""
+    first, *rest = in_cli_words(message).splitlines() or [""]
+    print(f"xacct call: {first}", file=sys.stderr)
+    for line in rest:
+        if line.startswith("  ") or line == TOO_LARGE_ADVICE:
+            print(line if line.startswith("  ") else f"  {line}", file=sys.stderr)
     return status
 
 

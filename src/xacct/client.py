@@ -130,6 +130,13 @@ def region_of_host(host: str) -> str | None:
     return match.group(1) if match else None
 
 
+TOO_LARGE_ADVICE = (
+    "An HTTP API takes at most 10 MB per request and response: send larger bodies through the provider's payload "
+    "bucket (ApiClient(..., payload_bucket=...), xacct call --payload-bucket; the provider enables it with "
+    "modules/provider_api's large_payloads)."
+)
+
+
 def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -562,7 +569,8 @@ class ApiClient:
                 if clock.cut_short
                 else ""
             )
-            + (f": {snippet}" if snippet else ""),
+            + (f": {snippet}" if snippet else "")
+            + (f"\n{TOO_LARGE_ADVICE}" if response.status_code == 413 and self.payloads is None else ""),
             response=response,
             url=url,
             attempts=attempts,

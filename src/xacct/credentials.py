@@ -22,13 +22,24 @@ from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshabl
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
 
-from xacct.errors import AssumeRoleDenied, AssumeRoleError, ConfigError, NoSourceCredentials, XacctError
+from xacct.errors import (
+    AssumeRoleDenied,
+    AssumeRoleError,
+    ConfigError,
+    NoSourceCredentials,
+    XacctError,
+    role_arn_of_session,
+)
 
 ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 
 log = logging.getLogger(__name__)
+
+
+# STS's answers when the credentials that call it are expired or unknown ("Common Errors" of the STS API Reference).
+SOURCE_CREDENTIALS_REFUSED = frozenset({"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"})
 
 
 def check_role_arn(role_arn: str) -> str:
@@ -182,6 +193,16 @@ class AssumedRole:
                     external_id_sent=self.external_id is not None,
                     session_name=self.given_session_name,
                     account_id=identity["Account"] if identity else None,
+                    allowed_roles=self._assumable(identity["Arn"]) if identity else (),
+                )
+            if code in SOURCE_CREDENTIALS_REFUSED:
+                return AssumeRoleError(
+                    f"AssumeRole of {self.role_arn} failed: the source credentials (the ones that call AssumeRole) "
+                    f"were refused: {code}: {message}\n  Refresh them: `aws sso login` or new keys for a profile, the "
+                    "workload's own role in Lambda/ECS, or a fresh `xacct local credentials ROLE_ARN` against the "
+                    "local AWS; then call again.",
+                    role_arn=self.role_arn,
+                    aws_code=code,
                 )
             return AssumeRoleError(
                 f"AssumeRole of {self.role_arn} failed: {code}: {message}",
@@ -189,6 +210,41 @@ class AssumedRole:
                 aws_code=code,
             )
         return AssumeRoleError(f"AssumeRole of {self.role_arn} failed: {exc}", role_arn=self.role_arn)
+
+    def _assumable(self, caller_arn: str) -> list[str]:
+        """The role ARNs the caller's own role policies allow sts:AssumeRole on, when it may read them; else []."""
+        role = role_arn_of_session(caller_arn)
+        if role is None:
+            return []
+        name = role.rsplit("/", 1)[1]
+        found: list[str] = []
+        try:
+            iam = self.session.client("iam", region_name=self.region)
+            documents = [
+                iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+                for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]
+            ]
+            for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+                version = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]["DefaultVersionId"]
+                documents.append(
+                    iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)["PolicyVersion"][
+                        "Document"
+                    ]
+                )
+        except (ClientError, BotoCoreError):
+            return []  # not allowed to read its own policies: nothing to list
+        for document in documents:
+            statements = document.get("Statement", []) if isinstance(document, dict) else []
+            for statement in statements if isinstance(statements, list) else [statements]:
+                actions = statement.get("Action", [])
+                actions = [actions] if isinstance(actions, str) else actions
+                if statement.get("Effect") != "Allow" or not any(
+                    a in ("sts:AssumeRole", "sts:*", "*") for a in actions
+                ):
+                    continue
+                resources = statement.get("Resource", [])
+                found += [resources] if isinstance(resources, str) else list(resources)
+        return sorted(set(found))
 
     def _caller(self) -> dict[str, str] | None:
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 
 import requests
 
@@ -72,20 +73,25 @@ class AssumeRoleDenied(AssumeRoleError):
         external_id_sent: bool,
         session_name: str | None = None,
         account_id: str | None = None,
+        allowed_roles: Sequence[str] = (),
     ) -> None:
         self.caller_arn = caller_arn
+        self.allowed_roles = tuple(allowed_roles)
         self.aws_message = aws_message
         self.external_id_sent = external_id_sent
         caller = caller_arn or "the source credentials"
         principal = (role_arn_of_session(caller_arn) if caller_arn else None) or caller
         hints = [
-            f"the consumer side: {principal} needs an identity policy allowing sts:AssumeRole on {role_arn} "
+            f"the role's ARN: AWS answers the same AccessDenied for a role that does not exist, so check the account "
+            f"and the name in {role_arn} against the provider's invoke_role_arns output"
+            + (f" (your own policies allow assuming: {', '.join(allowed_roles)})" if allowed_roles else ""),
+            f"your side: {principal} needs an identity policy allowing sts:AssumeRole on {role_arn} "
             "(modules/consumer_role: provider_invoke_role_arns)",
-            f"the provider side: the trust policy of {role_arn} must name {principal} "
-            "(modules/provider_api: invoke_roles[...].trusted_role_arns)",
+            f"the provider's side: the trust policy of {role_arn} must name {principal} "
+            "(modules/provider_api: invoke_roles[...].trusted_role_arns; ask the provider team)",
         ]
         if not external_id_sent:
-            hints.append("if the provider set an external id for this role, pass external_id=...")
+            hints.append("if the provider set an external id for this role, pass external_id=... (--external-id)")
         else:
             hints.append("the external id must equal the provider's invoke_roles[...].external_id")
         if session_name is not None and account_id is not None and not session_name.startswith(f"{account_id}-"):
@@ -95,8 +101,10 @@ class AssumeRoleDenied(AssumeRoleError):
                 f"consumer account only for sessions named '<its account id>-*' (sts:RoleSessionName), so use "
                 f"'{account_id}-...' or leave session_name unset and xacct chooses '{account_id}-xacct-...'",
             )
-        message = (
-            f"AssumeRole denied: {caller} may not assume {role_arn}. AWS said: {aws_message} Check {'; '.join(hints)}."
+        # A short first line (what happened), then what AWS said and what to check, a line each.
+        message = "\n".join(
+            [f"AssumeRole denied: {caller} may not assume {role_arn}", f"  AWS said: {aws_message}", "  Check:"]
+            + [f"  - {hint}" for hint in hints]
         )
         super().__init__(message, role_arn=role_arn, aws_code="AccessDenied")
 
@@ -160,8 +168,8 @@ _ADVICE = {
     "signature_mismatch": "what was sent differs from what was signed (host, path, query, body or "
     "headers changed after signing), or the secret key is wrong.",
     "clock_skew": "this machine's clock is more than 5 minutes off; sync it (NTP).",
-    "not_authorized": "the role's policy does not allow execute-api:Invoke on this route: ask the provider to "
-    "add the route to invoke_roles[...].allowed_routes, or call the API in the role's own account.",
+    "not_authorized": "the invoke role is not allowed this route (its allowed_routes): call a route it is allowed, "
+    "or ask the provider team to add this one to invoke_roles[...].allowed_routes.",
     "incomplete_signature": "the Authorization header is not a SigV4 header for service execute-api in the "
     "API's region.",
 }
