@@ -262,7 +262,10 @@ def test_help_shows_the_seeds_call() -> None:
     assert result.returncode == 0
     text = result.stdout.decode()
     assert 'xacct call PUT https://server.stag.foo.example.com/hoge -d \'{"foo":"bar"}\'' in text
-    assert "\nexit status (a one-line reason goes to stderr):\n    0  success" in text
+    assert (
+        "\nexit status (the reason goes to stderr: one line, then what to check where there is more to say):\n    0  success"
+        in text
+    )
 
 
 # -- completions: generated from the parser ---------------------------------------------------------------------
