@@ -263,8 +263,8 @@ def test_help_shows_the_seeds_call() -> None:
     text = result.stdout.decode()
     assert 'xacct call PUT https://server.stag.foo.example.com/hoge -d \'{"foo":"bar"}\'' in text
     assert (
-        "\nexit status (the reason goes to stderr: one line, then what to check where there is more to say):\n    0  success"
-        in text
+        "\nexit status (the reason goes to stderr: one line, then what to check where there is more to say):\n"
+        "    0  success" in text
     )
 
 
