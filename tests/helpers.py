@@ -28,7 +28,8 @@ from werkzeug.serving import make_server
 
 from xacct.client import ApiClient
 from xacct.local import LocalAws
-from xacct.local.stacks import REGION
+from xacct.local.stacks import REGION, allow
+from xacct.local.stacks import trust as stack_trust
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,6 +66,25 @@ def workload_client(aws: LocalAws, invoke_url: str, invoke_role_arn: str, worklo
 
 
 # -- waiting and ports ---------------------------------------------------------------------------------------
+
+
+def consumer_workload_role(aws: LocalAws, account: str, provider: str, name: str) -> str:
+    """A consumer's workload role (Lambda trusts it) allowed sts:AssumeRole on every role of ``provider``; its ARN.
+
+    Made before the provider's apply: an invoke role's trust may only name a role that exists."""
+    iam = aws.client("iam", account)
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=stack_trust(service=True))
+    iam.put_role_policy(
+        RoleName=name, PolicyName="assume", PolicyDocument=allow("sts:AssumeRole", f"arn:aws:iam::{provider}:role/*")
+    )
+    return f"arn:aws:iam::{account}:role/{name}"
+
+
+def remove_role(aws: LocalAws, account: str, name: str) -> None:
+    """Delete a role made by ``consumer_workload_role`` (its one inline policy first)."""
+    iam = aws.client("iam", account)
+    iam.delete_role_policy(RoleName=name, PolicyName="assume")
+    iam.delete_role(RoleName=name)
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -36,7 +36,7 @@ from xacct.local.stacks import trust
 from xacct.local.terraform import ProviderHosts, Workspace
 from xacct.payloads import REFERENCE_CONTENT_TYPE, PayloadReference
 
-from helpers import REGION, ROOT
+from helpers import REGION, ROOT, consumer_workload_role, remove_role
 
 pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("apply")]
 
@@ -145,21 +145,7 @@ def applied(
 ) -> Iterator[Applied]:
     provider, consumer = new_account(), new_account()
     # The consumer's workload role first: the invoke roles' trust policies name it (IAM refuses a missing role).
-    consumer_role_arn = f"arn:aws:iam::{consumer}:role/LambdaRoleDeve"
-    iam_b = local_aws.client("iam", consumer)
-    iam_b.create_role(RoleName="LambdaRoleDeve", AssumeRolePolicyDocument=trust(service=True))
-    iam_b.put_role_policy(
-        RoleName="LambdaRoleDeve",
-        PolicyName="assume",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{provider}:role/*"}
-                ],
-            }
-        ),
-    )
+    consumer_role_arn = consumer_workload_role(local_aws, consumer, provider, "LambdaRoleDeve")
     late = LateApp()
     server = make_server("127.0.0.1", 0, late, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -201,8 +187,7 @@ def applied(
         assert [b["Name"] for b in remaining if b["Name"] == bucket] == [], "destroy left the payload bucket"
         iam_a.delete_role_policy(RoleName="ApiServer", PolicyName="payloads")
         iam_a.delete_role(RoleName="ApiServer")
-        iam_b.delete_role_policy(RoleName="LambdaRoleDeve", PolicyName="assume")
-        iam_b.delete_role(RoleName="LambdaRoleDeve")
+        remove_role(local_aws, consumer, "LambdaRoleDeve")
 
 
 def test_the_bucket_is_applied_private_tls_only_and_expiring(applied: Applied) -> None:

@@ -41,7 +41,7 @@ from xacct.local import terraform as tfrun
 from xacct.local.stacks import trust
 from xacct.local.terraform import ProviderHosts, Workspace
 
-from helpers import REGION, ROOT, botocore_signed, load_example, serve_fastapi
+from helpers import REGION, ROOT, botocore_signed, consumer_workload_role, load_example, remove_role, serve_fastapi
 
 pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("apply")]
 
@@ -172,20 +172,7 @@ def applied(
 ) -> Iterator[Applied]:
     provider, consumer_b, consumer_c = new_account(), new_account(), new_account()
     for consumer in (consumer_b, consumer_c):  # the consumers' workload roles first: the trust names them
-        iam = local_aws.client("iam", consumer)
-        iam.create_role(RoleName="Workload", AssumeRolePolicyDocument=trust(service=True))
-        iam.put_role_policy(
-            RoleName="Workload",
-            PolicyName="assume",
-            PolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{provider}:role/*"}
-                    ],
-                }
-            ),
-        )
+        consumer_workload_role(local_aws, consumer, provider, "Workload")
     dispatcher = Dispatcher()
     server = make_server("127.0.0.1", 0, dispatcher, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -229,9 +216,7 @@ def applied(
         server.server_close()
         workspace.destroy()
         for consumer in (consumer_b, consumer_c):
-            iam = local_aws.client("iam", consumer)
-            iam.delete_role_policy(RoleName="Workload", PolicyName="assume")
-            iam.delete_role(RoleName="Workload")
+            remove_role(local_aws, consumer, "Workload")
 
 
 def refused(call: Callable[[], Any]) -> tuple[int, dict[str, Any]]:
