@@ -169,12 +169,13 @@ def test_include_headers_body_from_file_stdin_and_extra_headers(
 
 def test_query_and_path_from_the_url(local_aws: LocalAws, stack: ApiStack) -> None:
     result = xacct(
-        call(local_aws, stack, "GET", "/items/a%20b?k=2&k=1&q=x%2By"), environment(local_aws, stack.workload())
+        call(local_aws, stack, "GET", "/items/a%20b?k=2&k=1&q=x%2By&s=c+d"), environment(local_aws, stack.workload())
     )
     assert result.returncode == 0, result.stderr
     echo = json.loads(result.stdout)
     assert echo["path"] == "/items/a b"
-    assert sorted(map(tuple, echo["query"])) == [("k", "1"), ("k", "2"), ("q", "x+y")]
+    # A typed "+" is a space, as API Gateway reads the query; "%2B" is the plus.
+    assert sorted(map(tuple, echo["query"])) == [("k", "1"), ("k", "2"), ("q", "x+y"), ("s", "c d")]
 
 
 def test_http_errors_exit_22_with_the_body(local_aws: LocalAws, stack: ApiStack) -> None:

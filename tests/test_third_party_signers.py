@@ -107,3 +107,21 @@ def test_s3_compares_the_signed_hash_with_the_body(local_aws: LocalAws, new_acco
     assert "<Message>The provided 'x-amz-content-sha256' header does not match what was computed.</Message>" in (
         response.text
     )
+
+
+@pytest.mark.parametrize("params", [{"q": "a b"}, {"q": "1 + 1", "empty": ""}, [("k", "x y"), ("k", "z")]])
+def test_a_space_sent_as_plus_reads_as_api_gateway_reads_it(
+    local_aws: LocalAws, stack: ApiStack, params: dict[str, str] | list[tuple[str, str]]
+) -> None:
+    """requests' ``params=`` sends a space as ``+`` and requests-aws4auth signs it as ``%20``: API Gateway reads a raw
+    ``+`` in the query as a space (an API Gateway 403 echoing its canonical request, quoted in
+    zirkelc/aws-signature-v4#4, shows ``q=a%20b`` for ``q=a+b``), so the call verifies and the server gets a space."""
+    auth = aws4auth(stack.invoke_credentials(), "execute-api")
+    request = requests.Request("GET", f"https://{stack.host}/hoge", params=params, auth=auth).prepare()
+    assert "+" in (request.url or "")
+    request.url = f"{local_aws.endpoint_url}/hoge?" + (request.url or "").split("?", 1)[1]
+    request.headers["Host"] = stack.host
+    response = send(request)
+    assert response.status_code == 200, response.text
+    expected = list(params.items()) if isinstance(params, dict) else params
+    assert [tuple(pair) for pair in response.json()["query"]] == expected

@@ -224,7 +224,8 @@ def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ExitStat
                 args.method,
                 unquote(parts.path or "/"),
                 data=data,
-                params=parse_query(parts.query, plus_is_space=False),
+                # A "+" typed in the URL is a space, as API Gateway reads the query (and curl would send it raw).
+                params=parse_query(parts.query, plus_is_space=True),
                 headers=headers,
                 wait=args.wait is not None,
                 wait_deadline=args.wait or 300.0,

@@ -85,7 +85,8 @@ def query_pairs(params: QueryParams | None) -> list[tuple[str, str]]:
 def parse_query(query: str, *, plus_is_space: bool) -> list[tuple[str, str]]:
     """Decode a raw query string into pairs, keeping blank values and repeated keys.
 
-    ``plus_is_space`` is form encoding (what `requests` writes); off, a ``+`` stays a plus, as API Gateway reads it.
+    ``plus_is_space`` is form encoding (what `requests` writes, and how API Gateway reads an execute-api query: a
+    raw ``+`` is a space); off, a ``+`` stays a plus.
     """
     if not plus_is_space:
         query = query.replace("+", "%2B")

@@ -69,7 +69,7 @@ class _EchoHandler(BaseHTTPRequestHandler):
             "method": self.command,
             "path": unquote(raw_path),
             "raw_path": raw_path,
-            "query": parse_query(raw_query, plus_is_space=False),
+            "query": parse_query(raw_query, plus_is_space=True),  # form encoding, as web frameworks read it
             "headers": {k.lower(): _shown(k, v) for k, v in self.headers.items() if k.lower() != hidden},
             "origin_verified": origin is not None,
             "body": body.decode("utf-8", "replace"),
