@@ -36,10 +36,11 @@ help:
 
 # uv installs what pip would, about four times faster; pip stays in the virtualenv for whoever wants it. The
 # virtualenv starts without pip (ensurepip alone takes 5 s) and the system's pip (>= 22.3, for --python) puts uv
-# in it; an older pip falls back to ensurepip.
+# in it; an older pip falls back to ensurepip. -qq: errors only, not the warnings some machines' pip configuration
+# prints about its own find-links folders (nothing this project can change).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv --without-pip $(VENV)
-	$(PYTHON) -m pip --python $(BIN)/python install --quiet 'uv==$(UV_VERSION)' \
+	$(PYTHON) -m pip --python $(BIN)/python install --quiet --quiet 'uv==$(UV_VERSION)' \
 	  || { $(BIN)/python -m ensurepip --default-pip >/dev/null && $(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'; }
 	$(UV) pip install --quiet --python $(BIN)/python pip -e '.[local,dev]'
 	@touch $@
