@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
 import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from requests_aws4auth import AWS4Auth
 
 from xacct.local import LocalAws
@@ -125,3 +130,30 @@ def test_a_space_sent_as_plus_reads_as_api_gateway_reads_it(
     assert response.status_code == 200, response.text
     expected = list(params.items()) if isinstance(params, dict) else params
     assert [tuple(pair) for pair in response.json()["query"]] == expected
+
+
+def test_the_request_time_may_be_a_signed_date_header(local_aws: LocalAws, stack: ApiStack) -> None:
+    """ "Elements of an AWS API request signature" (SigV4): the request's date is X-Amz-Date or, without it, the Date
+    header (which must then be signed). Signed here with botocore's own SigV4Auth pieces, without its X-Amz-Date."""
+    creds = stack.invoke_credentials()
+    now = datetime.now(timezone.utc)
+    request = AWSRequest(
+        method="GET",
+        url=f"https://{stack.host}/hoge",
+        headers={"Date": format_datetime(now, usegmt=True), "X-Amz-Security-Token": creds["token"]},
+    )
+    request.context["timestamp"] = now.strftime("%Y%m%dT%H%M%SZ")
+    signer = SigV4Auth(Credentials(creds["key"], creds["secret"], creds["token"]), "execute-api", REGION)
+    signature = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    signed = signer.signed_headers(signer.headers_to_sign(request))
+    assert "date" in signed.split(";")
+    assert "x-amz-date" not in signed.split(";")
+    authorization = (
+        f"AWS4-HMAC-SHA256 Credential={creds['key']}/{signer.credential_scope(request)}, "
+        f"SignedHeaders={signed}, Signature={signature}"
+    )
+    headers = {**dict(request.headers.items()), "Authorization": authorization, "Host": stack.host}
+    response = requests.get(f"{local_aws.endpoint_url}/hoge", headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    stale = {**headers, "Date": format_datetime(now - timedelta(minutes=20), usegmt=True)}
+    assert requests.get(f"{local_aws.endpoint_url}/hoge", headers=stale, timeout=30).status_code == 403

@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from enum import Enum
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
@@ -121,7 +122,7 @@ def parse(request: SignedHttpRequest) -> sigv4.Signature:
         name, _, value = part.strip().partition("=")
         fields[name] = value
     missing = [name for name in ("Credential", "SignedHeaders", "Signature") if not fields.get(name)]
-    amz_date = request.headers.get("x-amz-date")
+    amz_date = request.headers.get("x-amz-date") or _from_http_date(request.headers.get("date"))
     problems = [f"Authorization header requires '{name}' parameter." for name in missing]
     if not amz_date:
         problems.append("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
@@ -135,6 +136,23 @@ def parse(request: SignedHttpRequest) -> sigv4.Signature:
         amz_date,
         token=request.headers.get("x-amz-security-token"),
     )
+
+
+def _from_http_date(value: str | None) -> str | None:
+    """The request time from a ``Date`` header (RFC 9110's IMF-fixdate), in X-Amz-Date's basic format.
+
+    "Elements of an AWS API request signature" (SigV4): the date of the request is X-Amz-Date or, when absent, the
+    Date header; the string to sign carries it in ISO 8601 basic format. None when absent or unreadable.
+    """
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _parse_query(request: SignedHttpRequest) -> sigv4.Signature:
