@@ -244,3 +244,39 @@ def test_a_policy_variable_in_a_trust_condition(
         with pytest.raises(ClientError) as denied:
             sts.assume_role(RoleArn=invoke_arn, RoleSessionName=name)
         assert denied.value.response["Error"]["Code"] == "AccessDenied"
+
+
+@pytest.mark.parametrize("with_inline", [False, True])
+def test_managed_session_policies_narrow_the_session(
+    local_aws: LocalAws, new_account: Callable[[], str], with_inline: bool
+) -> None:
+    """ "AssumeRole" (STS API Reference), PolicyArns: managed session policies; "The resulting session's permissions
+    are the intersection of the role's identity-based policy and the session policies" - inline and managed together.
+    Issue 20: they were ignored, and the session kept the role's whole permissions."""
+    account = new_account()
+    s3 = local_aws.client("s3", account)
+    bucket = f"session-policies-{account}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=bucket, Key="report.csv", Body=b"1,2")
+    iam = local_aws.client("iam", account)
+    read_only = iam.create_policy(
+        PolicyName="ReadReports", PolicyDocument=allow("s3:GetObject", f"arn:aws:s3:::{bucket}/*")
+    )["Policy"]["Arn"]
+    role_arn = role(
+        local_aws, account, "Worker", trust(f"arn:aws:iam::{account}:root"), allow("s3:*", f"arn:aws:s3:::{bucket}/*")
+    )
+    extra: dict[str, object] = {"PolicyArns": [{"arn": read_only}]}
+    if with_inline:  # an inline session policy beside it: the set of session policies, evaluated as one
+        extra["Policy"] = allow("s3:PutObject", f"arn:aws:s3:::{bucket}/uploads/*")
+    creds = local_aws.client("sts", account).assume_role(RoleArn=role_arn, RoleSessionName="narrow", **extra)[
+        "Credentials"
+    ]
+    session = local_aws.session_with_keys(
+        creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], region=REGION
+    ).client("s3", endpoint_url=local_aws.endpoint_url)
+    assert session.get_object(Bucket=bucket, Key="report.csv")["Body"].read() == b"1,2"
+    with pytest.raises(ClientError) as denied:
+        session.put_object(Bucket=bucket, Key="report.csv", Body=b"overwritten")
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    if with_inline:
+        session.put_object(Bucket=bucket, Key="uploads/new.csv", Body=b"3")

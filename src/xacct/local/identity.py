@@ -6,10 +6,12 @@ looked up in moto: session keys from sts:AssumeRole, then IAM users' keys.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from moto.iam.exceptions import NotFoundException
 from moto.iam.models import IAMBackend, ManagedPolicy, Role, iam_backends
@@ -53,6 +55,7 @@ class SessionAttributes:
     transitive_keys: tuple[str, ...] = ()
     source_identity: str | None = None
     issued_at: datetime | None = None  # when STS issued the credentials (aws:TokenIssueTime)
+    managed_session_policies: tuple[str, ...] = ()  # the documents of AssumeRole's PolicyArns
 
 
 # (role ARN, session name) -> the attributes of the latest session issued under that name (moto keeps no more).
@@ -127,7 +130,7 @@ class CallerDirectory:
                     session_token=session.session_token,
                     expiration=session.expiration,
                     role_name=role_name,
-                    session_policy=session.policy or None,
+                    session_policy=session_policy_of(session.policy or None, attributes.managed_session_policies),
                     session_tags=attributes.tags,
                     source_identity=attributes.source_identity,
                     transitive_tag_keys=attributes.transitive_keys,
@@ -153,6 +156,38 @@ class CallerDirectory:
                 secret_key=secret,
                 user_name=user.name,
             )
+        return None
+
+
+def session_policy_of(inline: str | None, managed: tuple[str, ...]) -> str | None:
+    """The session's policies as one document: the inline one (Policy) and the managed ones (PolicyArns) together.
+
+    "Session policies" (IAM User Guide, "Policies and permissions"): the session's permissions are the intersection
+    of the role's identity-based policies and the session policies, inline and managed, which are evaluated as one
+    set (an Allow in any of them, no Deny in any). A set of policies evaluates as one document holding all their
+    statements. None when AssumeRole passed neither.
+    """
+    if not managed:
+        return inline
+    documents = [json.loads(inline)] if inline else []
+    documents += [json.loads(text) for text in managed]
+    statements: list[Any] = []
+    for document in documents:
+        found = document.get("Statement", []) if isinstance(document, dict) else []
+        statements += found if isinstance(found, list) else [found]
+    versions = {document.get("Version") for document in documents if isinstance(document, dict)}
+    version = "2012-10-17" if versions == {"2012-10-17"} else next(iter(versions - {None}), None)
+    merged: dict[str, Any] = {"Statement": statements}
+    if version is not None:
+        merged["Version"] = version
+    return json.dumps(merged)
+
+
+def managed_policy_document(account_id: str, arn: str) -> str | None:
+    """The default version of a managed policy (the account's own, or an AWS managed one), or None if unknown."""
+    try:
+        return _document(iam(account_id).get_policy(arn))
+    except NotFoundException:
         return None
 
 

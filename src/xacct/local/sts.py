@@ -29,9 +29,11 @@ from xacct.local.identity import (
     SessionAttributes,
     iam,
     identity_policies,
+    managed_policy_document,
     permissions_boundary,
     remember_session,
 )
+from xacct.local.moto_gaps import provide_aws_managed_policies
 from xacct.local.request_context import (
     assume_role_keys,
     principal_keys,
@@ -137,7 +139,31 @@ def new_session_attributes(caller: Caller, params: dict[str, str]) -> SessionAtt
         tags=tuple(tags.items()),
         transitive_keys=tuple(transitive),
         source_identity=params.get("SourceIdentity") or caller.source_identity,
+        managed_session_policies=managed_session_policies(params),
     )
+
+
+def managed_session_policies(params: dict[str, str]) -> tuple[str, ...]:
+    """The documents of AssumeRole's PolicyArns (``PolicyArns.member.N.arn``): managed session policies, which limit
+    the session like an inline one ("AssumeRole", STS API Reference: "The resulting session's permissions are the
+    intersection of the role's identity-based policy and the session policies"). A policy that does not exist grants
+    nothing (the session cannot gain from a name the caller got wrong)."""
+    arns = [value for key, value in sorted(params.items(), key=_member_order) if _POLICY_ARN.fullmatch(key)]
+    role_account = (params.get("RoleArn") or "::::").split(":")[4]
+    documents = []
+    for arn in arns:
+        provide_aws_managed_policies(role_account, {"PolicyArn": arn})  # an AWS managed one, in the role's account
+        found = managed_policy_document(role_account, arn)
+        documents.append(found if found is not None else '{"Version": "2012-10-17", "Statement": []}')
+    return tuple(documents)
+
+
+_POLICY_ARN = re.compile(r"PolicyArns\.member\.(\d+)\.arn")
+
+
+def _member_order(item: tuple[str, str]) -> tuple[int, str]:
+    match = _POLICY_ARN.fullmatch(item[0])
+    return (int(match.group(1)) if match else 0, item[0])
 
 
 @dataclass(frozen=True)
