@@ -132,6 +132,29 @@ def test_principal_org_id_is_never_present(local_aws: LocalAws, accounts: tuple[
     assert assume(session, no_org) == "ok"
 
 
+def test_multi_factor_auth_present_is_false_for_a_session_and_absent_for_long_term_keys(
+    local_aws: LocalAws, accounts: tuple[str, str]
+) -> None:
+    """GLOBAL_KEYS, aws:MultiFactorAuthPresent: present and false for temporary credentials issued without MFA;
+    absent for long-term access keys (an IAM user's). Issue 20: it was absent for both."""
+    provider, consumer = accounts
+    no_mfa = f"arn:aws:iam::{provider}:role/NoMfaSession"
+    caller = role(local_aws, consumer, "Caller", trust(service=True), allow("sts:AssumeRole", no_mfa))
+    role(local_aws, provider, "NoMfaSession", trust_with(caller, {"Bool": {"aws:MultiFactorAuthPresent": "false"}}))
+    assert assume(local_aws.workload_session(caller), no_mfa) == "ok"  # a session: present, false
+    iam = local_aws.client("iam", consumer)
+    iam.create_user(UserName="LongTerm")
+    iam.put_user_policy(UserName="LongTerm", PolicyName="a", PolicyDocument=allow("sts:AssumeRole", "*"))
+    keys = iam.create_access_key(UserName="LongTerm")["AccessKey"]
+    user_arn = f"arn:aws:iam::{consumer}:user/LongTerm"
+    absent = f"arn:aws:iam::{provider}:role/NoMfaKey"
+    role(local_aws, provider, "NoMfaKey", trust_with(user_arn, {"Null": {"aws:MultiFactorAuthPresent": "true"}}))
+    user = local_aws.session_with_keys(keys["AccessKeyId"], keys["SecretAccessKey"])
+    assert assume(user, absent) == "ok"  # long-term keys: the key is absent
+    role(local_aws, provider, "MfaFalseKey", trust_with(user_arn, {"Bool": {"aws:MultiFactorAuthPresent": "false"}}))
+    assert assume(user, f"arn:aws:iam::{provider}:role/MfaFalseKey") == "AccessDenied"
+
+
 # -- the gateway: execute-api:Invoke ------------------------------------------------------------------------------
 
 

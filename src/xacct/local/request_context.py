@@ -71,6 +71,10 @@ def _identity_keys(caller: Caller) -> tuple[tuple[str, str], ...]:
         keys["aws:SourceIdentity"] = caller.source_identity
     if caller.token_issue_time is not None:
         keys["aws:TokenIssueTime"] = _time_keys(caller.token_issue_time.replace(microsecond=0))[0][1]
+    if caller.kind == "session":
+        # "AWS global condition context keys", aws:MultiFactorAuthPresent: present and false for temporary
+        # credentials issued without MFA (the local AWS issues none with it), absent for long-term access keys.
+        keys["aws:MultiFactorAuthPresent"] = "false"
     return tuple(keys.items())
 
 
