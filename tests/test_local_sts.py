@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -280,3 +281,36 @@ def test_managed_session_policies_narrow_the_session(
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
     if with_inline:
         session.put_object(Bucket=bucket, Key="uploads/new.csv", Body=b"3")
+
+
+def test_a_source_identity_travels_and_each_role_in_the_chain_must_allow_it(
+    local_aws: LocalAws, new_account: Callable[[], str]
+) -> None:
+    """ "Monitor and control actions taken with assumed roles" (IAM User Guide): a source identity, once set,
+    persists through role chaining and cannot be changed, and each role assumed with it must allow
+    sts:SetSourceIdentity in its trust. Issue 20: a chained session was let through a trust allowing sts:AssumeRole
+    only."""
+    account = new_account()
+    first_arn = f"arn:aws:iam::{account}:role/First"
+    both = ["sts:AssumeRole", "sts:SetSourceIdentity"]
+
+    def trust_of(principal: str, actions: list[str], condition: dict[str, Any] | None = None) -> str:
+        statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": actions}
+        if condition:
+            statement["Condition"] = condition
+        return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+    role(local_aws, account, "First", trust_of(f"arn:aws:iam::{account}:root", both), allow("sts:AssumeRole", "*"))
+    # Allowed only for Alice's chain: proves the source identity travelled without being passed again.
+    role(local_aws, account, "AllowsIt", trust_of(first_arn, both, {"StringEquals": {"sts:SourceIdentity": "alice"}}))
+    role(local_aws, account, "AssumeOnly", trust_of(first_arn, ["sts:AssumeRole"]))
+    sts = local_aws.client("sts", account)
+    creds = sts.assume_role(RoleArn=first_arn, RoleSessionName="alice-session", SourceIdentity="alice")["Credentials"]
+    chained = local_aws.session_with_keys(
+        creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], region=REGION
+    ).client("sts", endpoint_url=local_aws.endpoint_url)
+    assert chained.assume_role(RoleArn=f"arn:aws:iam::{account}:role/AllowsIt", RoleSessionName="next")["Credentials"]
+    with pytest.raises(ClientError) as denied:
+        chained.assume_role(RoleArn=f"arn:aws:iam::{account}:role/AssumeOnly", RoleSessionName="next")
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    assert "sts:SetSourceIdentity" in denied.value.response["Error"]["Message"]

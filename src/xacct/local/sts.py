@@ -283,7 +283,10 @@ class AssumeRoleGuard:
             actions = [ACTION]
             if session_tags(params) or transitive_tag_keys(params):
                 actions.append("sts:TagSession")
-            if params.get("SourceIdentity"):
+            # A source identity persists through role chaining, and every role in the chain must then allow
+            # sts:SetSourceIdentity in its trust, whether or not this call passes it again (same page, "Role chaining
+            # with source identity").
+            if params.get("SourceIdentity") or caller.source_identity:
                 actions.append("sts:SetSourceIdentity")
             for action in actions:
                 if not self._allowed(caller, trust, role_arn, context, same_account=same_account, action=action):
