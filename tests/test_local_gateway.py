@@ -573,14 +573,25 @@ def test_cors_preflight_caught_by_the_default_route_is_authorized(
     assert (response.status_code, response.content) == (403, b'{"message":"Forbidden"}')
 
 
-def test_the_echo_server_never_prints_the_session_token(local_aws: LocalAws, stack: ApiStack) -> None:
-    """Issue 19: the demo shows the echo in a terminal, and it printed the caller's session token back."""
+def test_the_echo_server_never_prints_the_session_token_or_the_signature(
+    local_aws: LocalAws, stack: ApiStack, echo: EchoServer
+) -> None:
+    """Issue 19: the demo shows the echo in a terminal, and it printed the caller's session token and Authorization
+    back. The key id, the scope and the signed header names stay (what was signed, by which key); the rest goes."""
     creds = stack.invoke_credentials()
     headers = botocore_signed("GET", stack.host, "/hoge", creds)
+    signature = headers["Authorization"].rsplit("Signature=", 1)[1]
     response = send(local_aws, stack.host, "GET", "/hoge", headers)
     assert response.status_code == 200, response.text
     assert creds["token"] not in response.text
-    assert response.json()["headers"]["x-amz-security-token"] == f"<redacted: {len(creds['token'])} characters>"
+    assert signature not in response.text
+    echoed = response.json()["headers"]
+    assert echoed["x-amz-security-token"] == f"<redacted: {len(creds['token'])} characters>"
+    kept = headers["Authorization"].rsplit("Signature=", 1)[0]
+    assert echoed["authorization"] == f"{kept}Signature=<redacted: 64 characters>"
+    # Another scheme's Authorization (a bearer token, say) is not echoed at all, straight to the API server.
+    direct = requests.get(f"{echo.url}/x", headers={"Authorization": "Bearer s3cr3t"}, timeout=10)
+    assert direct.json()["headers"]["authorization"] == "<redacted: 13 characters>"
 
 
 class _Sized(BaseHTTPRequestHandler):

@@ -1,8 +1,10 @@
 """A small API server for the demo and the tests: it answers every request with what it received.
 
 The JSON echo has the method, the path (raw and decoded), the query pairs, the headers, the body, and the
-caller the gateway vouched for (``x-caller-arn``, which the gateway overwrites). A session token
-(``X-Amz-Security-Token``) is echoed as ``<redacted: N characters>``, never its value.
+caller the gateway vouched for (``x-caller-arn``, which the gateway overwrites). Credentials are never echoed: a
+session token (``X-Amz-Security-Token``) comes back as ``<redacted: N characters>``, and in ``Authorization`` only
+the parts that are no secret stay (the algorithm, ``Credential=`` - the access key id and scope - and
+``SignedHeaders=``); the signature is redacted too.
 
 Sealed (``require_origin(header, secret)``, as the demo and the seed deployment run it): a request without the
 origin secret the gateway adds gets 403 and a JSON message, so a direct call around the gateway - with any
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,14 +25,26 @@ from urllib.parse import unquote
 
 from xacct.signing import parse_query
 
-# Credentials a client sends that the echo must not print back (the demo shows the echo in a terminal): the session
-# token is a secret (with the key id it is the credential); the Authorization header holds only the key id and a
-# signature of this one request, and is shown.
+# Credentials a client sends that the echo must not print back (the demo shows the echo in a terminal, issue 19):
+# the session token is a secret (with the key id it is the credential). Of the Authorization header the signature
+# goes too (with the token it makes a request anybody could replay within its 5-minute window); the key id (an
+# identifier), the scope and the signed header names stay, so a test or a person sees what was signed, by which key.
 SECRET_HEADERS = frozenset({"x-amz-security-token"})
+_SIGNATURE = re.compile(r"(Signature=)([0-9A-Za-z]*)")
+
+
+def _redacted(value: str) -> str:
+    return f"<redacted: {len(value)} characters>"
 
 
 def _shown(name: str, value: str) -> str:
-    return f"<redacted: {len(value)} characters>" if name.lower() in SECRET_HEADERS else value
+    if name.lower() in SECRET_HEADERS:
+        return _redacted(value)
+    if name.lower() == "authorization":
+        if not value.startswith("AWS4-HMAC-SHA256 "):
+            return _redacted(value)  # a scheme we do not know the parts of: none of it
+        return _SIGNATURE.sub(lambda m: m.group(1) + _redacted(m.group(2)), value)
+    return value
 
 
 class _EchoHandler(BaseHTTPRequestHandler):

@@ -466,9 +466,14 @@ class Gateway:
         finally:
             context["integrationLatency"] = str(int((time.perf_counter() - started) * 1000))
         if len(upstream.data) > MAX_PAYLOAD:
-            # The quota page says payloads are at most 10 MB and does not say how an HTTP API answers a larger
-            # integration response; the local AWS answers as for its other integration failures (500), and says so
-            # in docs/local-aws.md.
+            # The quota page ("Quotas for configuring and running an HTTP API in API Gateway": payload size 10 MB,
+            # not adjustable) does not say how an HTTP API answers a larger integration response, and no public
+            # report of an HTTP API doing so was found. The nearest evidence: wellcomecollection/platform#3937 (API
+            # Gateway "will not return results with payloads larger than 10mb"; no status recorded) and
+            # DataBiosphere/azul#8258 (a REST API whose integration response was over its limit: the access log's
+            # INTEGRATION_FAILURE, "Internal server error", 502). An HTTP API answers its integration failures with
+            # 500 {"message":"Internal Server Error"} (the VPC-link case below), so the local AWS does the same
+            # here, and docs/local-aws.md says it is a choice.
             reply = Reply.message(
                 500,
                 "Internal Server Error",
