@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +66,33 @@ def test_the_readme_replaces_the_seed_snippet_with_three_lines(
     assert result.returncode == 0, result.stderr
     echo = ast.literal_eval(result.stdout)  # the snippet prints the decoded JSON
     assert (echo["method"], echo["path"], echo["body"]) == ("PUT", "/hoge", '{"foo":"bar"}')
+
+
+BY_HAND_DOCS = sorted(
+    {
+        ROOT / "README.md",
+        ROOT / "CONTRIBUTING.md",
+        ROOT / "envs" / "README.md",
+        *(ROOT / "examples").glob("*/README.md"),
+        *(ROOT / "modules").glob("*/README.md"),
+        *(ROOT / "docs").glob("*.md"),
+    }
+)
+TERRAFORM_BY_HAND = re.compile(r"^\s*(?:cd \S+ && )?terraform (?:init|plan|apply|test)\b", re.MULTILINE)
+
+
+@pytest.mark.parametrize("doc", BY_HAND_DOCS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_terraform_by_hand_starts_with_the_cli_config(doc: Path) -> None:
+    """Issue 19: the README's `terraform init && terraform test` failed offline, since Terraform by hand ignores the
+    provider mirror `make` set up. Any doc that shows a Terraform command to type says, before it, how to get the
+    project's CLI config into the shell (`eval "$(.venv/bin/xacct terraform-setup)"`: export TF_CLI_CONFIG_FILE=...)."""
+    text = doc.read_text()
+    commands = (
+        block.start(1) + command.start()
+        for block in re.finditer(r"```(?:sh|bash|console)\n(.*?)```", text, re.DOTALL)
+        for command in TERRAFORM_BY_HAND.finditer(block.group(1))
+    )
+    first = next(commands, None)
+    if first is None:
+        pytest.skip("no Terraform command to type")
+    assert "xacct terraform-setup)" in text[:first], f'{doc.name}: say `eval "$(xacct terraform-setup)"` first'

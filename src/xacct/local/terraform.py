@@ -126,7 +126,9 @@ def terraform_binary() -> str:
 
 @functools.cache  # once per binary and process: every Workspace asks
 def _check_version(binary: str) -> None:
-    out = subprocess.run([binary, "version", "-json"], capture_output=True, text=True, check=False).stdout
+    # With our CLI config too: a TF_CLI_CONFIG_FILE of the environment naming a missing file makes even `version` warn.
+    env = {**os.environ, **environment()}
+    out = subprocess.run([binary, "version", "-json"], env=env, capture_output=True, text=True, check=False).stdout
     version = json.loads(out or "{}").get("terraform_version", "0.0")
     parts = tuple(int(p) for p in re.findall(r"\d+", version)[:2])
     if parts < MIN_TERRAFORM:
