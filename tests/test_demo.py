@@ -39,6 +39,7 @@ def test_demo_shows_the_six_outcomes_and_stays_up_for_xacct_call() -> None:
     )
     assert demo.stdout is not None
     output: list[str] = []
+    stopped = False
     try:
         for line in demo.stdout:
             output.append(line)
@@ -118,8 +119,27 @@ def test_demo_shows_the_six_outcomes_and_stays_up_for_xacct_call() -> None:
         for command, status in calls:
             team_b = bash(f"{renew.group(1)} && {command} -i", {**pasted, **ends})
             assert team_b.stdout.startswith(f"HTTP/1.1 {status} "), team_b.stdout + team_b.stderr
+
+        # Terraform as the provider, by the export lines the banner prints (a shell of its own): the plan after the
+        # second team's apply is empty - what the person edited in terraform.tfvars is what Terraform uses (issue
+        # 19: a demo-written *.auto.tfvars.json overrode it, and the second team's role never appeared).
+        provider = re.findall(r"^    ((?:export|unset) .*|cd \S+ && terraform plan)$", text, re.MULTILINE)
+        assert provider[-1].endswith("terraform plan"), provider
+        assert any(line.startswith("export TF_CLI_CONFIG_FILE=") for line in provider), provider
+        assert any(line == "export AWS_ACCESS_KEY_ID=111111111111" for line in provider), provider
+        provider[-1] += " -detailed-exitcode -no-color"
+        planned = bash(" && ".join(provider), pasted)
+        assert planned.returncode == 0, planned.stdout + planned.stderr
+        assert "No changes." in planned.stdout
+        assert "Warning" not in planned.stdout + planned.stderr
+
+        # Stopping it as the banner says: `kill <pid>` (Ctrl-C is the other way; the CLI tests send SIGINT).
+        (kill,) = re.findall(r"^  (kill \d+)$", text, re.MULTILINE)
+        assert bash(kill, pasted).returncode == 0
+        stopped = True
     finally:
-        demo.send_signal(signal.SIGINT)
+        if not stopped:
+            demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=120)
     assert demo.returncode == 0, rest
     assert "Destroying envs/stag, then envs/deve" in rest

@@ -268,9 +268,13 @@ class Demo:
             f"  {xacct} call PUT {base}/hoge --role-arn {roles[ITEMS_ROLE]}           # 403: not its route\n",
             "Fresh credentials after the hour (the same exports, renewed):\n",
             f'  eval "$({xacct} local credentials {workload_arn} --endpoint-url {endpoint})"\n',
-            f"As the provider, Terraform on the deployed envs/stag (account {PROVIDER_ACCOUNT}; keys, endpoint and",
-            "TF_CLI_CONFIG_FILE in the env file; what the demo applied is in that folder's terraform.tfvars):\n",
-            f"  (source {provider_env} && cd {stag} && terraform plan)\n",
+            f"As the provider, Terraform on the deployed envs/stag, in a shell of its own (account {PROVIDER_ACCOUNT}",
+            "as root in this local AWS, whose keys are no secret; Terraform's CLI config with the provider mirror):\n",
+            *(f"    {line}" for line in self._env_lines(PROVIDER_ACCOUNT)),
+            f"    cd {stag} && terraform plan\n",
+            f"  The same lines are in {provider_env}, for a subshell of any shell:",
+            f"  (source {provider_env} && cd {stag} && terraform plan)",
+            f"  What the demo applied is in {stag}/terraform.tfvars: the file to edit (nothing overrides it).\n",
             f"Add a second team, account {TEAM_B_ACCOUNT}, allowed GET /items/{{id}} only",
             '(the README\'s "Add a consumer team"):',
             "  1. its workload role (a fresh copy of envs/deve, its terraform.tfvars filled in):\n",
@@ -288,12 +292,15 @@ class Demo:
         for line in lines:
             self.out(line)
 
-    def _env_file(self, name: str, account: str) -> Path:
-        """A file of export lines that makes Terraform act as ``account``'s root in this local AWS."""
-        path = self.envs.workdir / name
+    def _env_lines(self, account: str) -> list[str]:
+        """Shell lines that make Terraform (and the AWS CLI) act as ``account``'s root in this local AWS."""
         lines = [f"export {key}={shlex.quote(value)}" for key, value in self.aws.env(account).items()]
-        lines += [f"export TF_CLI_CONFIG_FILE={shlex.quote(str(write_cli_config()))}", "unset AWS_SESSION_TOKEN"]
-        path.write_text("\n".join(lines) + "\n")
+        return [*lines, f"export TF_CLI_CONFIG_FILE={shlex.quote(str(write_cli_config()))}", "unset AWS_SESSION_TOKEN"]
+
+    def _env_file(self, name: str, account: str) -> Path:
+        """A file of ``_env_lines``, to ``source`` in a subshell."""
+        path = self.envs.workdir / name
+        path.write_text("\n".join(self._env_lines(account)) + "\n")
         return path
 
 
