@@ -209,7 +209,9 @@ class _Scripted(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        self.attempts.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+        self.attempts.append(
+            {"path": self.path, "method": self.command, **{k.lower(): v for k, v in self.headers.items()}}
+        )
         time.sleep(self.delay)
         script = self.scripts.get(self.path.split("?")[0], [])
         status = script.pop(0) if script else 200
@@ -226,6 +228,12 @@ class _Scripted(BaseHTTPRequestHandler):
             return
 
     do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = _answer
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method too (``do_PUTT``): what was sent is recorded, whatever it is."""
+        if name.startswith("do_"):
+            return self._answer
+        raise AttributeError(name)
 
     def log_message(self, *args: Any) -> None:  # noqa: ARG002  (quiet)
         return None
@@ -566,6 +574,15 @@ def test_other_errors_are_plain_http_errors(stack: ApiStack, scripted: type[_Scr
         ({"session_name": "x"}, "session_name 'x' must be 2-64 characters"),
         ({"external_id": "e" * 1300}, "external_id of 1300 characters is invalid"),
         ({"endpoint_url": "localhost:4566"}, "endpoint_url 'localhost:4566' must be http(s)://host:port"),
+        # Issue 19: a region that is not one, or that contradicts the execute-api host, was signed for and refused
+        # by the gateway as a signature problem.
+        ({"region": "tokyo"}, "region='tokyo' is not an AWS region name; expected e.g. ap-northeast-1"),
+        ({"region": "AP-NORTHEAST-1"}, "region='AP-NORTHEAST-1' is not an AWS region name"),
+        (
+            {"region": "eu-west-1"},
+            f"region='eu-west-1' contradicts the URL, whose execute-api host is in {REGION}: the request would be "
+            "signed for eu-west-1 and refused",
+        ),
     ],
 )
 def test_bad_client_input_is_a_config_error(stack: ApiStack, kwargs: dict[str, Any], fragment: str) -> None:
@@ -585,8 +602,29 @@ def test_bad_request_input_is_a_config_error(stack: ApiStack) -> None:
             api.get("hoge")
         with pytest.raises(ConfigError, match="either json= or data="):
             api.post("/hoge", json={}, data=b"")
-        with pytest.raises(ConfigError, match="not a method name"):
+        with pytest.raises(ConfigError, match="'GET /x' is not an HTTP API method"):
             api.request("GET /x", "/hoge")
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "ap-northeast-1", "us-gov-west-1", "cn-north-1", "us-isob-east-1"])
+def test_region_names_of_every_partition_are_accepted(stack: ApiStack, region: str) -> None:
+    ApiClient("https://api.example.com", stack.invoke_role_arn, region=region, source_session=stack.workload()).close()
+
+
+def test_a_method_an_http_api_has_no_route_for_is_refused_before_sending(
+    stack: ApiStack, scripted: type[_Scripted]
+) -> None:
+    """Issue 19: `PUTT` was signed and sent. HTTP API routes take DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT
+    (and ANY, which is not a method); any case is accepted, sent in capitals."""
+    with _client(stack, scripted.url) as api:  # type: ignore[attr-defined]
+        with pytest.raises(ConfigError) as error:
+            api.request("PUTT", "/hoge")
+        assert str(error.value) == (
+            "'PUTT' is not an HTTP API method; expected one of DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT (any case)"
+        )
+        assert scripted.attempts == []
+        assert api.request("patch", "/hoge").status_code == 200
+    assert [attempt["method"] for attempt in scripted.attempts] == ["PATCH"]
 
 
 def test_no_source_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:

@@ -24,7 +24,16 @@ from botocore.exceptions import BotoCoreError, ProfileNotFound
 
 from xacct import __version__
 from xacct.access import cli as access_cli
-from xacct.client import TOO_LARGE_ADVICE, ApiClient, RetryPolicy, WaitTimedOut, region_of_host
+from xacct.client import (
+    HTTP_API_METHODS,
+    REGION,
+    TOO_LARGE_ADVICE,
+    ApiClient,
+    RetryPolicy,
+    WaitTimedOut,
+    check_method,
+    check_region,
+)
 from xacct.errors import ConfigError, ConnectionFailed, HttpError, TimedOut, XacctError, redact_bytes
 from xacct.local import require_extra
 from xacct.signing import parse_query
@@ -33,7 +42,7 @@ from xacct.status import ExitStatus
 # What the local/demo/terraform-setup handlers return; their work is in xacct.local (the `local` extra).
 EXIT_OK = ExitStatus.OK
 
-METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
+METHODS = HTTP_API_METHODS
 SHELLS = ("bash", "zsh", "fish")
 
 CALL_EXAMPLES = (
@@ -77,10 +86,13 @@ _OPTION_OF = {
     "source_session": "--profile",
     "base_url": "the URL",
     "region=...": "--region",
+    "region=": "--region ",
     "external_id=...": "--external-id",
 }
 _PARAMETER = re.compile(
-    r"(?<![\w.\]])(?:(?:role_arn|external_id|endpoint_url|source_session|base_url)\b(?!=)|(?:region|external_id)=\.\.\.)"
+    r"(?<![\w.\]])(?:(?:role_arn|external_id|endpoint_url|source_session|base_url)\b(?!=)"
+    r"|(?:region|external_id)=\.\.\."
+    r"|region=(?='))"  # region='tokyo' -> --region 'tokyo'
 )
 
 
@@ -146,20 +158,14 @@ def _headers(values: Sequence[str], parser: argparse.ArgumentParser) -> dict[str
 
 
 def _method(value: str) -> str:
-    method = value.upper()
-    if method not in METHODS:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an HTTP API method; expected one of {', '.join(METHODS)} (any case)"
-        )
-    return method
-
-
-# AWS region names: partition prefix, area, number (us-east-1, ap-northeast-1, us-gov-west-1, cn-north-1,
-# us-iso-east-1, eu-central-2).
-REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
+    try:
+        return check_method(value)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _region(value: str) -> str:
+    """Every --region: a region name (the client's REGION), checked before anything is sent."""
     if not REGION.fullmatch(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not an AWS region name; expected e.g. ap-northeast-1")
     return value
@@ -190,12 +196,11 @@ def _call(args: argparse.Namespace, parser: argparse.ArgumentParser) -> ExitStat
     parts = urlsplit(args.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         parser.error(f"URL {args.url!r} must be http(s)://host/path")
-    in_url = region_of_host(parts.hostname or "")
-    if args.region and in_url and args.region != in_url:
-        parser.error(
-            f"--region {args.region} contradicts the URL, whose execute-api host is in {in_url}: the request would be "
-            f"signed for {args.region} and refused; drop --region (the URL's region is used) or fix the URL"
-        )
+    if args.region:
+        try:
+            check_region(args.region, parts.hostname)
+        except ConfigError as error:
+            parser.error(in_cli_words(str(error)))
     data: bytes | BinaryIO | None
     try:
         data = _open_data(args.data)
@@ -384,7 +389,7 @@ def _completion(args: argparse.Namespace) -> ExitStatus:
     return ExitStatus.OK
 
 
-# Completion of the HTTP method (any method is accepted; these are offered) and of AWS profiles, per shell.
+# Completion of the HTTP method (the methods an HTTP API takes) and of AWS profiles, per shell.
 _METHOD_COMPLETION = {
     "bash": "_xacct_methods",
     "zsh": f"({' '.join(METHODS)})",
@@ -448,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--debug", action="store_true", help="log retries and credential refreshes to stderr")
     call.set_defaults(subparser=call)
 
-    access_cli.add_parser(sub)
+    access_cli.add_parser(sub, region_type=_region)
 
     local = sub.add_parser("local", help="run the local AWS")
     local_sub = local.add_subparsers(dest="local_command", required=True, parser_class=_Parser)
@@ -459,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1; any other address prints a warning)",
     )
-    up.add_argument("--region", default="us-east-1", help="default region for the printed environment")
+    up.add_argument("--region", type=_region, default="us-east-1", help="default region for the printed environment")
     credentials = local_sub.add_parser(
         "credentials",
         help="print fresh credentials of a workload role of the local AWS (export lines)",
@@ -473,12 +478,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the local AWS (default: $AWS_ENDPOINT_URL, else http://127.0.0.1:4566)",
     )
     credentials.add_argument("--session-name", default="by-hand", help="the role session name (default by-hand)")
-    credentials.add_argument("--region", default=os.environ.get("AWS_REGION") or "us-east-1", help="STS region")
+    credentials.add_argument(
+        "--region", type=_region, default=os.environ.get("AWS_REGION") or "us-east-1", help="STS region"
+    )
 
     demo = sub.add_parser("demo", help="deploy both envs into a local AWS and show allowed and denied calls")
     demo.add_argument("--keep", action="store_true", help="leave everything running until Ctrl-C")
     demo.add_argument("--port", type=int, default=0, help="local AWS port (default: any free port)")
-    demo.add_argument("--region", default="ap-northeast-1", help="region of the demo's API")
+    demo.add_argument("--region", type=_region, default="ap-northeast-1", help="region of the demo's API")
 
     sub.add_parser("terraform-setup", help="write the Terraform CLI config (provider mirror) and check Terraform")
 

@@ -46,7 +46,11 @@ from xacct.signing import IamAuth, QueryParams, canonical_query, check_transport
 
 ENDPOINT_ENV = "XACCT_ENDPOINT_URL"
 EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
-_METHOD = re.compile(r"^[A-Z]+$")
+# The methods an HTTP API route can name (its route keys: these and ANY, which matches any of them).
+HTTP_API_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+# AWS region names: area, one or more words (a partition's: gov, iso, isob, ...), number: us-east-1, ap-northeast-1,
+# us-gov-west-1, cn-north-1, us-isob-east-1, eu-central-2.
+REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -128,6 +132,33 @@ def region_of_host(host: str) -> str | None:
     """The region of an execute-api host name (``<id>.execute-api.<region>.amazonaws.com``), else None."""
     match = EXECUTE_API_HOST.match(host)
     return match.group(1) if match else None
+
+
+def check_region(region: str, host: str | None = None) -> str:
+    """``region`` when it is a region name and agrees with an execute-api ``host``; else ConfigError, naming both.
+
+    A region that is not one, or that is not the execute-api host's, is signed for and then refused by API Gateway
+    as a signature problem; this says so before anything is sent.
+    """
+    if not REGION.fullmatch(region):
+        raise ConfigError(f"region={region!r} is not an AWS region name; expected e.g. ap-northeast-1")
+    in_host = region_of_host(host) if host else None
+    if in_host is not None and in_host != region:
+        raise ConfigError(
+            f"region={region!r} contradicts the URL, whose execute-api host is in {in_host}: the request would be "
+            f"signed for {region} and refused; leave region=... out (the URL's region is used) or fix the URL"
+        )
+    return region
+
+
+def check_method(method: str) -> str:
+    """``method`` in capitals when an HTTP API route can take it; else ConfigError naming it and the allowed ones."""
+    upper = method.upper()
+    if upper not in HTTP_API_METHODS:
+        raise ConfigError(
+            f"{method!r} is not an HTTP API method; expected one of {', '.join(HTTP_API_METHODS)} (any case)"
+        )
+    return upper
 
 
 TOO_LARGE_ADVICE = (
@@ -264,6 +295,8 @@ class ApiClient:
         self.host = parts.netloc.rsplit("@", 1)[-1]
         self._base_path = parts.path.rstrip("/")
         self._shown_base = f"{parts.scheme}://{self.host}{self._base_path}"  # for messages: no user:password@
+        if region is not None:
+            check_region(region, parts.hostname)
         session = source_session or boto3.Session()
         resolved_region = region or region_of_host(parts.hostname) or session.region_name
         if not resolved_region:
@@ -466,9 +499,7 @@ class ApiClient:
         params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        method = method.upper()
-        if not _METHOD.match(method):
-            raise ConfigError(f"HTTP method {method!r} is not a method name such as GET or PUT")
+        method = check_method(method)
         wire_path = self._base_path + encode_path(path)
         query = canonical_query(query_pairs(params))
         if self.payloads is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -37,8 +38,9 @@ file).
 """
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
-    """``xacct access report ...`` under the main parser's subcommands."""
+def add_parser(sub: Any, *, region_type: Callable[[str], str] = str) -> argparse.ArgumentParser:
+    """``xacct access report ...`` under the main parser's subcommands; ``region_type`` checks --region (the main
+    parser's, so that every --region is checked alike)."""
     access: argparse.ArgumentParser = sub.add_parser("access", help="who can call my API? (access report)")
     access_sub = access.add_subparsers(dest="access_command", required=True, parser_class=type(access))
     parser: argparse.ArgumentParser = access_sub.add_parser(
@@ -52,7 +54,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--api-id", required=True, help="id of the HTTP API (terraform output api_id)")
     parser.add_argument("--stage", help="stage to report (default: the API's only stage)")
-    parser.add_argument("--region", help="the API's region (default: the profile's)")
+    parser.add_argument("--region", type=region_type, help="the API's region (default: the profile's)")
     parser.add_argument("--profile", help="AWS profile with read access to the provider account")
     parser.add_argument("--endpoint-url", help="send AWS calls here instead (the local AWS)")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
