@@ -182,8 +182,14 @@ def test_http_errors_exit_22_with_the_body(local_aws: LocalAws, stack: ApiStack)
     result = xacct(call(local_aws, stack, "DELETE", "/items/7"), environment(local_aws, stack.workload()))
     assert result.returncode == 22
     assert json.loads(result.stdout)["message"].startswith("User: arn:aws:sts::")
-    (line,) = result.stderr.decode().splitlines()
-    assert line.startswith("xacct call: 403 from API Gateway (not_authorized)")
+    # What happened, then what AWS said and what to do, a line each (issue 19: one ~500-character line).
+    first, said, advice = result.stderr.decode().splitlines()
+    assert (
+        first
+        == "xacct call: 403 from API Gateway (not_authorized): the invoke role ApiInvoke may not call DELETE /items/7"
+    )
+    assert said.startswith("  AWS said: User: arn:aws:sts::")
+    assert advice.startswith("  What to do: ")
 
 
 def test_assume_role_denied_exits_1_saying_what_to_check(local_aws: LocalAws, stack: ApiStack) -> None:
@@ -602,9 +608,9 @@ def _bare_environment(tmp_path: Path) -> dict[str, str]:
             ["http://api.example.com/hoge", "--region", "ap-northeast-1"],
             ExitStatus.USAGE,
             "refusing to sign for http://api.example.com: plain http:// to a host other than this machine would "
-            "expose the signed request and its session token on the network. Use the API's https:// URL (its "
-            "invoke_url), a loopback host (127.0.0.1, ::1, localhost) for local testing, or set --endpoint-url to "
-            "send the bytes to an emulator explicitly",
+            "expose the signed request and its session token on the network\n"
+            "  Use the API's https:// URL (its invoke_url), a loopback host (127.0.0.1, ::1, localhost) for local "
+            "testing, or set --endpoint-url to send the bytes to an emulator explicitly.",
         ),
         (
             ["https://abc.execute-api.ap-northeast-1.amazonaws.com/hoge"],
@@ -619,7 +625,7 @@ def test_client_errors_in_the_clis_words(tmp_path: Path, extra: list[str], statu
         ["call", "GET", *extra, "--role-arn", "arn:aws:iam::111111111111:role/Api"], _bare_environment(tmp_path)
     )
     assert result.returncode == status
-    assert one_line(result) == f"xacct call: {message}"
+    assert result.stderr.decode() == f"xacct call: {message}\n"
 
 
 def test_a_bad_role_arn_is_named_as_the_option(tmp_path: Path) -> None:
@@ -750,10 +756,31 @@ def test_refused_source_credentials_say_to_refresh_them(local_aws: LocalAws, sta
     result = xacct(call(local_aws, stack, "GET", "/hoge"), env)
     assert result.returncode == 1
     text = result.stderr.decode()
-    assert "the source credentials (the ones that call AssumeRole) were refused: InvalidClientTokenId" in text
-    assert "Refresh them: `aws sso login`" in text
+    first, said, what = text.splitlines()
+    assert first == (
+        f"xacct call: AssumeRole of {stack.invoke_role_arn} failed: the source credentials (the ones that call "
+        "AssumeRole) were refused (InvalidClientTokenId)"
+    )
+    assert said.startswith("  AWS said: ")
+    assert what.startswith("  Refresh them: `aws sso login`")
     assert env["AWS_SECRET_ACCESS_KEY"] not in text
     assert env["AWS_SESSION_TOKEN"] not in text
+
+
+def test_a_long_error_body_is_cut_on_the_first_line(
+    local_aws: LocalAws, stack: ApiStack, upstream: tuple[str, type[_Upstream]]
+) -> None:
+    """Issue 19: the first line quoted 300 characters of the body after the method and URL; stdout has it whole."""
+    url, handler = upstream
+    handler.statuses = [500]
+    args = ["call", "GET", f"https://{stack.host}/big", "--role-arn", stack.invoke_role_arn, "--endpoint-url", url]
+    result = xacct(args, environment(local_aws, stack.workload()))
+    assert result.returncode == ExitStatus.HTTP_ERROR
+    assert result.stdout == json.dumps({"status": 500}).encode() * 40_000
+    line = one_line(result)
+    assert line.startswith(f'xacct call: GET https://{stack.host}/big -> 500 Internal Server Error: {{"status": 500}}')
+    assert line.endswith("...")
+    assert len(line) < 300
 
 
 def test_a_413_points_at_the_payload_hand_off(local_aws: LocalAws, stack: ApiStack, tmp_path: Path) -> None:

@@ -516,6 +516,39 @@ def test_assume_role_denied_names_both_halves(local_aws: LocalAws, stack: ApiSta
     assert "is not authorized to perform: sts:AssumeRole" in denied.value.aws_message
 
 
+def test_a_mistyped_role_lists_the_roles_the_callers_own_policies_allow(local_aws: LocalAws, stack: ApiStack) -> None:
+    """Issue 19: AWS answers AccessDenied for a role that does not exist as for one that does not trust the caller;
+    the caller's own policies (inline and attached, read with its own credentials) say which roles it meant. IAM
+    matches actions case-insensitively and with wildcards, so "STS:Assume*" counts; a Deny does not."""
+    iam = local_aws.client("iam", stack.consumer)
+    iam.create_role(RoleName="Wildcard", AssumeRolePolicyDocument=trust(service=True))
+    other = f"arn:aws:iam::{stack.provider}:role/OtherInvokeRole"
+    iam.put_role_policy(RoleName="Wildcard", PolicyName="a", PolicyDocument=allow("STS:Assume*", stack.invoke_role_arn))
+    iam.put_role_policy(RoleName="Wildcard", PolicyName="d", PolicyDocument=allow("sts:*", "*", effect="Deny"))
+    attached = iam.create_policy(PolicyName="WildcardAttached", PolicyDocument=allow("sts:AssumeRole", other))
+    iam.attach_role_policy(RoleName="Wildcard", PolicyArn=attached["Policy"]["Arn"])
+    iam.put_role_policy(
+        RoleName="Wildcard",
+        PolicyName="read-own",
+        PolicyDocument=allow("iam:*", f"arn:aws:iam::{stack.consumer}:role/Wildcard"),
+    )
+    workload = local_aws.workload_session(f"arn:aws:iam::{stack.consumer}:role/Wildcard")
+    typo = stack.invoke_role_arn.replace("ApiInvoke", "ApiInvok")
+    with (
+        pytest.raises(AssumeRoleDenied) as denied,
+        ApiClient(stack.base_url, typo, source_session=workload, endpoint_url=local_aws.endpoint_url) as api,
+    ):
+        api.get("/hoge")
+    assert denied.value.allowed_roles == tuple(sorted([stack.invoke_role_arn, other]))
+    first, *rest = str(denied.value).splitlines()
+    assert first == f"AssumeRole denied: {denied.value.caller_arn} may not assume {typo}"
+    assert any("the role may not exist" in line for line in rest)
+    assert any(
+        f"your own policies allow assuming: {', '.join(sorted([stack.invoke_role_arn, other]))}" in line
+        for line in rest
+    )
+
+
 @pytest.mark.parametrize(
     ("how", "reason"),
     [
@@ -543,11 +576,17 @@ def test_invoke_denied_says_why(
     assert found is not None
     assert found[0] == reason
     error = InvokeDenied(response=response, reason=found[0], aws_message=found[1])
-    assert str(error).startswith(f"403 from API Gateway ({reason}): ")
-    assert "->" in str(error)
+    # Issue 19: a short line of what happened, then what AWS said and what to do, each on a line of its own.
+    first, said, advice = str(error).splitlines()
+    assert first.startswith(f"403 from API Gateway ({reason}): ")
+    assert len(first) < 120
+    assert said == f"  AWS said: {found[1].splitlines()[0]}"
+    assert advice.startswith("  What to do: ")
     if reason == "not_authorized":
         assert error.resource is not None
         assert error.resource.endswith(f":{stack.api_id}/$default/GET/denied")
+        assert first == "403 from API Gateway (not_authorized): the invoke role ApiInvoke may not call GET /denied"
+        assert "allowed_routes" in advice
     if reason == "signature_mismatch":
         # The 403 echoes the canonical request, x-amz-security-token included: the error keeps none of it.
         assert creds["token"] in response.text
@@ -654,9 +693,12 @@ def test_plain_http_to_another_host_is_refused_before_anything_is_signed(stack: 
     with pytest.raises(InsecureTransport) as error:
         ApiClient(base_url, stack.invoke_role_arn, source_session=source, region=REGION)
     assert isinstance(error.value, ConfigError)
-    assert f"refusing to sign for {base_url.split('/base')[0]}" in str(error.value)
-    assert "https://" in str(error.value)
-    assert "set endpoint_url" in str(error.value)
+    first, *rest = str(error.value).splitlines()
+    assert first.startswith(f"refusing to sign for {base_url.split('/base')[0]}: plain http:// ")
+    assert len(first) < 300
+    assert all(line.startswith("  ") for line in rest)
+    assert "https://" in rest[0]
+    assert "set endpoint_url" in rest[0]
     assert calls == []  # not even sts:AssumeRole or GetCallerIdentity
 
 

@@ -27,7 +27,6 @@ from xacct.access import cli as access_cli
 from xacct.client import (
     HTTP_API_METHODS,
     REGION,
-    TOO_LARGE_ADVICE,
     ApiClient,
     RetryPolicy,
     WaitTimedOut,
@@ -183,12 +182,12 @@ def _seconds(value: str) -> float:
 
 def _fail(status: ExitStatus, message: str) -> ExitStatus:
     """The reason on stderr: its first line says what happened; an error's indented lines after it (what AWS said,
-    what to check) follow; a response body quoted in the first line is cut at its own first line."""
+    what to check) follow; any other line (a library's multi-line message) is left out."""
     first, *rest = in_cli_words(message).splitlines() or [""]
     print(f"xacct call: {first}", file=sys.stderr)
     for line in rest:
-        if line.startswith("  ") or line == TOO_LARGE_ADVICE:
-            print(line if line.startswith("  ") else f"  {line}", file=sys.stderr)
+        if line.startswith("  "):
+            print(line, file=sys.stderr)
     return status
 
 

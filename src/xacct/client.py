@@ -40,6 +40,8 @@ from xacct.errors import (
     XacctError,
     attempts_text,
     denial_reason,
+    first_line,
+    redact,
 )
 from xacct.payloads import DEFAULT_THRESHOLD, PayloadHandoff
 from xacct.signing import IamAuth, QueryParams, canonical_query, check_transport, encode, query_pairs
@@ -590,9 +592,8 @@ class ApiClient:
         denial = denial_reason(response)
         if denial is not None:
             raise InvokeDenied(response=response, reason=denial[0], aws_message=denial[1], url=url)
-        snippet = response.text[:300].strip()
         phrase = response.reason or _phrase(response.status_code)
-        raise HttpError(
+        head = (
             f"{method} {url} -> {response.status_code} {phrase}"
             + (f" after {attempts_text(attempts)}" if attempts > 1 else "")
             + (
@@ -600,8 +601,13 @@ class ApiClient:
                 if clock.cut_short
                 else ""
             )
+        )
+        # The body's start, on the first line as long as that stays short (the whole body is in .response).
+        snippet = first_line(redact(response.content[:1000].decode("utf-8", "replace")), max(40, 280 - len(head)))
+        raise HttpError(
+            head
             + (f": {snippet}" if snippet else "")
-            + (f"\n{TOO_LARGE_ADVICE}" if response.status_code == 413 and self.payloads is None else ""),
+            + (f"\n  {TOO_LARGE_ADVICE}" if response.status_code == 413 and self.payloads is None else ""),
             response=response,
             url=url,
             attempts=attempts,

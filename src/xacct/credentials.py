@@ -7,6 +7,7 @@ window one thread refreshes while the others keep signing with the still-valid c
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import logging
 import os
@@ -28,6 +29,7 @@ from xacct.errors import (
     ConfigError,
     NoSourceCredentials,
     XacctError,
+    first_line,
     role_arn_of_session,
 )
 
@@ -198,18 +200,22 @@ class AssumedRole:
             if code in SOURCE_CREDENTIALS_REFUSED:
                 return AssumeRoleError(
                     f"AssumeRole of {self.role_arn} failed: the source credentials (the ones that call AssumeRole) "
-                    f"were refused: {code}: {message}\n  Refresh them: `aws sso login` or new keys for a profile, the "
-                    "workload's own role in Lambda/ECS, or a fresh `xacct local credentials ROLE_ARN` against the "
-                    "local AWS; then call again.",
+                    f"were refused ({code})\n"
+                    f"  AWS said: {first_line(message, 400)}\n"
+                    "  Refresh them: `aws sso login` or new keys for a profile, the workload's own role in Lambda/ECS, "
+                    "or against the local AWS the `xacct local credentials ROLE_ARN` line the demo printed; then call "
+                    "again.",
                     role_arn=self.role_arn,
                     aws_code=code,
                 )
             return AssumeRoleError(
-                f"AssumeRole of {self.role_arn} failed: {code}: {message}",
+                f"AssumeRole of {self.role_arn} failed ({code})\n  AWS said: {first_line(message, 400)}",
                 role_arn=self.role_arn,
                 aws_code=code,
             )
-        return AssumeRoleError(f"AssumeRole of {self.role_arn} failed: {exc}", role_arn=self.role_arn)
+        return AssumeRoleError(
+            f"AssumeRole of {self.role_arn} failed: {first_line(str(exc), 200)}", role_arn=self.role_arn
+        )
 
     def _assumable(self, caller_arn: str) -> list[str]:
         """The role ARNs the caller's own role policies allow sts:AssumeRole on, when it may read them; else []."""
@@ -238,8 +244,9 @@ class AssumedRole:
             for statement in statements if isinstance(statements, list) else [statements]:
                 actions = statement.get("Action", [])
                 actions = [actions] if isinstance(actions, str) else actions
+                # As IAM matches actions: case-insensitively, * and ? as wildcards (sts:Assume*, STS:AssumeRole).
                 if statement.get("Effect") != "Allow" or not any(
-                    a in ("sts:AssumeRole", "sts:*", "*") for a in actions
+                    isinstance(a, str) and fnmatch.fnmatchcase("sts:assumerole", a.lower()) for a in actions
                 ):
                     continue
                 resources = statement.get("Resource", [])

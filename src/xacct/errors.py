@@ -14,7 +14,17 @@ import requests
 
 
 class XacctError(Exception):
-    """Base class of every error raised by xacct."""
+    """Base class of every error raised by xacct.
+
+    A message's first line says what happened, in under 300 characters; what AWS said and what to do follow on
+    lines of their own, indented by two spaces. No message holds a key, a secret or a session token.
+    """
+
+
+def first_line(text: str, limit: int) -> str:
+    """The first line of ``text``, cut to at most ``limit`` characters ("..." at the end when cut)."""
+    line = text.strip().split("\n", 1)[0].rstrip()
+    return line if len(line) <= limit else line[: max(limit - 3, 0)].rstrip() + "..."
 
 
 class ConfigError(XacctError, ValueError):
@@ -33,9 +43,9 @@ class InsecureTransport(ConfigError):
         self.url = url
         super().__init__(
             f"refusing to sign for {url}: plain http:// to a host other than this machine would expose the "
-            "signed request and its session token on the network. Use the API's https:// URL (its invoke_url), "
-            "a loopback host (127.0.0.1, ::1, localhost) for local testing, or set endpoint_url to send "
-            "the bytes to an emulator explicitly"
+            "signed request and its session token on the network\n"
+            "  Use the API's https:// URL (its invoke_url), a loopback host (127.0.0.1, ::1, localhost) for local "
+            "testing, or set endpoint_url to send the bytes to an emulator explicitly."
         )
 
 
@@ -82,8 +92,8 @@ class AssumeRoleDenied(AssumeRoleError):
         caller = caller_arn or "the source credentials"
         principal = (role_arn_of_session(caller_arn) if caller_arn else None) or caller
         hints = [
-            f"the role's ARN: AWS answers the same AccessDenied for a role that does not exist, so check the account "
-            f"and the name in {role_arn} against the provider's invoke_role_arns output"
+            f"the role's ARN: the role may not exist (AWS answers the same AccessDenied for a role that does not "
+            f"exist), so check the account and the name in {role_arn} against the provider's invoke_role_arns output"
             + (f" (your own policies allow assuming: {', '.join(allowed_roles)})" if allowed_roles else ""),
             f"your side: {principal} needs an identity policy allowing sts:AssumeRole on {role_arn} "
             "(modules/consumer_role: provider_invoke_role_arns)",
@@ -160,6 +170,17 @@ _DENIAL_REASONS: list[tuple[str, re.Pattern[str]]] = [
     ("incomplete_signature", re.compile(r"^Authorization header requires|^Credential should be scoped")),
 ]
 
+# What happened, in a few words, for a message's first line (not_authorized names the role and route when it can).
+_SUMMARY = {
+    "missing_signature": "the request was not signed",
+    "invalid_token": "the security token is not valid there",
+    "expired_token": "the security token has expired",
+    "signature_mismatch": "the signature does not match the request",
+    "clock_skew": "the request's time is more than 5 minutes off",
+    "not_authorized": "the invoke role may not call this route",
+    "incomplete_signature": "the Authorization header is not a complete SigV4 header",
+}
+
 _ADVICE = {
     "missing_signature": "the request was not signed; sign it with IamAuth (service execute-api).",
     "invalid_token": "the access key or session token is unknown here; use the assumed role's credentials "
@@ -217,9 +238,23 @@ class InvokeDenied(HttpError):
         self.aws_message = aws_message = redact(aws_message)
         match = re.search(r"on resource: (\S+)", aws_message)
         self.resource = match.group(1) if match else None
-        first_line = aws_message.splitlines()[0] if aws_message else ""
+        said = first_line(aws_message, 400)
         super().__init__(
-            f"403 from API Gateway ({reason}): {first_line} -> {_ADVICE[reason]}",
+            f"403 from API Gateway ({reason}): {self._summary(reason, aws_message)}\n"
+            f"  AWS said: {said}\n"
+            f"  What to do: {_ADVICE[reason]}",
             response=response,
             url=url,
         )
+
+    def _summary(self, reason: str, aws_message: str) -> str:
+        """What happened: for not_authorized, which invoke role may not call which route (from AWS's message)."""
+        role = re.search(r":assumed-role/([^/\s]+)/", aws_message)
+        if reason != "not_authorized" or self.resource is None or role is None:
+            return _SUMMARY[reason]
+        # arn:aws:execute-api:<region>:<account>:<api id>/<stage>/<METHOD>/<path>
+        parts = self.resource.split(":", 5)[-1].split("/", 3)
+        if len(parts) < 3:
+            return _SUMMARY[reason]
+        route = f"{parts[2]} /{parts[3] if len(parts) > 3 else ''}"
+        return first_line(f"the invoke role {role.group(1)} may not call {route}", 250)
