@@ -286,6 +286,39 @@ def test_help_shows_the_seeds_call() -> None:
     )
 
 
+def test_every_example_in_the_help_runs_as_pasted(tmp_path: Path) -> None:
+    """Issue 19: the help said `make demo --keep` (make reads --keep as its own --keep-going and runs the demo that
+    destroys everything), hard-coded the local AWS's port, and an example had lost its line continuation. Every
+    example is pasted into bash as it is (set -euo pipefail: no syntax error, no unset variable), with `xacct` a
+    function that records its arguments, which the parser then accepts as a full call."""
+    text = xacct(["call", "--help"]).stdout.decode()
+    examples = text.split("\nexamples:\n", 1)[1].split("\nexit status", 1)[0]
+    assert "make demo ARGS=--keep" in examples
+    assert "demo --keep" not in examples.replace("make demo ARGS=--keep", "")
+    assert "4566" not in examples
+    record = 'xacct() { printf \'%s\\0\' "$@" > "$(mktemp call.XXXXXX)"; }'
+    assert BASH is not None
+    result = subprocess.run(
+        [BASH, "--norc", "--noprofile", "-c", f"set -euo pipefail\n{record}\n{examples}"],
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    typed = [line for line in examples.splitlines() if re.match(r"^\s*(?:[^#].*\| )?xacct call ", line)]
+    calls = [path.read_text().split("\0")[:-1] for path in sorted(tmp_path.glob("call.*"))]
+    assert len(calls) == len(typed) > 5
+    parser = build_parser()
+    for args in calls:
+        parsed = parser.parse_args(args)
+        assert parsed.command == "call"
+        assert re.fullmatch(r"https://[a-z0-9.-]+\.[a-z]+/\S*", parsed.url), args
+        assert re.fullmatch(r"arn:aws:iam::\d{12}:role/\w+", parsed.role_arn), args
+        assert not any("..." in arg or "<" in arg for arg in args), args
+
+
 # -- completions: generated from the parser ---------------------------------------------------------------------
 
 BASH = shutil.which("bash")

@@ -51,25 +51,28 @@ examples:
   xacct call PUT https://server.stag.foo.example.com/hoge -d '{"foo":"bar"}' \\
       --role-arn arn:aws:iam::111111111111:role/ApiAllowByIamRoleStag --region ap-northeast-1
 
+  # the examples below, with your API's values in variables (from the provider's outputs; consumer_config has all)
+  API=https://abc123defg.execute-api.ap-northeast-1.amazonaws.com  # invoke_url
+  ROLE=arn:aws:iam::111111111111:role/ApiAllowByIamRoleStag         # one of invoke_role_arns
+  BUCKET=stag-payloads-20260101000000000000000001                   # payload_bucket (for large bodies)
+
   # the body from a file or from stdin, an extra header, response headers too
-  xacct call POST https://abc123defg.execute-api.ap-northeast-1.amazonaws.com/items -d @item.json \\
-      -H 'Idempotency-Key: 6f1c' --role-arn arn:aws:iam::111111111111:role/ApiAllowByIamRoleStag -i
-  echo '{"foo":"bar"}' | xacct call PUT https://.../hoge -d @- --role-arn ...
+  xacct call POST "$API/items" -d @item.json -H 'Idempotency-Key: 6f1c' --role-arn "$ROLE" -i
+  echo '{"foo":"bar"}' | xacct call PUT "$API/hoge" -d @- --role-arn "$ROLE"
 
   # a large body streamed from a file through the provider's payload bucket; follow a 202 Accepted for 10 min
-  xacct call POST https://.../reports -d @big.bin --payload-bucket <payload_bucket of your consumer config> \\
-      --wait 600 --role-arn ...
+  xacct call POST "$API/reports" -d @big.bin --payload-bucket "$BUCKET" \\
+      --wait 600 --role-arn "$ROLE"
 
   # a binary download, byte for byte (nothing is added to the body)
-  xacct call GET https://.../files/report.pdf --role-arn ... > report.pdf
+  xacct call GET "$API/files/report.pdf" --role-arn "$ROLE" > report.pdf
 
-  # against the local AWS of `make demo ARGS=--keep` or `xacct local up`: the endpoint URL they print
-  # (or export XACCT_ENDPOINT_URL=<that URL>)
-  xacct call GET https://<api-id>.execute-api.ap-northeast-1.amazonaws.com/hoge --role-arn ... \\
-      --endpoint-url <the local AWS's URL>
+  # against the local AWS of `make demo ARGS=--keep` or `xacct local up`: paste the export lines they print first;
+  # XACCT_ENDPOINT_URL, the URL they listen on, sends the bytes there (as --endpoint-url URL would)
+  xacct call GET "$API/hoge" --role-arn "$ROLE"
 
   # retries and credential refreshes, as they happen
-  xacct call GET https://.../hoge --role-arn ... --debug
+  xacct call GET "$API/hoge" --role-arn "$ROLE" --debug
 
 exit status (the reason goes to stderr: one line, then what to check where there is more to say):
 """
@@ -482,11 +485,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     demo = sub.add_parser("demo", help="deploy both envs into a local AWS and show allowed and denied calls")
-    demo.add_argument("--keep", action="store_true", help="leave everything running until Ctrl-C")
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave everything running until Ctrl-C and print what to paste (through make: make demo ARGS=--keep)",
+    )
     demo.add_argument("--port", type=int, default=0, help="local AWS port (default: any free port)")
     demo.add_argument("--region", type=_region, default="ap-northeast-1", help="region of the demo's API")
 
-    sub.add_parser("terraform-setup", help="write the Terraform CLI config (provider mirror) and check Terraform")
+    sub.add_parser(
+        "terraform-setup",
+        help="write the Terraform CLI config (provider mirror) and check Terraform",
+        description="Write the Terraform CLI config (the machine's provider mirror, if any) and check Terraform. "
+        'stdout is the line that makes Terraform by hand use it, for eval "$(xacct terraform-setup)": '
+        "export TF_CLI_CONFIG_FILE=<its path>; the rest goes to stderr.",
+    )
 
     completion = sub.add_parser(
         "completion",
