@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.exceptions import BotoCoreError, NoCredentialsError, ProfileNotFound
@@ -31,11 +32,27 @@ examples:
   xacct access report --api-id abc123defg --format markdown
   xacct access report --api-id abc123defg --format json | jq '.findings[] | select(.kind == "stale_trust")'
 
-exit status: 0 the report was made (and matches --expect); 3 the report was made and differs from --expect
-(each difference printed on stderr); 1 the report could not be made (the reason on stderr, e.g. the read
-permission that is missing); 2 usage error (a bad option, an unknown --api-id or --stage, an unreadable --expect
-file).
 """
+
+# What each exit status means for this command (the numbers are xacct.status's, shared with xacct call).
+EXIT_MEANING = {
+    ExitStatus.OK: "the report was made (and matches --expect)",
+    ExitStatus.ERROR: "the report could not be made (no credentials, no connection, a read permission missing)",
+    ExitStatus.USAGE: "a bad option (--region, --endpoint-url), an unknown --api-id or --stage, a bad --expect file",
+    ExitStatus.DRIFT: "the report was made and differs from --expect: each difference on stderr",
+    ExitStatus.INTERRUPTED: "interrupted (Ctrl-C)",
+}
+EXIT_STATUSES = "exit status:\n" + "".join(
+    f"  {status.value:>3}  {status.name}: {meaning}\n" for status, meaning in EXIT_MEANING.items()
+)
+
+
+def endpoint_url(value: str) -> str:
+    """--endpoint-url: an http(s) URL (botocore would otherwise fail with a traceback at the first client)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"{value!r} must be http(s)://host[:port] (e.g. the local AWS)")
+    return value
 
 
 def add_parser(sub: Any, *, region_type: Callable[[str], str] = str) -> argparse.ArgumentParser:
@@ -49,14 +66,14 @@ def add_parser(sub: Any, *, region_type: Callable[[str], str] = str) -> argparse
         description="Read the API and the IAM of the provider account (read-only calls) and report, per route, "
         "the principals that can invoke it: through invoke roles (their trust policies, conditions shown) and "
         "directly (roles or users whose own policies allow execute-api:Invoke). Progress goes to stderr.",
-        epilog=EXAMPLES,
+        epilog=EXAMPLES + "\n" + EXIT_STATUSES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--api-id", required=True, help="id of the HTTP API (terraform output api_id)")
     parser.add_argument("--stage", help="stage to report (default: the API's only stage)")
     parser.add_argument("--region", type=region_type, help="the API's region (default: the profile's)")
     parser.add_argument("--profile", help="AWS profile with read access to the provider account")
-    parser.add_argument("--endpoint-url", help="send AWS calls here instead (the local AWS)")
+    parser.add_argument("--endpoint-url", type=endpoint_url, help="send AWS calls here instead (the local AWS)")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     parser.add_argument(
         "--expect",
