@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pty
 import re
 import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -469,6 +471,9 @@ def test_the_help_and_the_readme_list_every_exit_status_and_subcommand() -> None
             assert f"| `xacct {path}" in readme, path
 
 
+BINARY = bytes(range(256)) * 4096  # 1 MiB, every byte value, ending without a newline
+
+
 class _Upstream(BaseHTTPRequestHandler):
     """Answers with the next status of ``statuses`` (then 200), after ``delay`` seconds; counts the requests."""
 
@@ -482,6 +487,8 @@ class _Upstream(BaseHTTPRequestHandler):
         time.sleep(self.delay)
         status = self.statuses.pop(0) if self.statuses else 200
         body = json.dumps({"status": status}).encode() * (40_000 if "big" in self.path else 1)
+        if self.path.startswith("/files/"):
+            body = BINARY if self.path.endswith(".bin") else b"text without a final newline"
         try:
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
@@ -678,6 +685,57 @@ def test_parameter_names_are_rewritten_only_where_they_name_a_parameter() -> Non
         "the external id must equal the provider's invoke_roles[...].external_id; the region of invoke_role_arns"
     )
     assert in_cli_words(unchanged) == unchanged
+
+
+def test_a_binary_download_is_the_file_byte_for_byte(
+    local_aws: LocalAws, stack: ApiStack, upstream: tuple[str, type[_Upstream]], tmp_path: Path
+) -> None:
+    """Issue 19: `xacct call ... > file.bin` wrote 1,048,577 bytes for 1 MiB (a newline after every body)."""
+    url, _ = upstream
+    env = environment(local_aws, stack.workload())
+    target = tmp_path / "download.bin"
+    args = ["call", "GET", f"https://{stack.host}/files/x.bin", "--role-arn", stack.invoke_role_arn]
+    with target.open("wb") as out:
+        result = subprocess.run(
+            [XACCT, *args, "--endpoint-url", url], env=env, stdout=out, stderr=subprocess.PIPE, timeout=60, check=False
+        )
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert target.read_bytes() == BINARY
+
+
+def test_on_a_terminal_a_text_body_ends_its_line(
+    local_aws: LocalAws, stack: ApiStack, upstream: tuple[str, type[_Upstream]]
+) -> None:
+    """On a terminal only, a body without a final newline gets one, so that the prompt starts on its own line."""
+    url, _ = upstream
+    env = environment(local_aws, stack.workload())
+    args = ["call", "GET", f"https://{stack.host}/files/x.txt", "--role-arn", stack.invoke_role_arn]
+    leader, follower = pty.openpty()
+    termios.tcsetattr(follower, termios.TCSANOW, _raw(termios.tcgetattr(follower)))
+    try:
+        result = subprocess.run(
+            [XACCT, *args, "--endpoint-url", url],
+            env=env,
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+        os.close(follower)
+        received = b""
+        with contextlib.suppress(OSError):  # EIO once the terminal has no writer left
+            while chunk := os.read(leader, 4096):
+                received += chunk
+    finally:
+        os.close(leader)
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert received == b"text without a final newline\n"
+
+
+def _raw(attributes: list[Any]) -> list[Any]:
+    """Terminal attributes without output processing (no \\n -> \\r\\n): the bytes as written."""
+    attributes[1] &= ~termios.OPOST
+    return attributes
 
 
 def test_a_closed_pipe_ends_quietly(
