@@ -87,7 +87,11 @@ def started(args: list[str], *, ignore_sigint: bool = False, **popen: Any) -> It
         yield process
     finally:
         if process.poll() is None:
-            process.kill()
+            process.terminate()  # SIGTERM: it stops as on Ctrl-C; SIGKILL if it has not within 10 s
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
         process.communicate(timeout=20)
 
 
