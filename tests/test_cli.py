@@ -685,6 +685,9 @@ def test_parameter_names_are_rewritten_only_where_they_name_a_parameter() -> Non
     assert in_cli_words("if the provider set an external id for this role, pass external_id=...") == (
         "if the provider set an external id for this role, pass --external-id"
     )
+    assert in_cli_words("region='tokyo' is not an AWS region name; leave region=... out") == (
+        "--region 'tokyo' is not an AWS region name; leave --region out"
+    )
     unchanged = (
         "the external id must equal the provider's invoke_roles[...].external_id; the region of invoke_role_arns"
     )

@@ -294,10 +294,10 @@ def _local_up(args: argparse.Namespace) -> int:
         print(f"Local AWS listening on {url} (Ctrl-C to stop). Accounts are 12-digit access key ids; any secret.")
         print("\n# Terraform, the AWS CLI and boto3, as the root of account 111111111111:")
         for name, value in aws.env("111111111111").items():
-            print(f"export {name}={value}")
-        print(f"export TF_CLI_CONFIG_FILE={_cli_config()}")
+            print(f"export {name}={shlex.quote(value)}")
+        print(f"export TF_CLI_CONFIG_FILE={shlex.quote(_cli_config())}")
         print("\n# xacct call / ApiClient: send execute-api requests here, signed for the real host:")
-        print(f"export XACCT_ENDPOINT_URL={url}")
+        print(f"export XACCT_ENDPOINT_URL={shlex.quote(url)}")
         print(
             "\n# Acting as a workload (a Lambda function running as LambdaRoleDeve): an account's root may assume\n"
             "# any role of its own account, as the AWS service the role trusts:\n"
