@@ -493,6 +493,8 @@ class _Upstream(BaseHTTPRequestHandler):
         body = json.dumps({"status": status}).encode() * (40_000 if "big" in self.path else 1)
         if self.path.startswith("/files/"):
             body = BINARY if self.path.endswith(".bin") else b"text without a final newline"
+        if self.path == "/echo":  # a server that echoes what it was sent, as API Gateway's signature mismatch does
+            body = f"bad request: x-amz-security-token:{self.headers['x-amz-security-token']}".encode()
         try:
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
@@ -879,6 +881,19 @@ def test_a_long_error_body_is_cut_on_the_first_line(
     assert line.startswith(f'xacct call: GET https://{stack.host}/big -> 500 Internal Server Error: {{"status": 500}}')
     assert line.endswith("...")
     assert len(line) < 300
+
+
+def test_an_error_that_echoes_the_session_token_shows_none_of_it(
+    local_aws: LocalAws, stack: ApiStack, upstream: tuple[str, type[_Upstream]]
+) -> None:
+    url, handler = upstream
+    handler.statuses = [400]
+    env = environment(local_aws, stack.workload())
+    args = ["call", "GET", f"https://{stack.host}/echo", "--role-arn", stack.invoke_role_arn, "--endpoint-url", url]
+    result = xacct(args, env)
+    assert result.returncode == ExitStatus.HTTP_ERROR
+    assert result.stdout == b"bad request: x-amz-security-token:<redacted>"
+    assert one_line(result).endswith("-> 400 Bad Request: bad request: x-amz-security-token:<redacted>")
 
 
 def test_a_413_points_at_the_payload_hand_off(local_aws: LocalAws, stack: ApiStack, tmp_path: Path) -> None:
