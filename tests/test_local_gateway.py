@@ -20,7 +20,7 @@ from xacct.local import LocalAws, sigv4
 from xacct.local.echo_server import EchoServer
 from xacct.local.gateway import fill_path_variables
 from xacct.local.stacks import ApiStack, build_api
-from xacct.routing import select_route
+from xacct.routing import encoded_path, request_path, select_route
 
 from helpers import REGION, botocore_signed, closed_port
 
@@ -69,6 +69,95 @@ def test_route_selection(method: str, path: str, route: str, params: dict[str, s
 def test_no_route_and_no_default_is_none() -> None:
     assert select_route([R("GET /pets")], "DELETE", "/pets") is None
     assert select_route([R("GET /pets/{id}")], "GET", "/pets/") is None
+
+
+# -- the path as HTTP APIs read it ---------------------------------------------------------------------------
+# "Create routes for HTTP APIs in API Gateway" (http-api-develop-routes.html): "API Gateway decodes URL-encoded
+# request parameters before passing them to your backend integration"; Stack Overflow "How to encode parameters for
+# AWS API Gateway (HTTP API)?": /a%2Fb/thing is 404 for the route /{example}/thing (%2F is a separator once decoded)
+# and /a%252Fb/thing matches it. Dot segments: AWS's pages are silent; removed as RFC 3986 5.2.4 does (its examples).
+
+
+@pytest.mark.parametrize(
+    ("raw", "decoded"),
+    [
+        ("/items/1", "/items/1"),
+        ("/items/1%2Fsecret", "/items/1/secret"),
+        ("/items/1%2fsecret", "/items/1/secret"),
+        ("/a%252Fb/thing", "/a%2Fb/thing"),  # decoded once only
+        ("/caf%C3%A9/%7E", "/café/~"),
+        ("/items/x/%2E%2E/1", "/items/1"),
+        ("/items/x/..%2F1", "/items/1"),
+        ("/a/b/c/./../../g", "/a/g"),  # RFC 3986 5.2.4's own example
+        ("/a/./b/", "/a/b/"),
+        ("/a/b/..", "/a/"),
+        ("/../../x", "/x"),
+        ("//items/1", "//items/1"),  # an empty segment is not removed
+        ("/.well-known/x", "/.well-known/x"),
+    ],
+)
+def test_the_path_is_routed_decoded_and_without_dot_segments(raw: str, decoded: str) -> None:
+    assert request_path(raw) == decoded
+
+
+def test_a_decoded_path_is_encoded_again_byte_for_byte() -> None:
+    assert (
+        encoded_path(request_path("/a%20b/%252F/caf%C3%A9/%FF/:@!$&'()*+,;="))
+        == "/a%20b/%252F/caf%C3%A9/%FF/:@!$&'()*+,;="
+    )
+
+
+def _exact(aws: LocalAws, stack: ApiStack, path: str) -> requests.Response:
+    """GET ``path`` byte for byte as written (http.client: no client normalizes it), signed by botocore's SigV4Auth."""
+    headers = botocore_signed("GET", stack.host, path, stack.invoke_credentials())
+    connection = http.client.HTTPConnection("127.0.0.1", aws.port, timeout=30)
+    try:
+        connection.request("GET", path, headers=headers)
+        raw = connection.getresponse()
+        response = requests.Response()
+        response.status_code, response._content = raw.status, raw.read()
+        return response
+    finally:
+        connection.close()
+
+
+def test_an_encoded_slash_or_dot_segment_cannot_move_a_call_to_another_route(
+    local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str]
+) -> None:
+    """A role allowed GET /items/1 only: ``/items/1%2Fsecret`` is the route GET /items/{id}/secret and the ARN
+    .../GET/items/1/secret (refused), not GET /items/{id}; dot segments are removed before routing, and the API
+    server is given the path that was routed and authorized."""
+    stack = build_api(
+        local_aws,
+        new_account(),
+        new_account(),
+        echo.url,
+        routes=("GET /items/{id}", "GET /items/{id}/secret", "ANY /{proxy+}"),
+        resources=("GET/items/1",),
+        access_log=True,
+    )
+    arn = f"arn:aws:execute-api:{REGION}:{stack.provider}:{stack.api_id}/$default/GET"
+    user = f"arn:aws:sts::{stack.provider}:assumed-role/ApiInvoke/test-session"
+    for path in ("/items/1", "/items/%31", "/items/x/%2E%2E/1", "/items/1/secret/%2e%2e/../1"):
+        allowed = _exact(local_aws, stack, path)
+        assert allowed.status_code == 200, (path, allowed.text)
+        assert allowed.json()["path"] == "/items/1", path
+    for path, resource, route in (
+        ("/items/1%2Fsecret", "/items/1/secret", "GET /items/{id}/secret"),
+        ("/items/1%2fsecret", "/items/1/secret", "GET /items/{id}/secret"),
+        ("/items/2/..%2F1%2Fsecret", "/items/1/secret", "GET /items/{id}/secret"),
+        ("//items/1", "//items/1", "ANY /{proxy+}"),  # not GET/items/1: the route is another
+        ("/items/1/secret/%2e%2e", "/items/1/", "ANY /{proxy+}"),  # RFC 3986 keeps the last "/"
+    ):
+        refused = _exact(local_aws, stack, path)
+        assert refused.status_code == 403, (path, refused.text)
+        assert (
+            message(refused)
+            == f"User: {user} is not authorized to perform: execute-api:Invoke on resource: {arn}{resource}"
+        )
+        logs = local_aws.client("logs", stack.provider)
+        events = logs.get_log_events(logGroupName=f"/aws/apigateway/{stack.api_id}", logStreamName="local-gateway")
+        assert json.loads(events["events"][-1]["message"])["routeKey"] == route, path
 
 
 @pytest.mark.parametrize(
@@ -304,9 +393,10 @@ def test_path_templates_and_base_paths(local_aws: LocalAws, echo: EchoServer, ne
         ),
         (
             "https://backend.example.com/{a}/x/{b}",
-            {"a": "1", "b": "caf%C3%A9"},
+            {"a": "1", "b": "café"},  # values are the decoded ones the route matched, encoded again
             "https://backend.example.com/1/x/caf%C3%A9",
         ),
+        ("https://backend.example.com/{a}", {"a": "1%2Fx"}, "https://backend.example.com/1%252Fx"),  # sent %252F
         ("https://{proxy}.example.com/{proxy}", {"proxy": "evil"}, "https://{proxy}.example.com/evil"),  # path only
         ("https://backend.example.com/v1", {"proxy": "a/b"}, "https://backend.example.com/v1"),
         ("https://backend.example.com/{other}", {"proxy": "a"}, "https://backend.example.com/{other}"),

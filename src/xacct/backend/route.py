@@ -1,10 +1,10 @@
 """The route API Gateway authorized, checked against the path the app will route.
 
 An invoke role is allowed its routes, and API Gateway decides that on the route *it* selected for the request.
-An app that routes on its own reading of the path can serve another route than the one authorized: the gateway
-matches ``GET /items/1%2Fsecret`` to ``GET /items/{id}`` (``{id}`` = ``1%2Fsecret``), and a WSGI server hands the
-app ``PATH_INFO = /items/1/secret`` (PEP 3333: decoded), which a Flask route ``/items/<id>/secret`` serves; a
-server that collapses dot segments turns ``/items/x/../admin`` into ``/admin``. So, by default, the middlewares
+An app that routes on its own reading of the path can serve another route than the one authorized. API Gateway
+decodes the path once before it routes (``GET /items/1%2Fsecret`` is ``GET /items/{id}/secret``, as a WSGI
+server's ``PATH_INFO`` reads it too), but a proxy in between, or a server that decodes again or collapses dot
+segments (``/items/x/../admin`` into ``/admin``), can still move a call. So, by default, the middlewares
 refuse a request whose decoded path is not one the authorized route serves (route selection as HTTP APIs do it,
 ``xacct.routing``), and any path with an encoded slash or backslash (``%2F``, ``%5C``) or a dot segment (``.``,
 ``..``, ``%2E``...), which no client of a route-shaped API needs.

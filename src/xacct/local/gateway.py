@@ -34,7 +34,7 @@ from xacct.local import sigv4
 from xacct.local.auth import Authenticator, AuthRefusal, SignedHttpRequest, render_execute_api
 from xacct.local.identity import Caller, CallerDirectory, identity_policies, permissions_boundary
 from xacct.local.request_context import is_secure, principal_keys, request_keys
-from xacct.routing import RouteMatch, select_route
+from xacct.routing import RouteMatch, encoded_path, request_path, select_route
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Target:
     account_id: str
     region: str
     stage: Stage
-    path: str  # raw (percent-encoded) path within the stage, starting with "/"
+    path: str  # the decoded path within the stage (xacct.routing.request_path), starting with "/"
 
 
 @dataclass
@@ -134,18 +134,24 @@ def fill_path_variables(uri: str, path_params: Mapping[str, str]) -> str:
     "Working with HTTP proxy integrations for HTTP APIs" (AWS API Gateway developer guide): the integration URI may
     refer to the route's path variables, e.g. https://backend.example.com/pets/extendedpath/{petID} for the route
     GET /pets/{petID}, and {proxy} is the whole greedy match of {proxy+}. Only the path is filled in (the host is
-    no template); values go in as the client sent them (still percent-encoded); a name the route lacks stays as is.
+    no template); values are the decoded ones the route matched (``xacct.routing.request_path``), percent-encoded
+    again; a name the route lacks stays as is.
     """
     scheme, separator, rest = uri.partition("://")
     authority, slash, path = rest.partition("/")
-    filled = _URI_PATH_VARIABLE.sub(lambda m: path_params.get(m[1], m[0]), path)
+    filled = _URI_PATH_VARIABLE.sub(lambda m: encoded_path(path_params[m[1]]) if m[1] in path_params else m[0], path)
     return f"{scheme}{separator}{authority}{slash}{filled}"
 
 
 def execute_api_arn(target: Target, method: str) -> str:
+    """``arn:aws:execute-api:region:account:api/stage/METHOD/path`` for the decoded path the route was chosen on.
+
+    The path's own leading "/" is the separator after the method, and nothing more is removed: ``//items/1`` (routed
+    with an empty first segment) is ``.../GET//items/1``, not ``.../GET/items/1``, which would be another route's.
+    """
     return (
         f"arn:aws:execute-api:{target.region}:{target.account_id}:{target.api.api_id}/"
-        f"{target.stage.name}/{method}/{target.path.lstrip('/')}"
+        f"{target.stage.name}/{method}/{target.path[1:]}"
     )
 
 
@@ -261,12 +267,16 @@ class Gateway:
         return any(hostname in backend.domain_names for _, _, backend in self._backends())
 
     def resolve(self, hostname: str, raw_path: str) -> Target | None:
+        """The API, stage and path within the stage that ``raw_path`` (as sent) addresses on ``hostname``, or None."""
+        return self._resolve(hostname, request_path(raw_path))
+
+    def _resolve(self, hostname: str, path: str) -> Target | None:
         match = EXECUTE_API_HOST.match(hostname)
         if match:
             for account_id, region, backend in self._backends():
                 api = backend.apis.get(match["api"]) if region == match["region"] else None
                 if api is not None:
-                    return self._stage_target(api, account_id, region, raw_path)
+                    return self._stage_target(api, account_id, region, path)
             return None
         for account_id, region, backend in self._backends():
             if hostname not in backend.domain_names:
@@ -275,21 +285,21 @@ class Gateway:
             # The longest matching base path wins; an empty key is the catch-all.
             for mapping in sorted(mappings, key=lambda m: len(m.api_mapping_key or ""), reverse=True):
                 key = (mapping.api_mapping_key or "").strip("/")
-                if key and not (raw_path == f"/{key}" or raw_path.startswith(f"/{key}/")):
+                if key and not (path == f"/{key}" or path.startswith(f"/{key}/")):
                     continue
                 api = backend.apis.get(mapping.api_id)
                 stage = api.stages.get(mapping.stage) if api is not None else None
                 if api is None or stage is None:
                     return None
-                path = raw_path[len(key) + 1 :] if key else raw_path
-                return Target(api, account_id, region, stage, path or "/")
+                within = path[len(key) + 1 :] if key else path
+                return Target(api, account_id, region, stage, within or "/")
         return None
 
     @staticmethod
-    def _stage_target(api: Api, account_id: str, region: str, raw_path: str) -> Target | None:
+    def _stage_target(api: Api, account_id: str, region: str, path: str) -> Target | None:
         if "$default" in api.stages:
-            return Target(api, account_id, region, api.stages["$default"], raw_path)
-        first, _, rest = raw_path.lstrip("/").partition("/")
+            return Target(api, account_id, region, api.stages["$default"], path)
+        first, _, rest = path[1:].partition("/")
         stage = api.stages.get(first)
         if stage is None:
             return None
@@ -379,7 +389,7 @@ class Gateway:
             # "Working with private integrations for HTTP APIs": API Gateway includes the stage portion of the
             # endpoint in the request to a private integration (unless parameter mapping overwrites the path).
             stage = "" if target.stage.name == "$default" else f"/{target.stage.name}"
-            path = parts.path.rstrip("/") + stage + target.path
+            path = parts.path.rstrip("/") + stage + encoded_path(target.path)
         else:
             parts = urlsplit(fill_path_variables(integration.integration_uri or "", match.path_params))
             path = parts.path or "/"
@@ -390,9 +400,9 @@ class Gateway:
             def value(m: re.Match[str]) -> str:
                 name = m.group(1)
                 if name == "request.path":
-                    return target.path
+                    return encoded_path(target.path)
                 if name.startswith("request.path."):
-                    return match.path_params.get(name[len("request.path.") :], "")
+                    return encoded_path(match.path_params.get(name[len("request.path.") :], ""))
                 if name.startswith("request.header."):
                     return request.headers.get(name[len("request.header.") :], "")
                 if name.startswith("request.querystring."):

@@ -86,6 +86,17 @@ class _QuietHandler(MotoRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         log.debug("%s %s %s", self.requestline, code, size)
 
+    def make_environ(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().make_environ()
+        # CPython's http.server reduces a leading "//" of the request target to "/" (gh-87389: against open
+        # redirects in its file server). The target as the client sent it is what the signature covers and what
+        # API Gateway routes: RAW_URI (xacct.local.sigv4.raw_target) keeps it.
+        method, _, rest = self.requestline.partition(" ")
+        target = rest.rpartition(" ")[0] if rest.endswith(("HTTP/1.1", "HTTP/1.0")) else rest
+        if target.startswith("//") and method == self.command:
+            environ["RAW_URI"] = environ["REQUEST_URI"] = target.encode().decode("latin-1")  # as werkzeug sets RAW_URI
+        return environ
+
 
 def _render(start_response: StartResponse, rendered: Rendered) -> Iterable[bytes]:
     """A refusal of the one authentication path, in the service's shape (``xacct.local.auth.render_*``)."""
