@@ -160,7 +160,8 @@ def test_default_values() -> None:
 @pytest.mark.parametrize("effect", ["Allow", "Deny"])
 def test_a_variable_without_a_value_makes_the_statement_not_match(effect: str) -> None:
     """VARIABLES: "If AWS cannot resolve a variable, this might cause the entire statement to be invalid"
-    (aws:TokenIssueTime exists only with temporary credentials). The statement then neither allows nor denies."""
+    (aws:TokenIssueTime exists only with temporary credentials). In a Resource or a positive condition, the
+    statement then neither allows nor denies."""
     doc = policy(
         {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
         {"Effect": effect, "Action": "s3:*", "Resource": f"{BUCKET}/${{aws:username}}/*"},
@@ -174,7 +175,30 @@ def test_a_variable_without_a_value_makes_the_statement_not_match(effect: str) -
             "Condition": {"StringNotEquals": {"s3:prefix": "${aws:username}"}},
         }
     )
-    assert evaluate([in_condition], "s3:ListBucket", BUCKET, {"s3:prefix": "x"}) is Decision.IMPLICIT_DENY
+    # VARIABLES, "Policy variables with no value": a variable with no value equals and is like nothing, so the
+    # negated operators match it (issue 20: the statement used to be dropped, so such a Deny never applied).
+    assert evaluate([in_condition], "s3:ListBucket", BUCKET, {"s3:prefix": "x"}) is Decision.ALLOW
+    positive = in_condition.replace("StringNotEquals", "StringEquals")
+    assert evaluate([positive], "s3:ListBucket", BUCKET, {"s3:prefix": "x"}) is Decision.IMPLICIT_DENY
+
+
+@pytest.mark.parametrize("operator", ["StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike"])
+def test_a_deny_with_a_negated_operator_applies_to_a_variable_without_a_value(operator: str) -> None:
+    """VARIABLES, "Policy variables with no value": "Deny unless the caller's tag equals the resource's" also denies
+    a caller without the tag (aws:PrincipalTag/team has no value), as the page's negated operators do."""
+    doc = policy(
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+        {
+            "Effect": "Deny",
+            "Action": "s3:*",
+            "Resource": "*",
+            "Condition": {operator: {"aws:PrincipalArn": "arn:aws:iam::1:role/${aws:PrincipalTag/team}"}},
+        },
+    )
+    context = {"aws:PrincipalArn": "arn:aws:iam::1:role/blue"}
+    assert evaluate([doc], "s3:GetObject", BUCKET, context) is Decision.EXPLICIT_DENY
+    tagged = {**context, "aws:PrincipalTag/team": "blue"}
+    assert evaluate([doc], "s3:GetObject", BUCKET, tagged) is Decision.ALLOW
 
 
 def test_a_multivalued_key_is_no_policy_variable() -> None:

@@ -129,7 +129,10 @@ def test_session_length_limits(local_aws: LocalAws, accounts: tuple[str, str]) -
     with pytest.raises(ClientError) as too_short:
         unchecked.assume_role(RoleArn=target, RoleSessionName="short", DurationSeconds=899)
     assert too_short.value.response["Error"]["Code"] == "ValidationError"
-    assert "Member must have value between 900 and 43200" in too_short.value.response["Error"]["Message"]
+    assert too_short.value.response["Error"]["Message"] == (  # AWS's wording: goldstack/goldstack#425
+        "1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have "
+        "value greater than or equal to 900"
+    )
     # And no session may outlast the role's MaxSessionDuration (3600 here).
     with pytest.raises(ClientError) as caught:
         local_aws.client("sts", consumer).assume_role(RoleArn=caller, RoleSessionName="x2", DurationSeconds=7200)
@@ -314,3 +317,41 @@ def test_a_source_identity_travels_and_each_role_in_the_chain_must_allow_it(
         chained.assume_role(RoleArn=f"arn:aws:iam::{account}:role/AssumeOnly", RoleSessionName="next")
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
     assert "sts:SetSourceIdentity" in denied.value.response["Error"]["Message"]
+    # Passing it again unchanged is fine; another value is refused before any trust is read.
+    again = chained.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/AllowsIt", RoleSessionName="next", SourceIdentity="alice"
+    )
+    assert again["Credentials"]
+    with pytest.raises(ClientError) as changed:
+        chained.assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/AllowsIt", RoleSessionName="next", SourceIdentity="bob"
+        )
+    assert changed.value.response["Error"]["Code"] == "ValidationError"
+    assert "cannot be changed" in changed.value.response["Error"]["Message"]
+
+
+def test_an_inherited_transitive_tag_cannot_be_set_again(local_aws: LocalAws, new_account: Callable[[], str]) -> None:
+    """ "Pass session tags in AWS STS", "Chaining roles with session tags": the transitive tags of a session pass to
+    the next, which may not pass a session tag with the same key (keys case-insensitive); other keys are added."""
+    account = new_account()
+    first_arn = f"arn:aws:iam::{account}:role/First"
+    tagging = ["sts:AssumeRole", "sts:TagSession"]
+    document = trust(f"arn:aws:iam::{account}:root").replace('"sts:AssumeRole"', json.dumps(tagging))
+    role(local_aws, account, "First", document, allow(tagging, "*"))
+    role(local_aws, account, "Next", trust(first_arn).replace('"sts:AssumeRole"', json.dumps(tagging)))
+    creds = local_aws.client("sts", account).assume_role(
+        RoleArn=first_arn,
+        RoleSessionName="first",
+        Tags=[{"Key": "Project", "Value": "blue"}],
+        TransitiveTagKeys=["Project"],
+    )["Credentials"]
+    chained = local_aws.session_with_keys(
+        creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], region=REGION
+    ).client("sts", endpoint_url=local_aws.endpoint_url)
+    next_arn = f"arn:aws:iam::{account}:role/Next"
+    assert chained.assume_role(RoleArn=next_arn, RoleSessionName="nn", Tags=[{"Key": "Team", "Value": "x"}])
+    for key in ("Project", "project"):
+        with pytest.raises(ClientError) as again:
+            chained.assume_role(RoleArn=next_arn, RoleSessionName="nn", Tags=[{"Key": key, "Value": "red"}])
+        assert again.value.response["Error"]["Code"] == "ValidationError"
+        assert "transitive tag" in again.value.response["Error"]["Message"]

@@ -12,7 +12,8 @@ context keys or values"). Per key:
 - without a set operator, a multivalued request key satisfies a positive operator when one of its values
   does, and a negated operator when none of them matches (not settled by the documentation: see README);
 - keys are case-insensitive; values are case-sensitive except for ``...IgnoreCase`` and ``Bool``;
-- policy variables are substituted in the values of String, ARN and Bool operators only.
+- policy variables are substituted in the values of String, ARN and Bool operators only; a variable with no value
+  matches no value, so a negated operator holds for it and a positive one makes the statement invalid.
 
 An operator name we do not know makes :func:`holds` return None: the caller fails closed.
 """
@@ -30,7 +31,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from xacct.iam.variables import parse, render
+from xacct.iam.variables import Unresolved, parse, render
 from xacct.iam.wildcards import as_list, like
 
 Context = Mapping[str, str | list[str]]
@@ -274,8 +275,19 @@ def key_holds(
         return base.negated
     substitute = context if variables and base.variables else None
 
+    def compare(value: str, policy_value: str) -> bool:
+        try:
+            return base.compare(value, policy_value, substitute)
+        except Unresolved:
+            # "Policy variables with no value" (IAM policy elements: Variables and tags): a variable with no value
+            # has no equal or like value; the negated operators (StringNotEquals, StringNotLike, ArnNotEquals,
+            # ArnNotLike...) therefore match it. For a positive operator the statement is invalid (the caller).
+            if base.negated:
+                return False
+            raise
+
     def positive(value: str) -> bool:
-        return any(base.compare(value, p, substitute) for p in policy_values)
+        return any(compare(value, p) for p in policy_values)
 
     values = [present] if isinstance(present, str) else present
     if op.qualifier is not None:

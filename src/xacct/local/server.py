@@ -55,6 +55,7 @@ from xacct.local.moto_gaps import (
 )
 from xacct.local.request_context import is_secure
 from xacct.local.sts import AssumeRoleGuard, AssumeRoleRecord, StsRefusal, caller_identity_xml
+from xacct.local.sts_validation import validation_error
 from xacct.local.trust import TrustPolicyRefusal
 from xacct.local.trust import check as check_trust_policy
 from xacct.local.trust import record as record_trust_policy
@@ -171,10 +172,15 @@ class ControlPlane:
             if refused is not None:
                 return refused
 
-        if service == "sts" and method == "POST":
-            body = self._read_body(environ)
-            params = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        if service == "sts" and method in ("GET", "POST"):
+            body = self._read_body(environ) if method == "POST" else b""
+            form = body.decode("utf-8", "replace") if method == "POST" else raw_query
+            params = dict(parse_qsl(form, keep_blank_values=True))
             action = params.get("Action")
+            # After authentication (an unsigned call reaches no service but S3 locally: docs/local-aws.md).
+            invalid = validation_error(params) if known is not None else None
+            if invalid is not None:
+                return _reply(start_response, 400, StsRefusal(400, "ValidationError", invalid).xml(), "text/xml")
             if action == "AssumeRole":
                 return self._assume_role(environ, start_response, known, body, params, region)
             if action == "GetCallerIdentity" and known is not None and known.kind == "root":

@@ -143,6 +143,31 @@ def new_session_attributes(caller: Caller, params: dict[str, str]) -> SessionAtt
     )
 
 
+def chaining_problem(caller: Caller, params: dict[str, str]) -> str | None:
+    """What a chained AssumeRole may not ask of the session it is called from, or None.
+
+    "Monitor and control actions taken with assumed roles" (IAM User Guide): "After the source identity is set, the
+    value cannot be changed"; "Chaining roles with session tags" ("Pass session tags in AWS STS"): a session tag may
+    not carry the key of a transitive tag the calling session passes on (tag keys are case-insensitive there). The
+    pages give no error code or wording for either: ValidationError (400, as for the other parameter conflicts of a
+    chained call, e.g. the one-hour limit) with a message of the local AWS's (docs/local-aws.md says so).
+    """
+    asked = params.get("SourceIdentity")
+    if caller.source_identity and asked is not None and asked != caller.source_identity:
+        return (
+            f"The source identity of a role session cannot be changed: this session carries "
+            f"'{caller.source_identity}', and the request asks for '{asked}'."
+        )
+    inherited = {key.lower(): key for key in caller.transitive_tag_keys if key in dict(caller.session_tags)}
+    for key in session_tags(params):
+        if key.lower() in inherited:
+            return (
+                f"The session tag key '{key}' is the key of a transitive tag this session passes on "
+                f"('{inherited[key.lower()]}'): an inherited transitive tag cannot be set again."
+            )
+    return None
+
+
 def managed_session_policies(params: dict[str, str]) -> tuple[str, ...]:
     """The documents of AssumeRole's PolicyArns (``PolicyArns.member.N.arn``): managed session policies, which limit
     the session like an inline one ("AssumeRole", STS API Reference: "The resulting session's permissions are the
@@ -246,15 +271,11 @@ class AssumeRoleGuard:
     def _check(
         self, caller: Caller, role_arn: str, params: dict[str, str], *, source_ip: str | None, region: str | None
     ) -> None:
-        duration_text = params.get("DurationSeconds", "3600")
-        if not duration_text.isdigit() or not 900 <= int(duration_text) <= 43200:
-            raise StsRefusal(
-                400,
-                "ValidationError",
-                f"1 validation error detected: Value '{duration_text}' at 'durationSeconds' failed to satisfy "
-                "constraint: Member must have value between 900 and 43200",
-            )
-        duration = int(duration_text)
+        # The parameters already satisfy STS's model (xacct.local.sts_validation, before this guard).
+        duration = int(params.get("DurationSeconds", "3600"))
+        chained = chaining_problem(caller, params)
+        if chained is not None:
+            raise StsRefusal(400, "ValidationError", chained)
         match = _ROLE_ARN.match(role_arn)
         if match is None:
             raise StsRefusal(400, "ValidationError", f"{role_arn} is invalid")
