@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -14,7 +15,8 @@ from xacct.local.server import LocalAws
 from xacct.local.stacks import INVOKE_ROLE, REGION, ApiStack, build_api
 
 PROVIDER, CONSUMER = "111111111111", "222222222222"
-RESULTS = Path(__file__).resolve().parent / "results"
+# benchmarks/revisions.py runs a benchmark against other revisions and keeps their results apart.
+RESULTS = Path(os.environ.get("XACCT_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 
 
 def deploy(aws: LocalAws, upstream: str) -> ApiStack:

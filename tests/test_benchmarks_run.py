@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -31,3 +33,18 @@ def test_benchmark_runs(script: str, keys: set[str]) -> None:
     saved = result.stdout.strip().splitlines()[-1].removeprefix("results: ")
     with open(saved) as handle:
         assert keys <= set(json.load(handle))
+
+
+def test_before_and_after_in_one_run(tmp_path: Path) -> None:
+    """benchmarks/revisions.py checks a revision out beside the working tree and runs a benchmark on both."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "revisions.py"), "HEAD", "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "XACCT_BENCH_RESULTS": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((tmp_path / "revisions_gateway_cost.json").read_text())
+    assert {"before", "after", "after_to_before"} <= set(saved["authorization_decisions_per_second"])
