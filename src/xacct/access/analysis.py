@@ -24,7 +24,18 @@ from typing import Any
 
 from xacct.access.model import DIRECT, Caller, Finding, Report, RouteAccess
 from xacct.access.reader import Api, Document, Principal, Route
-from xacct.iam import Decision, evaluate, identity_decision, matches, statements
+from xacct.iam import (
+    Decision,
+    Policies,
+    Request,
+    Requester,
+    applies,
+    decide,
+    evaluate,
+    identity_decision,
+    statement_names,
+    statements,
+)
 from xacct.iam.variables import VARIABLES_VERSION, Unresolved, parse, render
 from xacct.routing import select_route
 
@@ -125,31 +136,108 @@ class TrustEntry:
     conditions: dict[str, Any]
 
 
-def trusted(trust: Document | None) -> list[TrustEntry]:
-    """Who a trust policy lets call sts:AssumeRole: one entry per principal per Allow statement, conditions kept.
+@dataclass(frozen=True)
+class TrustReading:
+    """Who a trust policy lets call sts:AssumeRole, and what in it the report could not decide."""
 
-    Deny statements are not subtracted (a role's trust rarely has any); they are listed in the README's limits.
+    entries: list[TrustEntry]
+    unread: list[str]  # statements the report cannot fully decide, each said in a sentence
+
+
+ASSUME = "sts:AssumeRole"
+# The consumer's own identity policies live in its account, which the report does not read: they are taken to
+# allow, and the report answers whether the trust policy admits each principal.
+_THEIR_SIDE = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def _principal_entries(statement: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(kind, entry) of a statement's Principal: ("AWS", arn), ("Service", name), ("Federated", ...), "*"."""
+    principal = statement.get("Principal", {})
+    if principal == "*":
+        return [("AWS", "*")]
+    found: list[tuple[str, str]] = []
+    if isinstance(principal, Mapping):
+        for kind in ("AWS", "Federated", "Service", "CanonicalUser"):
+            values = principal.get(kind, [])
+            found += [(kind, str(v)) for v in ([values] if isinstance(values, str) else values)]
+    return found
+
+
+def _requester(kind: str, entry: str) -> Requester | None:
+    if kind == "Service":
+        return Requester("service", service=entry)
+    if kind != "AWS":
+        return None
+    try:
+        return Requester.of_principal(entry)
+    except ValueError:  # a unique id (a deleted principal: the stale_trust finding says so)
+        return None
+
+
+def _sid(statement: Mapping[str, Any]) -> str:
+    sid = statement.get("Sid")
+    effect = statement.get("Effect", "?")
+    return f"statement {sid!r}" if sid else f"the {effect} statement {json.dumps(statement)[:160]}"
+
+
+def _speaks_to_assume(statement: Mapping[str, Any], role_arn: str) -> bool:
+    """Action/NotAction (and Resource) of the statement cover sts:AssumeRole on the role, conditions set aside."""
+    return applies({k: v for k, v in statement.items() if k != "Condition"}, ASSUME, role_arn, {})
+
+
+def read_trust(trust: Document | None, role_arn: str = "arn:aws:iam::000000000000:role/unknown") -> TrustReading:
+    """Who may sts:AssumeRole the role, asked of the one decision (``xacct.iam.decide``) principal by principal.
+
+    Each Allow statement's principals are candidates; for each, the decision is asked with that statement alone
+    (its conditions set aside: the report shows them instead) and every Deny of the trust policy, as its principal
+    would be, with the context keys a request of that principal always carries. A Deny (or NotPrincipal, NotAction)
+    removes a candidate as IAM would; what the report cannot decide - a Deny whose conditions need other keys, an
+    Allow with NotPrincipal, a principal it cannot name - is said in ``unread`` instead of dropped.
     """
+    found = statements(trust or {})
+    version = statement_version(trust)
+    denies = [st for st in found if st.get("Effect") == "Deny"]
     entries: list[TrustEntry] = []
-    for statement in statements(trust or {}):
-        if statement.get("Effect") != "Allow" or "NotPrincipal" in statement:
+    unread: list[str] = []
+    for statement in found:
+        if statement.get("Effect") != "Allow":
             continue
-        actions = statement.get("Action", [])
-        if not matches(actions, "sts:AssumeRole", ignore_case=True):
+        if "NotPrincipal" in statement:
+            unread.append(f"{_sid(statement)} allows every principal but those it lists: the report cannot list them")
             continue
-        principal = statement.get("Principal", {})
-        values: list[str] = []
-        if principal == "*":
-            values = ["*"]
-        elif isinstance(principal, dict):
-            for kind in ("AWS", "Federated", "Service", "CanonicalUser"):
-                found = principal.get(kind, [])
-                values += [found] if isinstance(found, str) else list(found)
-        for value in values:
-            principal_arn = _normalise(value)
-            conditions = _resolved(dict(statement.get("Condition", {})), principal_arn, statement_version(trust))
-            entries.append(TrustEntry(principal_arn, conditions))
-    return entries
+        alone = {k: v for k, v in statement.items() if k != "Condition"}
+        for kind, entry in _principal_entries(statement):
+            principal_arn = _normalise(entry)
+            conditions = _resolved(dict(statement.get("Condition", {})), principal_arn, version)
+            who = _requester(kind, principal_arn)
+            if who is None:
+                # Federated, CanonicalUser, a unique id: not a principal the decision can name; shown as written.
+                if _speaks_to_assume(statement, role_arn):
+                    entries.append(TrustEntry(principal_arn, conditions))
+                continue
+            context: dict[str, str | list[str]] = {}
+            if who.account:
+                context["aws:PrincipalAccount"] = who.account
+                if who.kind in ("session", "user"):
+                    context["aws:PrincipalArn"] = who.role_arn or who.arn or ""
+            document = {"Version": version or "2012-10-17", "Statement": [alone, *denies]}
+            request = Request(who, ASSUME, role_arn, account_of(role_arn), context)
+            result = decide(request, Policies(identity=[_THEIR_SIDE], resource=document))
+            if result.allowed:
+                entries.append(TrustEntry(principal_arn, conditions))
+                for deny in denies:
+                    names_it = statement_names(deny, who) is not None
+                    if names_it and deny.get("Condition") and _speaks_to_assume(deny, role_arn):
+                        unread.append(
+                            f"{_sid(deny)} denies {principal_arn} under conditions the report cannot decide "
+                            "(keys a request carries only when it is made): the principal is listed"
+                        )
+    return TrustReading(entries, list(dict.fromkeys(unread)))
+
+
+def trusted(trust: Document | None, role_arn: str = "arn:aws:iam::000000000000:role/unknown") -> list[TrustEntry]:
+    """The principals ``read_trust`` finds the trust policy admitting."""
+    return read_trust(trust, role_arn).entries
 
 
 def statement_version(document: Document | None) -> str | None:
@@ -203,7 +291,7 @@ def is_invoke_role(principal: Principal, api: Api, declared: Mapping[str, Declar
         return False
     if principal.name in declared or principal.arn in declared:
         return True
-    for entry in trusted(principal.trust):
+    for entry in trusted(principal.trust, principal.arn):
         if entry.principal == "*" or UNIQUE_ID.match(entry.principal):
             return True
         account = account_of(entry.principal)
@@ -240,8 +328,10 @@ def build_report(
         if not reach.routes:
             continue
         reached = sorted(reach.routes)
+        reading = read_trust(principal.trust, principal.arn) if principal.kind == "role" else TrustReading([], [])
+        findings |= {Finding("trust_not_decided", principal.arn, note) for note in reading.unread}
         if is_invoke_role(principal, api, declared):
-            entries = trusted(principal.trust)
+            entries = reading.entries
             for key in reached:
                 for entry in entries:
                     add(key, Caller(principal.arn, entry.principal, entry.conditions))
@@ -252,7 +342,7 @@ def build_report(
                 add(key, Caller(DIRECT, principal.arn, {}))
             everything = len(reached) == len(api.routes)
             what = "every route" if everything else f"{len(reached)} route(s): {', '.join(reached)}"
-            admitted = ", ".join(sorted({e.principal for e in trusted(principal.trust)})) or "nobody else"
+            admitted = ", ".join(sorted({e.principal for e in reading.entries})) or "nobody else"
             findings.add(
                 Finding(
                     "direct_caller",

@@ -10,7 +10,9 @@ Built from AWS's IAM User Guide, page by page (docs/local-aws.md, "IAM policy ev
 - :mod:`xacct.iam.conditions`: every condition operator, ``...IfExists``, ``ForAllValues:``/``ForAnyValue:``,
   ``Null``, multivalued keys (context values are ``str`` or ``list[str]``), case-insensitive keys;
 - :mod:`xacct.iam.evaluate`: NotAction/NotResource, Deny beats Allow, boundaries and session policies
-  intersect with the identity policies.
+  intersect with the identity policies;
+- :mod:`xacct.iam.decision`: the one authorization decision - which Principal names which requester, same account
+  and cross account, what a boundary or session policy does to a resource-based grant, anonymous requests.
 
 An operator name IAM does not define fails closed (an Allow with it does not apply, a Deny does).
 """
@@ -18,6 +20,7 @@ An operator name IAM does not define fails closed (an Allow with it does not app
 from __future__ import annotations
 
 from xacct.iam.conditions import conditions_hold, operator
+from xacct.iam.decision import Decided, Policies, Request, Requester, Result, decide, names, statement_names
 from xacct.iam.evaluate import (
     Decision,
     Statement,
@@ -32,16 +35,24 @@ from xacct.iam.variables import Unresolved
 from xacct.iam.wildcards import matches
 
 __all__ = [
+    "Decided",
     "Decision",
+    "Policies",
+    "Request",
+    "Requester",
+    "Result",
     "Statement",
     "Unresolved",
     "applies",
     "combine",
     "conditions_hold",
+    "decide",
     "document_statements",
     "evaluate",
     "identity_decision",
     "matches",
+    "names",
     "operator",
+    "statement_names",
     "statements",
 ]

@@ -29,10 +29,11 @@ from moto.logs.exceptions import ResourceAlreadyExistsException
 from moto.logs.models import logs_backends
 from werkzeug.wrappers import Request, Response
 
-from xacct.iam import Decision, identity_decision
+from xacct.iam import Decision, Policies, decide
+from xacct.iam import Request as IamRequest
 from xacct.local import sigv4
 from xacct.local.auth import Authenticator, AuthRefusal, SignedHttpRequest, render_execute_api
-from xacct.local.identity import Caller, CallerDirectory, identity_policies, permissions_boundary
+from xacct.local.identity import Caller, CallerDirectory, identity_policies, permissions_boundary, requester
 from xacct.local.request_context import is_secure, principal_keys, request_keys
 from xacct.routing import RouteMatch, encoded_path, request_path, select_route
 
@@ -345,24 +346,19 @@ class Gateway:
         The request context carries the global condition keys AWS provides (xacct.local.request_context).
         """
         resource = execute_api_arn(target, method)
-        # HTTP APIs have no resource policy: only principals of the API's account can be granted access.
-        decision = Decision.IMPLICIT_DENY
-        if caller.account_id == target.account_id:
-            context = principal_keys(caller) | request_keys(
-                self.clock(),
-                source_ip=source_ip,
-                region=target.region,
-                secure_transport=secure_transport,
-                resource_account=target.account_id,
-            )
-            decision = identity_decision(
-                identity_policies(caller),
-                permissions_boundary(caller),
-                caller.session_policy,
-                "execute-api:Invoke",
-                resource,
-                context,
-            )
+        context = principal_keys(caller) | request_keys(
+            self.clock(),
+            source_ip=source_ip,
+            region=target.region,
+            secure_transport=secure_transport,
+            resource_account=target.account_id,
+        )
+        # The one decision; HTTP APIs have no resource policy, so only principals of the API's own account can be
+        # granted access ("Cross-account policy evaluation logic").
+        decision = decide(
+            IamRequest(requester(caller), "execute-api:Invoke", resource, target.account_id, context),
+            Policies(identity_policies(caller), permissions_boundary(caller), caller.session_policy),
+        ).decision
         if decision is not Decision.ALLOW:
             raise _forbidden(
                 f"User: {caller.arn} is not authorized to perform: execute-api:Invoke on resource: {resource}",

@@ -17,6 +17,8 @@ from moto.iam.exceptions import NotFoundException
 from moto.iam.models import IAMBackend, ManagedPolicy, Role, iam_backends
 from moto.sts.models import AssumedRole, sts_backends
 
+from xacct.iam import Requester
+
 PARTITION = "aws"
 _ROOT_KEY = re.compile(r"^\d{12}$")
 
@@ -213,12 +215,42 @@ def identity_policies(caller: Caller) -> list[str]:
     return []
 
 
+def requester(caller: Caller) -> Requester:
+    """The caller as ``xacct.iam.decide`` sees it."""
+    if caller.kind == "session":
+        return Requester(
+            "session", caller.account_id, caller.arn, caller.principal_arn, caller.principal_id.split(":", 1)[0]
+        )
+    if caller.kind == "user":
+        return Requester("user", caller.account_id, caller.arn, unique_id=caller.principal_id)
+    return Requester("root", caller.account_id, f"arn:aws:iam::{caller.account_id}:root")
+
+
+# (account, user name) -> the ARN of the user's permissions boundary. moto keeps none for users (its CreateUser
+# drops PermissionsBoundary and it has no PutUserPermissionsBoundary): the local AWS keeps them (server.py).
+_user_boundaries: dict[tuple[str, str], str] = {}
+
+
+def set_user_boundary(account_id: str, user_name: str, policy_arn: str | None) -> None:
+    if policy_arn:
+        _user_boundaries[(account_id, user_name)] = policy_arn
+    else:
+        _user_boundaries.pop((account_id, user_name), None)
+
+
+def user_boundary(account_id: str, user_name: str) -> str | None:
+    return _user_boundaries.get((account_id, user_name))
+
+
 def permissions_boundary(caller: Caller) -> str | None:
-    """The document of the caller's role's permissions boundary, if it has one."""
-    if caller.kind != "session" or not caller.role_name:
-        return None
+    """The document of the caller's role's or user's permissions boundary, if it has one."""
     backend = iam(caller.account_id)
-    arn = backend.get_role(caller.role_name).permissions_boundary_arn
+    if caller.kind == "session" and caller.role_name:
+        arn = backend.get_role(caller.role_name).permissions_boundary_arn
+    elif caller.kind == "user" and caller.user_name:
+        arn = user_boundary(caller.account_id, caller.user_name)
+    else:
+        return None
     if not arn:
         return None
     try:

@@ -11,13 +11,8 @@ one policy engine (``xacct.iam``):
   ListParts ``s3:ListMultipartUploadParts``; ListObjects(V2) and HeadBucket ``s3:ListBucket``; CopyObject also
   ``s3:GetObject`` on its source. An S3 call not in the table is answered 501 NotImplemented for any caller but
   the bucket account's root: the local AWS does not guess a permission it has not looked up;
-- the decision by "Policy evaluation logic" and "Cross-account policy evaluation logic" (IAM User Guide): the
-  caller's identity policies limited by its permissions boundary and session policy
-  (``xacct.iam.identity_decision``), and the bucket policy's statements whose Principal names the caller
-  (``xacct.iam.evaluate``). An explicit Deny in either wins. Within the bucket's account either one allowing is
-  enough - but a bucket policy that names the role (not the session) is limited by an implicit deny in the
-  boundary or session policy, and one that names the account delegates to the identity policies. Across
-  accounts both must allow;
+- the decision by "Policy evaluation logic" and "Cross-account policy evaluation logic" (IAM User Guide), made
+  by the one decision of the project, ``xacct.iam.decide``, with the bucket policy as the resource-based policy;
 - the refusal in S3's REST error shape ("Error responses", AmazonS3/latest/API/ErrorResponses.html): 403,
   ``application/xml``, ``<Error><Code>AccessDenied</Code>...``; within one account with the added context S3 gives
   there ("Troubleshoot access denied (403 Forbidden) errors in Amazon S3", troubleshoot-403-errors.html:
@@ -44,8 +39,9 @@ from xml.sax.saxutils import escape
 
 from moto.s3.models import s3_backends
 
-from xacct.iam import Decision, Statement, combine, evaluate, identity_decision
-from xacct.local.identity import Caller, identity_policies, permissions_boundary
+from xacct.iam import Policies, Request, Requester
+from xacct.iam import decide as xacct_decide
+from xacct.local.identity import Caller, identity_policies, permissions_boundary, requester
 from xacct.local.request_context import principal_keys, request_keys
 
 Context = dict[str, str | list[str]]
@@ -232,46 +228,6 @@ def bucket_policy(bucket: str, account_id: str) -> str | None:
     return policy.decode() if isinstance(policy, bytes) else str(policy)
 
 
-def _entries(principal: Any) -> list[str] | None:
-    """The AWS principal entries of a Principal/NotPrincipal value ("*" as ["*"]); None for service-only."""
-    if principal == "*":
-        return ["*"]
-    if not isinstance(principal, dict):
-        return None
-    found = principal.get("AWS")
-    if found is None:
-        return None
-    return [str(e) for e in (found if isinstance(found, list) else [found])]
-
-
-def principal_kind(entries: list[str], caller: Caller) -> str | None:
-    """How principal entries name the caller: "any" ("*"), "self" (its session or user ARN), "role" (its role's
-    ARN or unique id), "account" (its account id or root ARN), or None."""
-    unique_id = caller.principal_id.split(":", 1)[0] if caller.kind in ("session", "user") else None
-    kinds = set()
-    for entry in entries:
-        if entry == "*":
-            kinds.add("any")
-        elif entry == caller.arn or (caller.kind == "user" and entry in (caller.principal_arn, unique_id)):
-            kinds.add("self")
-        elif caller.kind == "session" and entry in (caller.principal_arn, unique_id):
-            kinds.add("role")
-        elif entry in (caller.account_id, f"arn:aws:iam::{caller.account_id}:root"):
-            kinds.add("account")
-    for kind in ("self", "any", "role", "account"):
-        if kind in kinds:
-            return kind
-    return None
-
-
-def _names(statement: Statement, caller: Caller, kinds: tuple[str, ...]) -> bool:
-    if "NotPrincipal" in statement:
-        entries = _entries(statement["NotPrincipal"])
-        return entries is None or principal_kind(entries, caller) is None
-    entries = _entries(statement.get("Principal"))
-    return entries is not None and principal_kind(entries, caller) in kinds
-
-
 # -- the decision -------------------------------------------------------------------------------------------------
 
 
@@ -293,51 +249,17 @@ class Refused:
 
 
 def decide(caller: Caller, bucket_account: str, policy: str | None, call: S3Call, context: Context) -> Refused | None:
-    """None when every (action, resource) the call needs is allowed; the first refusal otherwise."""
-    same_account = caller.account_id == bucket_account
-    resource_policies = [policy] if policy else []
+    """None when every (action, resource) the call needs is allowed; the first refusal otherwise.
+
+    The one decision (``xacct.iam.decide``); the bucket's account root is not checked (the local convention).
+    """
+    who = requester(caller)
+    policies = Policies(identity_policies(caller), permissions_boundary(caller), caller.session_policy, policy)
     for action, resource in call.needs:
-        reason = _decide_one(caller, same_account, resource_policies, action, resource, context)
-        if reason is not None:
-            return Refused(action, resource, reason)
+        result = xacct_decide(Request(who, action, resource, bucket_account, context), policies)
+        if not result.allowed:
+            return Refused(action, resource, result.reason)
     return None
-
-
-def _decide_one(
-    caller: Caller, same_account: bool, policies: list[str], action: str, resource: str, context: Context
-) -> str | None:
-    every = ("any", "self", "role", "account")
-    resource_any = evaluate(policies, action, resource, context, only=lambda s: _names(s, caller, every))
-    if resource_any is Decision.EXPLICIT_DENY:
-        return "with an explicit deny in a resource-based policy"
-    if caller.kind == "root":
-        # Root of another account: no identity policies limit it; its account must be granted by the bucket.
-        return None if resource_any is Decision.ALLOW else "because no resource-based policy allows the action"
-    boundary, session_policy = permissions_boundary(caller), caller.session_policy
-    identity = identity_decision(identity_policies(caller), boundary, session_policy, action, resource, context)
-    if identity is Decision.EXPLICIT_DENY:
-        return "with an explicit deny in an identity-based policy"
-    if identity is Decision.ALLOW and (same_account or resource_any is Decision.ALLOW):
-        return None
-    if not same_account:
-        return (
-            "because no resource-based policy allows the action"
-            if identity is Decision.ALLOW
-            else ("because no identity-based policy allows the action")
-        )
-    # Same account, the identity policies do not allow: a bucket policy that names the caller itself (or any
-    # principal) is enough; one that names the role is limited by the boundary and the session policy.
-    itself = evaluate(policies, action, resource, context, only=lambda s: _names(s, caller, ("any", "self")))
-    if itself is Decision.ALLOW:
-        return None
-    as_role = evaluate(policies, action, resource, context, only=lambda s: _names(s, caller, ("role",)))
-    limits = [evaluate([p], action, resource, context) for p in (boundary, session_policy) if p is not None]
-    if as_role is Decision.ALLOW:
-        if combine(*limits) is Decision.ALLOW or not limits:
-            return None
-        which = "permissions boundary" if boundary is not None and limits[0] is not Decision.ALLOW else "session policy"
-        return f"because no {which} allows the action"
-    return "because no identity-based policy allows the action"
 
 
 def access_denied_xml(caller: Caller, refused: Refused, same_account: bool) -> bytes:
@@ -357,15 +279,13 @@ def access_denied_xml(caller: Caller, refused: Refused, same_account: bool) -> b
     ).encode()
 
 
-def anonymous_allowed(policy: str | None, call: S3Call) -> bool:
-    """An anonymous call: only bucket policy statements with Principal "*" apply (no request context keys)."""
-    if not policy:
-        return False
-    documents = [policy]
+def anonymous_allowed(policy: str | None, call: S3Call, context: Context) -> bool:
+    """An anonymous call: only bucket policy statements naming ``"*"`` can allow it, with the request's own context
+    keys (``aws:SecureTransport``, ``aws:SourceIp``, ``aws:CurrentTime``...; no principal keys)."""
+    who = Requester("anonymous")
+    policies = Policies(resource=policy)
     return all(
-        evaluate(documents, action, resource, {}, only=lambda s: _entries(s.get("Principal")) == ["*"])
-        is Decision.ALLOW
-        for action, resource in call.needs
+        xacct_decide(Request(who, action, resource, None, context), policies).allowed for action, resource in call.needs
     )
 
 

@@ -16,12 +16,14 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
+from xml.sax.saxutils import escape
 
 import boto3
 import botocore.loaders
@@ -43,7 +45,7 @@ from xacct.local.auth import (
     render_query,
 )
 from xacct.local.gateway import Gateway
-from xacct.local.identity import Caller, CallerDirectory, is_root_key
+from xacct.local.identity import Caller, CallerDirectory, iam, is_root_key, set_user_boundary
 from xacct.local.moto_gaps import (
     DELETE_LOG_GROUP,
     DOMAIN_PATH,
@@ -53,7 +55,7 @@ from xacct.local.moto_gaps import (
     provide_aws_managed_policies,
     update_stage,
 )
-from xacct.local.request_context import is_secure
+from xacct.local.request_context import is_secure, request_keys
 from xacct.local.sts import AssumeRoleGuard, AssumeRoleRecord, StsRefusal, caller_identity_xml
 from xacct.local.sts_validation import validation_error
 from xacct.local.trust import TrustPolicyRefusal
@@ -71,6 +73,9 @@ _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+
 StartResponse = Callable[..., Any]
 # IAM actions that save a role trust policy -> the request member that carries it.
 TRUST_ACTIONS = {"CreateRole": "AssumeRolePolicyDocument", "UpdateAssumeRolePolicy": "PolicyDocument"}
+# A user's permissions boundary, which moto does not keep (xacct.local.identity.set_user_boundary).
+USER_BOUNDARY_ACTIONS = ("CreateUser", "PutUserPermissionsBoundary", "DeleteUserPermissionsBoundary")
+_IAM_XMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
 
 
 def _utcnow() -> datetime:
@@ -164,7 +169,7 @@ class ControlPlane:
                 )
 
         if known is None and not is_signed(request):
-            anonymous = self._anonymous_s3(start_response, method, raw_path, raw_query, headers)
+            anonymous = self._anonymous_s3(environ, start_response, method, raw_path, raw_query, headers)
             if anonymous is not None:
                 return anonymous
         if service == "s3" and known is not None:
@@ -194,6 +199,8 @@ class ControlPlane:
                 provide_aws_managed_policies(known.account_id, params)
                 if params.get("Action") in TRUST_ACTIONS:
                     return self._save_trust_policy(environ, start_response, known, params)
+                if params.get("Action") in USER_BOUNDARY_ACTIONS:
+                    return self._user_boundary(environ, start_response, known, params)
 
         if service == "apigateway" and region is not None and known is not None:
             path = environ.get("PATH_INFO", "")
@@ -251,9 +258,14 @@ class ControlPlane:
         body = s3_authz.access_denied_xml(known, refused, same_account=known.account_id == owner)
         return _reply(start_response, 403, body, "application/xml")
 
-    @staticmethod
     def _anonymous_s3(
-        start_response: StartResponse, method: str, raw_path: str, raw_query: str, headers: dict[str, str]
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: dict[str, str],
     ) -> Iterable[bytes] | None:
         """An unsigned call (or a SigV2 one, which the local AWS does not verify) on an existing bucket: allowed
         only where the bucket policy allows any principal ("*"); refused as S3 refuses anonymous callers."""
@@ -268,7 +280,16 @@ class ControlPlane:
             owner = s3_authz.bucket_owner(call.bucket)
             if owner is None:
                 return None
-            if s3_authz.anonymous_allowed(s3_authz.bucket_policy(call.bucket, owner), call):
+            # The request's own context keys (no principal keys): a condition on aws:SecureTransport or
+            # aws:SourceIp in an anonymous statement is decided as for any other caller.
+            context = request_keys(
+                self.clock(),
+                source_ip=environ.get("REMOTE_ADDR"),
+                region=None,
+                secure_transport=is_secure(environ.get("wsgi.url_scheme", "http"), environ.get("REMOTE_ADDR")),
+                resource_account=owner,
+            )
+            if s3_authz.anonymous_allowed(s3_authz.bucket_policy(call.bucket, owner), call, context):
                 return None
         return _reply(start_response, 403, s3_authz.anonymous_denied_xml(), "application/xml")
 
@@ -293,6 +314,33 @@ class ControlPlane:
         if statuses and statuses[0].startswith("200"):
             record_trust_policy(known.account_id, params.get("RoleName", ""), stored)
         return result
+
+    def _user_boundary(
+        self, environ: dict[str, Any], start_response: StartResponse, known: Caller, params: dict[str, str]
+    ) -> Iterable[bytes]:
+        """CreateUser with PermissionsBoundary, Put/DeleteUserPermissionsBoundary ("PutUserPermissionsBoundary",
+        IAM API Reference): kept by the local AWS, which decides with it (moto answers the rest of CreateUser)."""
+        action, user = params["Action"], params.get("UserName", "")
+        if action == "CreateUser":
+            exists = user in iam(known.account_id).users
+            if params.get("PermissionsBoundary") and not exists:
+                set_user_boundary(known.account_id, user, params["PermissionsBoundary"])
+            return self._moto(environ, start_response)
+        if user not in iam(known.account_id).users:
+            error = (
+                f'<ErrorResponse xmlns="{_IAM_XMLNS}"><Error><Type>Sender</Type><Code>NoSuchEntity</Code>'
+                f"<Message>The user with name {escape(user)} cannot be found.</Message></Error>"
+                f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+            )
+            return _reply(start_response, 404, error.encode(), "text/xml")
+        set_user_boundary(
+            known.account_id, user, params.get("PermissionsBoundary") if action.startswith("Put") else None
+        )
+        body = (
+            f'<{action}Response xmlns="{_IAM_XMLNS}"><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId>'
+            f"</ResponseMetadata></{action}Response>"
+        )
+        return _reply(start_response, 200, body.encode(), "text/xml")
 
     def _moto(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         result: Iterable[bytes] = self.moto(environ, start_response)

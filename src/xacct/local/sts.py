@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 from moto.core.utils import utcnow
 from moto.iam.exceptions import NotFoundException
 
-from xacct.iam import Decision, Statement, evaluate, identity_decision
+from xacct.iam import Policies, Request, decide
 from xacct.local.identity import (
     Caller,
     SessionAttributes,
@@ -32,6 +32,7 @@ from xacct.local.identity import (
     managed_policy_document,
     permissions_boundary,
     remember_session,
+    requester,
 )
 from xacct.local.moto_gaps import provide_aws_managed_policies
 from xacct.local.request_context import (
@@ -88,44 +89,6 @@ def caller_identity_xml(caller: Caller) -> bytes:
         f"<Account>{caller.account_id}</Account></GetCallerIdentityResult>"
         f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
     ).encode()
-
-
-def _as_list(value: object) -> list[object]:
-    return value if isinstance(value, list) else [value]
-
-
-def principal_match(statement: Statement, caller: Caller) -> str | None:
-    """How a trust statement's Principal names the caller: 'direct', 'account', 'any', 'service' or None.
-
-    The trust policy is the stored one (xacct.local.trust): a role or user principal is its unique id, which
-    names this caller only if the caller's role or user is the very one that was saved, not a re-created one.
-    """
-    principal = statement.get("Principal")
-    if principal == "*":
-        return "any"
-    if not isinstance(principal, dict):
-        return None
-    unique_id = caller.principal_id.split(":", 1)[0] if caller.kind in ("session", "user") else None
-    for entry in _as_list(principal.get("AWS", [])):
-        if entry == "*":
-            return "any"
-        if entry == unique_id or entry == caller.arn:
-            return "direct"
-        if entry in (caller.account_id, f"arn:aws:iam::{caller.account_id}:root"):
-            return "account"
-    if caller.kind == "root" and principal.get("Service"):
-        return "service"
-    return None
-
-
-def names_caller_itself(statement: Statement, caller: Caller) -> bool:
-    """Does a trust statement grant to the caller itself: its session or user ARN, or any principal ("*")?"""
-    how = principal_match(statement, caller)
-    if how == "any":
-        return True
-    principal = statement.get("Principal")
-    entries = _as_list(principal.get("AWS", [])) if isinstance(principal, dict) else []
-    return how == "direct" and caller.arn in entries
 
 
 def new_session_attributes(caller: Caller, params: dict[str, str]) -> SessionAttributes:
@@ -237,36 +200,14 @@ class AssumeRoleGuard:
 
     @staticmethod
     def _allowed(
-        caller: Caller,
-        trust: list[str],
-        role_arn: str,
-        context: dict[str, str | list[str]],
-        *,
-        same_account: bool,
-        action: str = ACTION,
+        caller: Caller, trust: list[str], role_arn: str, context: dict[str, str | list[str]], action: str = ACTION
     ) -> bool:
-        """ "Policy evaluation logic" for a role's trust policy (a resource-based policy) and the caller's policies.
-
-        An explicit Deny anywhere wins. Across accounts the trust policy AND the caller's identity policies
-        (limited by its permissions boundary and session policy) must allow. Within one account the trust policy
-        alone is enough when it names the caller itself (its session or user ARN, or any principal); when it names
-        the caller's role ARN it is limited by an implicit deny in the role's permissions boundary or session
-        policy; an account principal delegates to the caller's own policies.
-        """
-        boundary, session_policy = permissions_boundary(caller), caller.session_policy
-        trust_any = evaluate(trust, action, role_arn, context, only=lambda s: principal_match(s, caller) is not None)
-        identity = identity_decision(identity_policies(caller), boundary, session_policy, action, role_arn, context)
-        if Decision.EXPLICIT_DENY in (trust_any, identity):
-            return False
-        if trust_any is Decision.ALLOW and identity is Decision.ALLOW:
-            return True
-        if not same_account:
-            return False
-        if evaluate(trust, action, role_arn, context, only=lambda s: names_caller_itself(s, caller)) is Decision.ALLOW:
-            return True
-        trust_role = evaluate(trust, action, role_arn, context, only=lambda s: principal_match(s, caller) == "direct")
-        limits = [evaluate([p], action, role_arn, context) for p in (boundary, session_policy) if p is not None]
-        return trust_role is Decision.ALLOW and all(d is Decision.ALLOW for d in limits)
+        """The one decision (``xacct.iam.decide``): the role's trust policy is its resource-based policy."""
+        request = Request(requester(caller), action, role_arn, role_arn.split(":")[4], context)
+        policies = Policies(
+            identity_policies(caller), permissions_boundary(caller), caller.session_policy, trust[0] if trust else None
+        )
+        return decide(request, policies).allowed
 
     def _check(
         self, caller: Caller, role_arn: str, params: dict[str, str], *, source_ip: str | None, region: str | None
@@ -310,7 +251,7 @@ class AssumeRoleGuard:
             if params.get("SourceIdentity") or caller.source_identity:
                 actions.append("sts:SetSourceIdentity")
             for action in actions:
-                if not self._allowed(caller, trust, role_arn, context, same_account=same_account, action=action):
+                if not self._allowed(caller, trust, role_arn, context, action):
                     raise access_denied(caller, role_arn, action)
 
         if caller.kind == "session" and duration > ROLE_CHAINING_LIMIT:
