@@ -702,3 +702,40 @@ def test_expect_reads_an_account_principal_limited_by_principal_arn_as_those_rol
         f"invoke role {role}: trusts {workload}, which is not declared",
         f"invoke role {role}: declared principal {workload}2 is not trusted",
     ]
+
+
+def test_the_trust_is_read_by_the_one_decision(items_api: ApiStack) -> None:
+    """Issue 21: "Policy evaluation logic" through xacct.iam.decide. An Allow with NotAction sts:TagSession lets the
+    consumer role assume the role (it used to be dropped, and the role called a direct caller trusting nobody else);
+    a Deny naming the principal subtracts it; a Deny under a condition only a request carries is a finding."""
+    iam = items_api.aws.client("iam", items_api.provider)
+    consumer = items_api.workload_role_arn
+
+    def trust_of(*statements: dict[str, Any]) -> str:
+        return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+    allow_not_tag = {"Effect": "Allow", "Principal": {"AWS": consumer}, "NotAction": "sts:TagSession"}
+    deny = {"Sid": "NoConsumer", "Effect": "Deny", "Principal": {"AWS": consumer}, "Action": "sts:AssumeRole"}
+    conditional = {**deny, "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}
+    roles = {
+        "NotActionTrust": [allow_not_tag],
+        "DeniedTrust": [allow_not_tag, deny],
+        "IfTrust": [allow_not_tag, conditional],
+    }
+    for name, statements in roles.items():
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_of(*statements))
+        iam.put_role_policy(RoleName=name, PolicyName="Invoke", PolicyDocument=allow("execute-api:Invoke", "*"))
+    try:
+        document = _report(items_api)
+        arn = {name: f"arn:aws:iam::{items_api.provider}:role/{name}" for name in roles}
+        assert (consumer, arn["NotActionTrust"]) in _via(document, "ANY /{proxy+}")
+        assert ("direct_caller", arn["NotActionTrust"]) not in _kinds(document)
+        assert (consumer, arn["DeniedTrust"]) not in _via(document, "ANY /{proxy+}")
+        assert (consumer, arn["IfTrust"]) in _via(document, "ANY /{proxy+}")
+        notes = [f for f in document["findings"] if f["kind"] == "trust_not_decided"]
+        assert [f["principal"] for f in notes] == [arn["IfTrust"]]
+        assert "statement 'NoConsumer' denies" in notes[0]["detail"]
+    finally:
+        for name in roles:
+            iam.delete_role_policy(RoleName=name, PolicyName="Invoke")
+            iam.delete_role(RoleName=name)

@@ -282,3 +282,95 @@ def test_each_call_needs_the_documented_action(
 def test_a_call_without_a_mapping_is_not_guessed() -> None:
     with pytest.raises(NotAuthorizable):
         s3_call("PUT", "/b", "lifecycle=", {})
+
+
+# -- issue 21: what the peer suite found, through the one decision (xacct.iam.decide) ------------------------------
+
+
+def test_a_deny_with_not_principal_denies_a_listed_principal_with_a_boundary(setup: Setup, local_aws: LocalAws) -> None:
+    """ "AWS JSON policy elements: NotPrincipal" and "Permissions boundaries for IAM entities": a Deny with
+    NotPrincipal always applies to a principal that has a permissions boundary, even one it lists."""
+    iam = local_aws.client("iam", setup.account)
+    everything = policy({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    boundary_arn = iam.create_policy(PolicyName="Everything", PolicyDocument=everything)["Policy"]["Arn"]
+    setup.root.put_object(Bucket=setup.bucket, Key="k", Body=b"x")
+    listed = [f"arn:aws:iam::{setup.account}:role/{name}" for name in ("Plain", "Bounded")]
+    listed += [f"arn:aws:sts::{setup.account}:assumed-role/{name}/workload" for name in ("Plain", "Bounded")]
+    setup.root.put_bucket_policy(
+        Bucket=setup.bucket,
+        Policy=policy(
+            {
+                "Effect": "Deny",
+                "NotPrincipal": {"AWS": [f"arn:aws:iam::{setup.account}:root", *listed]},
+                "Action": "s3:*",
+                "Resource": [f"arn:aws:s3:::{setup.bucket}", f"arn:aws:s3:::{setup.bucket}/*"],
+            }
+        ),
+    )
+    plain = setup.role("Plain", everything)
+    assert plain.get_object(Bucket=setup.bucket, Key="k")["Body"].read() == b"x"
+    iam.create_role(RoleName="Bounded", AssumeRolePolicyDocument=trust(service=True), PermissionsBoundary=boundary_arn)
+    iam.put_role_policy(RoleName="Bounded", PolicyName="s3", PolicyDocument=everything)
+    bounded = local_aws.workload_session(f"arn:aws:iam::{setup.account}:role/Bounded").client("s3")
+    with pytest.raises(ClientError) as denied:
+        bounded.get_object(Bucket=setup.bucket, Key="k")
+    assert "with an explicit deny in a resource-based policy" in denied.value.response["Error"]["Message"]
+
+
+def test_an_iam_users_permissions_boundary_limits_it(setup: Setup, local_aws: LocalAws) -> None:
+    """ "Permissions boundaries for IAM entities": a user's effective permissions are the intersection of its
+    identity policies and its boundary (PutUserPermissionsBoundary, IAM API Reference). moto keeps none for users:
+    the local AWS does."""
+    iam = local_aws.client("iam", setup.account)
+    setup.root.put_object(Bucket=setup.bucket, Key="k", Body=b"x")
+    only_put = policy({"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"})
+    boundary_arn = iam.create_policy(PolicyName="OnlyPut", PolicyDocument=only_put)["Policy"]["Arn"]
+    iam.create_user(UserName="alice")
+    iam.put_user_policy(
+        UserName="alice", PolicyName="s3", PolicyDocument=policy({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    )
+    keys = iam.create_access_key(UserName="alice")["AccessKey"]
+    alice = local_aws.session_with_keys(keys["AccessKeyId"], keys["SecretAccessKey"]).client("s3")
+    assert alice.get_object(Bucket=setup.bucket, Key="k")["Body"].read() == b"x"
+    iam.put_user_permissions_boundary(UserName="alice", PermissionsBoundary=boundary_arn)
+    with pytest.raises(ClientError) as denied:
+        alice.get_object(Bucket=setup.bucket, Key="k")
+    assert "because no permissions boundary allows the s3:GetObject action" in denied.value.response["Error"]["Message"]
+    alice.put_object(Bucket=setup.bucket, Key="k2", Body=b"y")  # what the boundary allows still works
+    iam.delete_user_permissions_boundary(UserName="alice")
+    assert alice.get_object(Bucket=setup.bucket, Key="k")["Body"].read() == b"x"
+    with pytest.raises(ClientError) as missing:
+        iam.put_user_permissions_boundary(UserName="nobody", PermissionsBoundary=boundary_arn)
+    assert missing.value.response["Error"]["Code"] == "NoSuchEntity"
+
+
+def test_an_anonymous_request_carries_its_request_context(setup: Setup, local_aws: LocalAws) -> None:
+    """ "AWS global condition context keys": aws:SecureTransport, aws:SourceIp and aws:CurrentTime are in every
+    request's context, anonymous ones too; a public-read statement limited to TLS (the loopback endpoint stands for
+    S3's HTTPS one) and to the caller's address allows the unsigned GET, one limited to another address does not."""
+    setup.root.put_object(Bucket=setup.bucket, Key="public", Body=b"open")
+    setup.root.put_object(Bucket=setup.bucket, Key="office", Body=b"closed")
+    setup.root.put_bucket_policy(
+        Bucket=setup.bucket,
+        Policy=policy(
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{setup.bucket}/public",
+                "Condition": {"Bool": {"aws:SecureTransport": "true"}, "IpAddress": {"aws:SourceIp": "127.0.0.0/8"}},
+            },
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{setup.bucket}/office",
+                "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
+            },
+        ),
+    )
+    public = requests.get(f"{local_aws.endpoint_url}/{setup.bucket}/public", timeout=30)
+    assert (public.status_code, public.content) == (200, b"open"), public.content
+    office = requests.get(f"{local_aws.endpoint_url}/{setup.bucket}/office", timeout=30)
+    assert office.status_code == 403
+    assert b"<Code>AccessDenied</Code>" in office.content

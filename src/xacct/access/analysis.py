@@ -235,11 +235,6 @@ def read_trust(trust: Document | None, role_arn: str = "arn:aws:iam::00000000000
     return TrustReading(entries, list(dict.fromkeys(unread)))
 
 
-def trusted(trust: Document | None, role_arn: str = "arn:aws:iam::000000000000:role/unknown") -> list[TrustEntry]:
-    """The principals ``read_trust`` finds the trust policy admitting."""
-    return read_trust(trust, role_arn).entries
-
-
 def statement_version(document: Document | None) -> str | None:
     version = (document or {}).get("Version")
     return version if isinstance(version, str) else None
@@ -291,7 +286,7 @@ def is_invoke_role(principal: Principal, api: Api, declared: Mapping[str, Declar
         return False
     if principal.name in declared or principal.arn in declared:
         return True
-    for entry in trusted(principal.trust, principal.arn):
+    for entry in read_trust(principal.trust, principal.arn).entries:
         if entry.principal == "*" or UNIQUE_ID.match(entry.principal):
             return True
         account = account_of(entry.principal)

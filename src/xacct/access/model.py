@@ -17,6 +17,8 @@ FINDING_KINDS = {
     "broader_than_declared": "a role reaches routes beyond the allowlist Terraform declared",
     "shared_role": "an invoke role trusts principals of more than one account",
     "direct_caller": "a role or user of the provider account may invoke the API with its own credentials",
+    "trust_not_decided": "a trust policy statement the report cannot decide (a Deny under conditions only a request "
+    "carries, an Allow with NotPrincipal): listed, never dropped",
     "unused": "a role older than 90 days that can invoke the API and was not used within them (IAM's RoleLastUsed)",
 }
 

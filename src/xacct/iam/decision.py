@@ -208,7 +208,8 @@ def _scan(
 
 
 def _deny(where: str, decided: tuple[Decided, ...]) -> Result:
-    return Result(Decision.EXPLICIT_DENY, f"with an explicit deny in a {where}", decided)
+    article = "an" if where[0] in "aeiou" else "a"
+    return Result(Decision.EXPLICIT_DENY, f"with an explicit deny in {article} {where}", decided)
 
 
 def _no(where: str, decided: tuple[Decided, ...] = ()) -> Result:

@@ -198,16 +198,17 @@ def take_over_from_moto() -> None:
 
     moto evaluates a bucket policy on object calls with its own evaluator, which ignores Principal and Condition:
     a TLS-only policy (Deny "*" s3:* when aws:SecureTransport is false) then refuses every call, root's included,
-    with an empty 403. This module decides instead, for every signed and unsigned S3 call, before moto runs; so
-    moto's check answers "neutral" (no opinion) from here on. Idempotent; affects this process's moto only.
+    with an empty 403. This module decides instead, for every signed and unsigned S3 call, before moto runs; a call
+    that reaches moto was allowed here, so moto's check answers "permitted" from here on ("neutral" made moto refuse
+    an unsigned GET a bucket policy allows, by the object's ACL: issue 21). Idempotent; this process's moto only.
     """
     from moto.iam.access_control import PermissionResult
     from moto.s3.models import FakeBucket
 
-    def neutral(_bucket: FakeBucket, _action: str, _resource: str) -> Any:
-        return PermissionResult.NEUTRAL
+    def decided_here(_bucket: FakeBucket, _action: str, _resource: str) -> Any:
+        return PermissionResult.PERMITTED
 
-    FakeBucket.get_permission = neutral  # type: ignore[method-assign,assignment]
+    FakeBucket.get_permission = decided_here  # type: ignore[method-assign,assignment]
 
 
 # -- whose bucket, and what its policy says ---------------------------------------------------------------------
