@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from xacct.iam.evaluate import ContextValues, Decision, Statement, applies, document_statements
+from xacct.iam.evaluate import ContextValues, Decision, Statement, _applies, _lowered, document_statements
 
 Document = str | Mapping[str, Any]
 _ARN = re.compile(r"^arn:(?P<partition>[^:]+):(?P<service>iam|sts)::(?P<account>\d{12}):(?P<rest>.+)$")
@@ -146,7 +146,7 @@ def statement_names(statement: Statement, who: Requester, *, has_boundary: bool 
     return names(statement.get("Principal"), who)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Request:
     who: Requester
     action: str
@@ -155,7 +155,7 @@ class Request:
     context: ContextValues = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Policies:
     """The policies that speak to a request: the requester's identity policies, its permissions boundary and session
     policy (inline and managed as one document), and the resource's policy (a trust policy, a bucket policy, or
@@ -167,7 +167,7 @@ class Policies:
     resource: Document | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Decided:
     """A statement that decided: which policy it is in, and the statement."""
 
@@ -175,7 +175,7 @@ class Decided:
     statement: Statement
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Result:
     decision: Decision
     reason: str
@@ -187,33 +187,43 @@ class Result:
 
 
 def _scan(
-    policy: str,
     documents: Iterable[Document],
     request: Request,
+    lowered: ContextValues,
     only: Callable[[Statement], bool] | None = None,
-) -> tuple[Decision, tuple[Decided, ...]]:
-    """The decision of one kind of policy, and its deciding statements (the Deny, or the Allows)."""
-    allows: list[Decided] = []
+) -> tuple[Decision, list[Statement]]:
+    """The decision of one kind of policy, and its deciding statements (the Deny, or the Allows).
+
+    ``lowered``: the request context keyed lower-case, made once per decision (the gateway decides per request).
+    """
+    allows: list[Statement] = []
     for document in documents:
-        _variables, found = document_statements(document)
+        variables, found = document_statements(document)
         for statement in found:
             if only is not None and not only(statement):
                 continue
-            if applies(statement, request.action, request.resource, request.context, variables=_variables):
+            if _applies(statement, request.action, request.resource, lowered, variables):
                 if statement.get("Effect") == "Deny":
-                    return Decision.EXPLICIT_DENY, (Decided(policy, statement),)
+                    return Decision.EXPLICIT_DENY, [statement]
                 if statement.get("Effect") == "Allow":
-                    allows.append(Decided(policy, statement))
-    return (Decision.ALLOW if allows else Decision.IMPLICIT_DENY), tuple(allows)
+                    allows.append(statement)
+    return (Decision.ALLOW if allows else Decision.IMPLICIT_DENY), allows
 
 
-def _deny(where: str, decided: tuple[Decided, ...]) -> Result:
+def _by(policy: str, found: Iterable[Statement]) -> tuple[Decided, ...]:
+    return tuple(Decided(policy, statement) for statement in found)
+
+
+def _deny(where: str, found: list[Statement]) -> Result:
     article = "an" if where[0] in "aeiou" else "a"
-    return Result(Decision.EXPLICIT_DENY, f"with an explicit deny in {article} {where}", decided)
+    return Result(Decision.EXPLICIT_DENY, f"with an explicit deny in {article} {where}", _by(where, found))
 
 
-def _no(where: str, decided: tuple[Decided, ...] = ()) -> Result:
-    return Result(Decision.IMPLICIT_DENY, f"because no {where} allows the action", decided)
+def _no(where: str) -> Result:
+    return Result(Decision.IMPLICIT_DENY, f"because no {where} allows the action", ())
+
+
+RESOURCE = "resource-based policy"
 
 
 def decide(request: Request, policies: Policies) -> Result:
@@ -221,63 +231,74 @@ def decide(request: Request, policies: Policies) -> Result:
     evaluation logic" make it (see the module's docstring)."""
     who = request.who
     has_boundary = policies.boundary is not None
-    kinds: dict[int, str | None] = {}
-
-    def naming(statement: Statement) -> str | None:
-        key = id(statement)
-        if key not in kinds:
-            kinds[key] = statement_names(statement, who, has_boundary=has_boundary)
-        return kinds[key]
-
-    resource_docs = [policies.resource] if policies.resource is not None else []
-    resource, resource_allows = _scan("resource-based policy", resource_docs, request, lambda s: naming(s) is not None)
-    if resource is Decision.EXPLICIT_DENY:
-        return _deny("resource-based policy", resource_allows)
+    lowered = _lowered(request.context)
     same_account = request.resource_account is not None and request.resource_account == who.account
+    if policies.resource is not None:
+        kinds: dict[int, str | None] = {}
+
+        def naming(statement: Statement) -> str | None:
+            key = id(statement)
+            if key not in kinds:
+                kinds[key] = statement_names(statement, who, has_boundary=has_boundary)
+            return kinds[key]
+
+        resource, resource_allows = _scan([policies.resource], request, lowered, lambda s: naming(s) is not None)
+        if resource is Decision.EXPLICIT_DENY:
+            return _deny(RESOURCE, resource_allows)
+    else:
+        resource, resource_allows = Decision.IMPLICIT_DENY, []
 
     if who.kind in ("anonymous", "service", "account"):
         # Only a resource-based policy grants them; "account" (the report's view of an account principal) is
         # granted when the resource policy names the account - its own principals' policies then decide.
         if resource is Decision.ALLOW:
-            return Result(Decision.ALLOW, "allowed by a resource-based policy", resource_allows)
-        return _no("resource-based policy")
+            return Result(Decision.ALLOW, "allowed by a resource-based policy", _by(RESOURCE, resource_allows))
+        return _no(RESOURCE)
     if who.kind == "root":
         if same_account:
             return Result(Decision.ALLOW, "the account's root user", ())
         if resource is Decision.ALLOW:
-            return Result(Decision.ALLOW, "allowed by a resource-based policy", resource_allows)
-        return _no("resource-based policy")
+            return Result(Decision.ALLOW, "allowed by a resource-based policy", _by(RESOURCE, resource_allows))
+        return _no(RESOURCE)
 
-    identity, identity_by = _scan("identity", policies.identity, request)
+    identity, identity_by = _scan(policies.identity, request, lowered)
     if identity is Decision.EXPLICIT_DENY:
         return _deny("identity-based policy", identity_by)
-    limits: list[tuple[str, Decision, tuple[Decided, ...]]] = []
+    limited: str | None = None
     for where, document in (("permissions boundary", policies.boundary), ("session policy", policies.session)):
         if document is not None:
-            decision, by = _scan(where, [document], request)
+            decision, by = _scan([document], request, lowered)
             if decision is Decision.EXPLICIT_DENY:
                 return _deny(where, by)
-            limits.append((where, decision, by))
-    limited = next((where for where, decision, _ in limits if decision is not Decision.ALLOW), None)
+            if decision is not Decision.ALLOW and limited is None:
+                limited = where
     identity_allows = identity is Decision.ALLOW and limited is None
 
     if not same_account:
         if not identity_allows:
             return _no(limited if identity is Decision.ALLOW and limited else "identity-based policy")
         if resource is not Decision.ALLOW:
-            return _no("resource-based policy")
-        return Result(Decision.ALLOW, "allowed by the identity-based and the resource-based policy", resource_allows)
+            return _no(RESOURCE)
+        return Result(
+            Decision.ALLOW,
+            "allowed by the identity-based and the resource-based policy",
+            _by(RESOURCE, resource_allows),
+        )
 
     if identity_allows:
-        return Result(Decision.ALLOW, "allowed by an identity-based policy", identity_by)
+        return Result(Decision.ALLOW, "allowed by an identity-based policy", _by("identity", identity_by))
     if resource is Decision.ALLOW:
-        by_kind = {naming(d.statement) for d in resource_allows}
-        itself = tuple(d for d in resource_allows if naming(d.statement) in ("self", "any"))
+        named = [(statement_names(st, who, has_boundary=has_boundary), st) for st in resource_allows]
+        itself = [st for kind, st in named if kind in ("self", "any")]
         if itself:
-            return Result(Decision.ALLOW, "allowed by a resource-based policy naming the principal", itself)
-        if "role" in by_kind:
+            return Result(
+                Decision.ALLOW, "allowed by a resource-based policy naming the principal", _by(RESOURCE, itself)
+            )
+        if any(kind == "role" for kind, _ in named):
             if limited is None:
-                return Result(Decision.ALLOW, "allowed by a resource-based policy naming the role", resource_allows)
+                return Result(
+                    Decision.ALLOW, "allowed by a resource-based policy naming the role", _by(RESOURCE, resource_allows)
+                )
             return _no(limited)
     if identity is Decision.ALLOW and limited is not None:
         return _no(limited)
