@@ -32,7 +32,6 @@ from xacct.iam import (
     applies,
     decide,
     evaluate,
-    identity_decision,
     statement_names,
     statements,
 )
@@ -113,18 +112,19 @@ class _Reach:
     routes: dict[str, list[Probe]] = field(default_factory=dict)  # route key -> allowed probes
 
 
-def _reach(principal: Principal, route_probes: Mapping[str, list[Probe]]) -> _Reach:
+def _reach(principal: Principal, route_probes: Mapping[str, list[Probe]], account: str) -> _Reach:
+    """The routes a provider-account principal's own policies reach: the one decision (``xacct.iam.decide``), as
+    for a session of the role (or the user) calling the API of its own account, which has no resource policy."""
     reach = _Reach(principal)
-    identity = [json.dumps(d) for d in principal.identity]
-    boundary = json.dumps(principal.boundary) if principal.boundary is not None else None
+    policies = Policies(
+        identity=[json.dumps(d) for d in principal.identity],
+        boundary=json.dumps(principal.boundary) if principal.boundary is not None else None,
+    )
+    who = Requester.of_principal(principal.arn)
     # What a request of this principal carries whatever it sends (AWS global condition context keys).
     context = {"aws:PrincipalArn": principal.arn, "aws:PrincipalAccount": principal.arn.split(":")[4]}
     for key, candidates in route_probes.items():
-        allowed = [
-            p
-            for p in candidates
-            if identity_decision(identity, boundary, None, ACTION, p.arn, context) is Decision.ALLOW
-        ]
+        allowed = [p for p in candidates if decide(Request(who, ACTION, p.arn, account, context), policies).allowed]
         if allowed:
             reach.routes[key] = allowed
     return reach
@@ -319,7 +319,7 @@ def build_report(
         if route.authorization_type == "NONE":
             add(route.route_key, Caller(DIRECT, "*", {}))
     for principal in principals:
-        reach = _reach(principal, route_probes)
+        reach = _reach(principal, route_probes, api.account)
         if not reach.routes:
             continue
         reached = sorted(reach.routes)
