@@ -60,6 +60,7 @@ def test_the_decision_follows_the_page(page: dict[str, Any], case: dict[str, Any
         boundary=document(case.get("boundary")),
         session=document(case.get("session")),
         resource=document(case.get("resource_policy")),
+        resource_required=case.get("resource_required", False),
     )
     request = Request(
         requester(case["who"]),

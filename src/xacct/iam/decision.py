@@ -20,7 +20,10 @@ S3 in the local AWS, the execute-api gateway, the access report):
   and session policy) and the resource-based policy; a resource without a resource-based policy (an HTTP API:
   "API Gateway HTTP APIs do not support resource policies") is reachable from its own account only;
 - anonymous requests: only statements naming ``"*"`` can allow them; the account's root user is not limited by
-  identity policies in its own account.
+  identity policies in its own account;
+- a role's trust policy is the exception to "either is enough": it must allow the principal even within the account
+  (``Policies.resource_required``), by naming it (then nothing more is needed), its role (limited by the boundary
+  and the session policy) or its account (then the identity policies must allow too).
 
 ``decide`` returns the decision, the reason in the words AWS's access-denied messages use ("with an explicit deny
 in a resource-based policy", "because no identity-based policy allows the action", ...) and the statements that
@@ -165,6 +168,9 @@ class Policies:
     boundary: Document | None = None
     session: Document | None = None
     resource: Document | None = None
+    # A role's trust policy (and a KMS key policy) must grant access itself, even within the account: the identity
+    # policies alone are not enough ("Policy evaluation logic": role trust policies are the exception).
+    resource_required: bool = False
 
 
 @dataclass(slots=True)
@@ -285,10 +291,16 @@ def decide(request: Request, policies: Policies) -> Result:
             _by(RESOURCE, resource_allows),
         )
 
-    if identity_allows:
+    if identity_allows and not policies.resource_required:
         return Result(Decision.ALLOW, "allowed by an identity-based policy", _by("identity", identity_by))
     if resource is Decision.ALLOW:
         named = [(statement_names(st, who, has_boundary=has_boundary), st) for st in resource_allows]
+        if identity_allows and any(kind == "account" for kind, _ in named):  # the account delegates to the identity
+            return Result(
+                Decision.ALLOW,
+                "allowed by the identity-based and the resource-based policy",
+                _by(RESOURCE, resource_allows),
+            )
         itself = [st for kind, st in named if kind in ("self", "any")]
         if itself:
             return Result(
@@ -300,6 +312,8 @@ def decide(request: Request, policies: Policies) -> Result:
                     Decision.ALLOW, "allowed by a resource-based policy naming the role", _by(RESOURCE, resource_allows)
                 )
             return _no(limited)
+    if policies.resource_required and resource is not Decision.ALLOW:
+        return _no(RESOURCE)
     if identity is Decision.ALLOW and limited is not None:
         return _no(limited)
     return _no("identity-based policy")

@@ -205,7 +205,11 @@ class AssumeRoleGuard:
         """The one decision (``xacct.iam.decide``): the role's trust policy is its resource-based policy."""
         request = Request(requester(caller), action, role_arn, role_arn.split(":")[4], context)
         policies = Policies(
-            identity_policies(caller), permissions_boundary(caller), caller.session_policy, trust[0] if trust else None
+            identity_policies(caller),
+            permissions_boundary(caller),
+            caller.session_policy,
+            trust[0] if trust else None,
+            resource_required=True,
         )
         return decide(request, policies).allowed
 
