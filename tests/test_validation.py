@@ -54,7 +54,11 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "empty_trusted_role_arns": ("must name at least one consumer role ARN", f'["{ROLE}"]'),
     "repeated_trusted_role_arn": ("must not repeat an ARN", f'["{ROLE}"]'),
     # provider_api: the invoke roles
-    "no_invoke_roles": ("must define at least one invoke role",),
+    "no_invoke_roles": ("invoke_roles is empty", "nobody can call it"),
+    # provider_api: grants that end by themselves
+    "expires_not_a_time": ("expires must be a date (2027-03-31", '"ApiAllowByIamRoleStag":"next tuesday"'),
+    "grant_ended": ("grants have ended", '"ApiAllowByIamRoleStag":"2020-01-02T00:00:00Z"'),
+    "grant_ending": ("grants end within 36500 days", '"ApiAllowByIamRoleStag":"2100-04-01T00:00:00Z"'),
     "role_name_too_long": ("role names must be 1-64 characters", "A" * 65 + " (65 chars)"),
     "role_name_illegal_characters": ("role names must be 1-64 characters of letters, digits", '"Api Role! (9 chars)"'),
     "allowed_route_not_a_route": ("every allowed_routes entry must be one of routes", f'"{ROLE}: GET /items/{{id}}"'),
@@ -227,9 +231,15 @@ class FailingRun:
     mocks: tuple[tuple[str, str], ...]  # the file's mock_provider "aws" contents: (header, body) of each block
 
     @property
+    def check_block(self) -> bool:
+        """True when a check block's assertion fails: a warning at plan, not an error."""
+        return bool(re.fullmatch(r"\[\s*check\.[^,\]]+(\s*,\s*check\.[^,\]]+)*\s*,?\s*\]", self.expect_failures))
+
+    @property
     def resource_condition(self) -> bool:
-        """True when a resource or data source condition fails (not an input variable validation)."""
-        return not re.fullmatch(r"\[\s*var\.[^,\]]+(\s*,\s*var\.[^,\]]+)*\s*,?\s*\]", self.expect_failures)
+        """True when a resource or data source condition fails (not an input variable validation, not a check)."""
+        variable = re.fullmatch(r"\[\s*var\.[^,\]]+(\s*,\s*var\.[^,\]]+)*\s*,?\s*\]", self.expect_failures)
+        return not variable and not self.check_block
 
 
 def read_runs(test_file: Path) -> tuple[list[str], list[FailingRun]]:
@@ -378,6 +388,7 @@ def test_terraform_test_passes(module: str, tftest_tree: Path, mock_provider_hos
 class Messages:
     by_call: dict[str, list[str]]  # run name -> the messages of its module call (variable validations)
     conditions: list[str]  # the messages of the runs that expect a resource or data source condition to fail
+    checks: list[str]  # the warnings of the runs that expect a check block to fail
 
 
 def text(diagnostic: dict[str, Any]) -> str:
@@ -428,6 +439,17 @@ def plan_errors(*roots: Path, extra_env: dict[str, str]) -> list[list[dict[str, 
     return errors
 
 
+def plan_warnings(root: Path, extra_env: dict[str, str]) -> list[dict[str, Any]]:
+    """Init and plan a root whose checks fail: a plan warns of each failed check, and `terraform test` (which runs
+    the plan here) reports it as a failed check assertion."""
+    init(root)
+    (result,) = in_parallel((root, ("test", "-json", "-no-color")), extra_env=extra_env)
+    diagnostics = [e["diagnostic"] for e in json_lines(result.stdout) if e.get("type") == "diagnostic"]
+    failed = [d for d in diagnostics if d["summary"] == "Check block assertion failed"]
+    assert failed, f"the plan of {root} failed no check:\n{result.stdout}{result.stderr}"
+    return failed
+
+
 def attributed(diagnostic: dict[str, Any]) -> tuple[str, str]:
     """(run name, message) of a failed variable validation, from the module call its diagnostic points into."""
     call = re.fullmatch(r'module "([^"]+)"', (diagnostic.get("snippet") or {}).get("context") or "")
@@ -445,14 +467,16 @@ def messages(tftest_tree: Path, mock_provider_host: dict[str, str]) -> Messages:
     calls not reported yet are planned once more.
     """
     runs = all_failing_runs()
-    variables = [run for run in runs if not run.resource_condition]
+    variables = [run for run in runs if not run.resource_condition and not run.check_block]
     conditions = [run for run in runs if run.resource_condition]
+    checks = [run for run in runs if run.check_block]
     first, second = plan_errors(
         message_root(tftest_tree / "messages_variables", variables),
         message_root(tftest_tree / "messages_conditions", conditions),
         extra_env=mock_provider_host,
     )
-    found = Messages({}, [text(diagnostic) for diagnostic in second])
+    warned = plan_warnings(message_root(tftest_tree / "messages_checks", checks), extra_env=mock_provider_host)
+    found = Messages({}, [text(diagnostic) for diagnostic in second], [text(diagnostic) for diagnostic in warned])
     for name, message in map(attributed, first):
         found.by_call.setdefault(name, []).append(message)
     again = [run for run in variables if run.name not in found.by_call]
@@ -463,9 +487,18 @@ def messages(tftest_tree: Path, mock_provider_host: dict[str, str]) -> Messages:
     return found
 
 
+def test_check_messages_name_the_rule_and_the_value(messages: Messages) -> None:
+    """Runs that expect a check block to fail (a warning at plan): a warning holding its fragments."""
+    runs = [run for run in all_failing_runs() if run.check_block]
+    assert {run.name for run in runs} >= {"no_invoke_roles", "grant_ended", "grant_ending"}
+    for run in runs:
+        matching = [m for m in messages.checks if all(f in m for f in MESSAGES[run.name])]
+        assert matching, f"{run.file} run {run.name}: {MESSAGES[run.name]} in none of {messages.checks}"
+
+
 def test_failure_messages_name_the_rule_and_the_value(messages: Messages) -> None:
     """Every run that expects a variable validation to fail: its message, attributed by the module call it came from."""
-    runs = [run for run in all_failing_runs() if not run.resource_condition]
+    runs = [run for run in all_failing_runs() if not run.resource_condition and not run.check_block]
     assert sorted(messages.by_call) == sorted(run.name for run in runs)
     for run in runs:
         assert any(all(f in message for f in MESSAGES[run.name]) for message in messages.by_call[run.name]), (

@@ -196,12 +196,12 @@ locals {
       for which, prefix in { real = local.stage_arn, longest = local.longest_stage_arn } : which => jsonencode({
         Version = "2012-10-17"
         Statement = concat(
-          [{
+          [merge({
             Sid      = "InvokeAllowedRoutes"
             Effect   = "Allow"
             Action   = "execute-api:Invoke"
             Resource = contains(r.allowed_routes, "*") ? ["${prefix}/*/*"] : [for p in local.allow_patterns[name] : "${prefix}/${p}"]
-          }],
+          }, length(local.until[name]) == 0 ? {} : { Condition = local.until[name] })],
           length(try(local.deny_patterns[name], [])) == 0 ? [] : [{
             Sid      = "DenyRequestsOfOtherRoutes"
             Effect   = "Deny"
@@ -237,6 +237,18 @@ locals {
   # The session name rule, written literally ("$${" is how Terraform writes "${").
   session_name_rule = "$${aws:PrincipalAccount}-*"
 
+  # Grants that end by themselves: IAM compares aws:CurrentTime (in every request: "AWS global condition context
+  # keys") with the end, in the trust (no new session after it) and in every Allow of the role's policies (a
+  # session issued just before it can make no call after it). A date ends when that day ends, UTC.
+  grant_ends = {
+    for name, r in var.invoke_roles : name => (
+      r.expires == null ? null : can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", r.expires)) ? timeadd("${r.expires}T00:00:00Z", "24h") : r.expires
+    )
+  }
+  until = {
+    for name, end in local.grant_ends : name => end == null ? {} : { DateLessThan = { "aws:CurrentTime" = end } }
+  }
+
   trust_policies = {
     for name, r in var.invoke_roles : name => jsonencode({
       Version = "2012-10-17"
@@ -254,6 +266,7 @@ locals {
           { StringLike = { "sts:RoleSessionName" = local.session_name_rule } },
           r.trust_by_principal_arn ? { ArnEquals = { "aws:PrincipalArn" = sort(distinct(r.trusted_role_arns)) } } : {},
           r.external_id == null ? {} : { StringEquals = { "sts:ExternalId" = r.external_id } },
+          local.until[name],
         )
       }]
     })

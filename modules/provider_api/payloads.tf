@@ -29,7 +29,7 @@ locals {
         longest = "arn:aws-us-gov:s3:::${replace(format("%63s", ""), " ", "b")}"
         } : which => jsonencode({
           Version = "2012-10-17"
-          Statement = [
+          Statement = [for statement in [
             {
               Sid      = "WriteOwnRequestBodies"
               Effect   = "Allow"
@@ -42,7 +42,7 @@ locals {
               Action   = "s3:GetObject"
               Resource = "${arn}/response/${name}/$${aws:userid}/*"
             },
-          ]
+          ] : merge(statement, length(local.until[name]) == 0 ? {} : { Condition = local.until[name] })]
       })
     }
   }

@@ -306,6 +306,9 @@ variable "invoke_roles" {
     trust_by_principal_arn = true trusts each consumer account as the principal and names its roles in an
     ArnEquals aws:PrincipalArn condition instead: the trust survives a consumer re-creating its role and needs no
     apply order, but IAM no longer checks that the roles exist (see the README, "Trust by principal ARN").
+    expires (a date, or an RFC 3339 time) ends the grant by itself: the trust admits the consumer, and the role's
+    policies allow its calls, only while aws:CurrentTime is before it (a date ends when that day ends, UTC). An empty
+    map plans an API nobody can call (a check says so).
   EOT
   type = map(object({
     trusted_role_arns      = list(string)
@@ -313,14 +316,20 @@ variable "invoke_roles" {
     external_id            = optional(string)
     max_session_duration   = optional(number, 3600)
     trust_by_principal_arn = optional(bool, false)
+    expires                = optional(string)
   }))
   nullable = false
 
   validation {
-    condition = length(var.invoke_roles) > 0
+    condition = alltrue([
+      for name, r in var.invoke_roles : r.expires == null || can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", r.expires)) && can(timeadd("${coalesce(r.expires, "x")}T00:00:00Z", "0s")) || can(timeadd(coalesce(r.expires, "x"), "0s"))
+    ])
     error_message = join(" ", [
-      "invoke_roles must define at least one invoke role, e.g.",
-      "{ ApiAllowByIamRoleStag = { trusted_role_arns = [\"arn:aws:iam::<consumer account>:role/LambdaRoleDeve\"] } }.",
+      "invoke_roles: expires must be a date (2027-03-31: the grant ends when that day ends, UTC) or an RFC 3339",
+      "time (2027-03-31T18:00:00Z, 2027-03-31T18:00:00+09:00); bad: ${jsonencode({
+        for name, r in var.invoke_roles : name => r.expires
+        if !(r.expires == null || can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", r.expires)) && can(timeadd("${coalesce(r.expires, "x")}T00:00:00Z", "0s")) || can(timeadd(coalesce(r.expires, "x"), "0s")))
+      })}.",
     ])
   }
 
@@ -688,5 +697,17 @@ variable "large_payloads" {
       "large_payloads.expiration_days must be a whole number of days from 1 to 365 (S3 lifecycle expiry counts",
       "whole days; payloads are needed for seconds); got ${var.large_payloads.expiration_days}.",
     ])
+  }
+}
+
+variable "expiry_warning_days" {
+  description = "A check warns at plan about grants (invoke_roles[*].expires) that end within this many days, or have ended."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.expiry_warning_days >= 0 && var.expiry_warning_days <= 36500 && floor(var.expiry_warning_days) == var.expiry_warning_days
+    error_message = "expiry_warning_days must be a whole number of days from 0 to 36500; got ${var.expiry_warning_days}."
   }
 }

@@ -82,7 +82,7 @@ run "repeated_trusted_role_arn" {
 run "no_invoke_roles" {
   command = plan
   variables { invoke_roles = {} }
-  expect_failures = [var.invoke_roles]
+  expect_failures = [check.someone_can_call]
 }
 
 run "role_name_too_long" {
