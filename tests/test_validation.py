@@ -57,8 +57,8 @@ MESSAGES: dict[str, tuple[str, ...]] = {
     "no_invoke_roles": ("invoke_roles is empty", "nobody can call it"),
     # provider_api: grants that end by themselves
     "expires_not_a_time": ("expires must be a date (2027-03-31", '"ApiAllowByIamRoleStag":"next tuesday"'),
-    "grant_ended": ("grants have ended", '"ApiAllowByIamRoleStag":"2020-01-02T00:00:00Z"'),
-    "grant_ending": ("grants end within 36500 days", '"ApiAllowByIamRoleStag":"2100-04-01T00:00:00Z"'),
+    "grant_ended": ("grants have ended", '"ApiAllowByIamRoleStag":"2020-01-01T00:00:00Z"'),
+    "grant_ending": ("grants end within 36500 days", '"ApiAllowByIamRoleStag":"2100-03-31T00:00:00Z"'),
     "role_name_too_long": ("role names must be 1-64 characters", "A" * 65 + " (65 chars)"),
     "role_name_illegal_characters": ("role names must be 1-64 characters of letters, digits", '"Api Role! (9 chars)"'),
     "allowed_route_not_a_route": ("every allowed_routes entry must be one of routes", f'"{ROLE}: GET /items/{{id}}"'),

@@ -8,7 +8,7 @@ module "api" {
     timeout_ms = var.integration_timeout_ms
   }
   routes       = var.routes
-  invoke_roles = var.invoke_roles
+  invoke_roles = local.invoke_roles
   throttling   = var.throttling
   access_log = {
     retention_in_days = var.access_log_retention_in_days
@@ -19,4 +19,5 @@ module "api" {
   origin_secret_version                = var.origin_secret_version
   domain                               = var.domain
   large_payloads                       = var.large_payloads
+  expiry_warning_days                  = var.expiry_warning_days
 }

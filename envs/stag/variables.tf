@@ -39,14 +39,23 @@ variable "routes" {
 }
 
 variable "invoke_roles" {
-  description = "Invoke roles keyed by name; see modules/provider_api. The seed's setup: { ApiAllowByIamRoleStag = { trusted_role_arns = [\"arn:aws:iam::<deve account>:role/LambdaRoleDeve\"] } }."
+  description = "Invoke roles keyed by name, beside the files in consumers/ (one per team; see consumers.tf); see modules/provider_api. The seed's setup: { ApiAllowByIamRoleStag = { trusted_role_arns = [\"arn:aws:iam::<deve account>:role/LambdaRoleDeve\"] } }."
   type = map(object({
     trusted_role_arns      = list(string)
     allowed_routes         = optional(list(string), ["*"])
     external_id            = optional(string)
     max_session_duration   = optional(number, 3600)
     trust_by_principal_arn = optional(bool, false)
+    expires                = optional(string)
   }))
+  default  = {}
+  nullable = false
+}
+
+variable "expiry_warning_days" {
+  description = "Plan warns about grants that end within this many days (and fails for a consumers/ file whose expires has passed)."
+  type        = number
+  default     = 30
 }
 
 variable "throttling" {

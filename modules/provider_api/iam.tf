@@ -239,10 +239,11 @@ locals {
 
   # Grants that end by themselves: IAM compares aws:CurrentTime (in every request: "AWS global condition context
   # keys") with the end, in the trust (no new session after it) and in every Allow of the role's policies (a
-  # session issued just before it can make no call after it). A date ends when that day ends, UTC.
+  # session issued just before it can make no call after it). A date is the start of that day, UTC (as YAML reads an
+  # unquoted date: 2027-03-31 is 2027-03-31T00:00:00Z).
   grant_ends = {
     for name, r in var.invoke_roles : name => (
-      r.expires == null ? null : can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", r.expires)) ? timeadd("${r.expires}T00:00:00Z", "24h") : r.expires
+      r.expires == null ? null : can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", r.expires)) ? "${r.expires}T00:00:00Z" : r.expires
     )
   }
   until = {

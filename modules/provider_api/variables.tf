@@ -307,7 +307,7 @@ variable "invoke_roles" {
     ArnEquals aws:PrincipalArn condition instead: the trust survives a consumer re-creating its role and needs no
     apply order, but IAM no longer checks that the roles exist (see the README, "Trust by principal ARN").
     expires (a date, or an RFC 3339 time) ends the grant by itself: the trust admits the consumer, and the role's
-    policies allow its calls, only while aws:CurrentTime is before it (a date ends when that day ends, UTC). An empty
+    policies allow its calls, only while aws:CurrentTime is before it (a date is the start of that day, UTC). An empty
     map plans an API nobody can call (a check says so).
   EOT
   type = map(object({
@@ -325,7 +325,7 @@ variable "invoke_roles" {
       for name, r in var.invoke_roles : r.expires == null || can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", r.expires)) && can(timeadd("${coalesce(r.expires, "x")}T00:00:00Z", "0s")) || can(timeadd(coalesce(r.expires, "x"), "0s"))
     ])
     error_message = join(" ", [
-      "invoke_roles: expires must be a date (2027-03-31: the grant ends when that day ends, UTC) or an RFC 3339",
+      "invoke_roles: expires must be a date (2027-03-31: the grant ends as that day starts, UTC) or an RFC 3339",
       "time (2027-03-31T18:00:00Z, 2027-03-31T18:00:00+09:00); bad: ${jsonencode({
         for name, r in var.invoke_roles : name => r.expires
         if !(r.expires == null || can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", r.expires)) && can(timeadd("${coalesce(r.expires, "x")}T00:00:00Z", "0s")) || can(timeadd(coalesce(r.expires, "x"), "0s")))

@@ -25,7 +25,7 @@ run "expires_not_a_time" {
   expect_failures = [var.invoke_roles]
 }
 
-run "a_date_ends_when_the_day_ends_in_the_trust_and_the_policies" {
+run "a_date_is_the_start_of_that_day_in_the_trust_and_the_policies" {
   command = plan
   variables {
     invoke_roles = {
@@ -33,11 +33,11 @@ run "a_date_ends_when_the_day_ends_in_the_trust_and_the_policies" {
     }
   }
   assert {
-    condition     = jsondecode(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy).Statement[0].Condition.DateLessThan == { "aws:CurrentTime" = "2999-04-01T00:00:00Z" }
+    condition     = jsondecode(aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy).Statement[0].Condition.DateLessThan == { "aws:CurrentTime" = "2999-03-31T00:00:00Z" }
     error_message = "trust: ${aws_iam_role.invoke["ApiAllowByIamRoleStag"].assume_role_policy}"
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.invoke["ApiAllowByIamRoleStag"].policy).Statement[0].Condition == { DateLessThan = { "aws:CurrentTime" = "2999-04-01T00:00:00Z" } }
+    condition     = jsondecode(aws_iam_role_policy.invoke["ApiAllowByIamRoleStag"].policy).Statement[0].Condition == { DateLessThan = { "aws:CurrentTime" = "2999-03-31T00:00:00Z" } }
     error_message = "invoke policy: ${aws_iam_role_policy.invoke["ApiAllowByIamRoleStag"].policy}"
   }
 }
