@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from xacct.consumers import read_folder
 from xacct.local import LocalAws
 from xacct.local import terraform as tfrun
 from xacct.local.terraform import Workspace
@@ -72,6 +73,11 @@ def test_a_wrong_file_fails_at_plan_naming_the_file_the_field_and_what_was_expec
     )
     consumer_file(stag, "notarn.yaml", TEAM_B.replace(f"arn:aws:iam::{CONSUMER}:role/LambdaRoleDeve", "LambdaRoleDeve"))
     errors = stag.plan_failure(VARS)
+    # xacct consumers validate finds the same, offline, in the same words (the pre-commit hook and CI).
+    offline = read_folder(stag.folder / "consumers", routes=ROUTES).problems
+    assert len(offline) >= 9, offline
+    for problem in offline:
+        assert problem in errors, (problem, errors)
     expected = [
         "team-b.json and team-b.yaml are the same team (team-b)",
         'typo.yaml: unknown field "route"',

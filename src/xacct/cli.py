@@ -33,6 +33,7 @@ from xacct.client import (
     check_method,
     check_region,
 )
+from xacct.consumers import cli as consumers_cli
 from xacct.errors import ConfigError, ConnectionFailed, HttpError, TimedOut, XacctError, redact_bytes
 from xacct.local import require_extra
 from xacct.signing import parse_query
@@ -456,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     call.set_defaults(subparser=call)
 
     access_cli.add_parser(sub, region_type=_region)
+    consumers_cli.add_parser(sub)
 
     local = sub.add_parser("local", help="run the local AWS")
     local_sub = local.add_subparsers(dest="local_command", required=True, parser_class=_Parser)
@@ -537,6 +539,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _call(args, args.subparser)
         if args.command == "access":
             return access_cli.run(args)
+        if args.command == "consumers":
+            return consumers_cli.run(args)
         if args.command == "local":
             return _local_credentials(args) if args.local_command == "credentials" else _local_up(args)
         if args.command == "demo":
