@@ -370,7 +370,7 @@ def test_bash_completion_works_without_the_bash_completion_package() -> None:
         "xacct demo --",
     )
     assert registered == "complete -o bashdefault -F _shtab_xacct xacct"  # and no HAS-BASH-COMPLETION line
-    assert offered[0].split() == ["call", "access", "local", "demo", "terraform-setup", "completion"]
+    assert offered[0].split() == ["call", "access", "consumers", "local", "demo", "terraform-setup", "completion"]
     assert offered[1] == "call"
     assert offered[2] == "DELETE GET HEAD OPTIONS PATCH POST PUT"
     assert offered[3] == "--role-arn --region"
