@@ -739,3 +739,49 @@ def test_the_trust_is_read_by_the_one_decision(items_api: ApiStack) -> None:
         for name in roles:
             iam.delete_role_policy(RoleName=name, PolicyName="Invoke")
             iam.delete_role(RoleName=name)
+
+
+def test_the_report_shows_each_callers_expiry_and_finds_ended_and_ending_grants(items_api: ApiStack) -> None:
+    """Issue 22: a trust with aws:CurrentTime before an end (modules/provider_api's expires) - the caller carries its
+    expiry, a grant that has ended is `expired`, one ending within 30 days `expiring`; --expect compares the end."""
+    iam = items_api.aws.client("iam", items_api.provider)
+    consumer = items_api.workload_role_arn
+    soon = (datetime.now(timezone.utc) + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ends = {"Ended": "2020-01-01T00:00:00Z", "Ending": soon, "Later": "2999-01-01T00:00:00Z"}
+    for name, end in ends.items():
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"AWS": consumer},
+            "Action": "sts:AssumeRole",
+            "Condition": {"DateLessThan": {"aws:CurrentTime": end}},
+        }
+        iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        )
+        iam.put_role_policy(RoleName=name, PolicyName="Invoke", PolicyDocument=allow("execute-api:Invoke", "*"))
+    try:
+        document = _report(items_api)
+        arn = {name: f"arn:aws:iam::{items_api.provider}:role/{name}" for name in ends}
+        by_via = {c["via"]: c for c in _callers(document) if c["via"] in arn.values()}
+        assert {name: by_via[arn[name]]["expires"] for name in ends} == ends
+        assert ("expired", arn["Ended"]) in _kinds(document)
+        assert ("expiring", arn["Ending"]) in _kinds(document)
+        assert not {k for k in _kinds(document) if k[1] == arn["Later"] and k[0] in ("expired", "expiring")}
+        made = access_report(
+            items_api.aws.session(items_api.provider), items_api.api_id, endpoint_url=items_api.aws.endpoint_url
+        )
+        declared = expect.parse(
+            {
+                "invoke_role_arns": {"Later": arn["Later"]},
+                "allowed_routes": {"Later": ["*"]},
+                "expires": {"Later": "2998-01-01T00:00:00Z"},
+            }
+        )
+        lines = expect.differences(made, declared, [r.route_key for r in made.routes])
+        assert (
+            f"invoke role {arn['Later']}: its grant ends 2999-01-01T00:00:00Z, declared 2998-01-01T00:00:00Z" in lines
+        )
+    finally:
+        for name in ends:
+            iam.delete_role_policy(RoleName=name, PolicyName="Invoke")
+            iam.delete_role(RoleName=name)

@@ -40,7 +40,8 @@ output "consumer_config" {
     account id>"] instead. trusted_principals: invoke role => the consumer role ARNs its trust policy names.
     role_session_name_prefix: invoke role => consumer account => the prefix every RoleSessionName must have when a
     role of that account assumes the invoke role ("<your account id>-", e.g. "222222222222-xacct-worker"); the
-    trust policy refuses any other name. The xacct client picks such a name by itself.
+    trust policy refuses any other name. The xacct client picks such a name by itself. expires: invoke role => when its
+    grant ends (RFC 3339; null: never), which xacct access report --expect compares.
   EOT
   value = {
     region               = data.aws_region.current.name
@@ -50,6 +51,7 @@ output "consumer_config" {
     external_id_required = { for name, r in var.invoke_roles : name => r.external_id != null }
     trusted_principals   = { for name, r in var.invoke_roles : name => r.trusted_role_arns }
     payload_bucket       = local.payloads_enabled ? aws_s3_bucket.payloads[0].id : null
+    expires              = local.grant_ends
     role_session_name_prefix = {
       for name, accounts in local.consumer_accounts : name => { for account in accounts : account => "${account}-" }
     }

@@ -41,6 +41,8 @@ from xacct.routing import select_route
 ACTION = "execute-api:Invoke"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 UNUSED_AFTER = timedelta(days=90)
+EXPIRING_WITHIN = timedelta(days=30)
+_BEFORE = ("DateLessThan", "DateLessThanEquals")
 SAMPLE = "example"
 _PARAM = re.compile(r"\{[^}/]+\}")
 UNIQUE_ID = re.compile(r"^(AROA|AIDA)[A-Z0-9]{10,}$")
@@ -54,6 +56,9 @@ class Probe:
     arn: str
 
 
+NOT_DECLARED = "not declared"
+
+
 @dataclass(frozen=True)
 class Declared:
     """What Terraform declared for one invoke role (from --expect): its trusted principals and routes."""
@@ -61,6 +66,7 @@ class Declared:
     arn: str | None = None
     principals: frozenset[str] | None = None
     routes: tuple[str, ...] | None = None  # ("*",) = every route
+    expires: str | None = "not declared"  # when the grant ends (None: never); NOT_DECLARED: not compared
 
 
 def probes(api: Api) -> dict[str, list[Probe]]:
@@ -329,7 +335,8 @@ def build_report(
             entries = reading.entries
             for key in reached:
                 for entry in entries:
-                    add(key, Caller(principal.arn, entry.principal, entry.conditions))
+                    add(key, Caller(principal.arn, entry.principal, entry.conditions, grant_end(entry.conditions)))
+            findings |= _expiry_findings(principal, entries, now)
             findings |= _trust_findings(principal, entries)
             findings |= _breadth_findings(principal, reach, declared_for(principal, declared))
         else:
@@ -355,6 +362,50 @@ def build_report(
         for r in api.routes
     )
     return Report(api.api_id, api.stage, routes, tuple(sorted(findings)))
+
+
+def grant_end(conditions: Mapping[str, Any]) -> str | None:
+    """When a trust entry's grant ends: its ``aws:CurrentTime`` DateLessThan (modules/provider_api's ``expires``)."""
+    for operator in _BEFORE:
+        for key, value in (conditions.get(operator) or {}).items():
+            if key.lower() == "aws:currenttime":
+                return str(value[0] if isinstance(value, list) else value)
+    return None
+
+
+def _instant(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _expiry_findings(role: Principal, entries: list[TrustEntry], now: datetime) -> set[Finding]:
+    found: set[Finding] = set()
+    for end in sorted({e for e in (grant_end(entry.conditions) for entry in entries) if e}):
+        moment = _instant(end)
+        if moment is None:
+            continue
+        if moment <= now:
+            found.add(
+                Finding(
+                    "expired",
+                    role.arn,
+                    f"its grant ended at {end}: IAM refuses it, and it is still in the policies; remove the team's "
+                    "file (envs/stag/consumers) or its invoke_roles entry, or extend expires after a review",
+                )
+            )
+        elif moment - now <= EXPIRING_WITHIN:
+            found.add(
+                Finding(
+                    "expiring",
+                    role.arn,
+                    f"its grant ends at {end}, in {(moment - now).days} day(s): extend expires after a review, or let "
+                    "it end",
+                )
+            )
+    return found
 
 
 def _trust_findings(role: Principal, entries: list[TrustEntry]) -> set[Finding]:

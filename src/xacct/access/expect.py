@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xacct.access.analysis import Declared
+from xacct.access.analysis import NOT_DECLARED, Declared
 from xacct.access.errors import ExpectFileError
 from xacct.access.model import DIRECT, Report
 
@@ -89,6 +89,9 @@ def parse(data: Any, source: str = "--expect") -> Expectation:
 def _from_consumer_config(data: Mapping[str, Any], source: str) -> Expectation:
     arns = data["invoke_role_arns"]
     routes = data.get("allowed_routes", {})
+    ends = data.get("expires")
+    if ends is not None and not isinstance(ends, dict):
+        raise ExpectFileError(f"{source}: expires must be an object (invoke role => its end, or null)")
     principals: Any = next((data[k] for k in _PRINCIPAL_KEYS if k in data), {})
     if not isinstance(arns, dict) or not isinstance(routes, dict) or not isinstance(principals, dict):
         raise ExpectFileError(f"{source}: invoke_role_arns, allowed_routes and trusted_principals must be objects")
@@ -99,6 +102,7 @@ def _from_consumer_config(data: Mapping[str, Any], source: str) -> Expectation:
             if name in principals
             else None,
             routes=tuple(_strings(routes[name], f"{source}: allowed_routes.{name}")) if name in routes else None,
+            expires=ends.get(name, NOT_DECLARED) if ends is not None else NOT_DECLARED,
         )
         for name, arn in arns.items()
     }
@@ -130,6 +134,7 @@ def differences(report: Report, expected: Expectation, all_routes: list[str]) ->
     """Every difference between the report and the expectation, one readable line each (empty: as declared)."""
     actual_principals: dict[str, set[str]] = {}
     actual_routes: dict[str, set[str]] = {}
+    actual_ends: dict[str, str] = {}
     direct: set[str] = set()
     for route in report.routes:
         for caller in route.callers:
@@ -137,6 +142,8 @@ def differences(report: Report, expected: Expectation, all_routes: list[str]) ->
                 direct.add(caller.principal)
                 continue
             actual_principals.setdefault(caller.via, set()).update(admitted(caller.principal, caller.conditions))
+            if caller.expires is not None:
+                actual_ends[caller.via] = caller.expires
             actual_routes.setdefault(caller.via, set()).add(route.route_key)
     by_key: dict[str, str] = {}
     for arn in actual_principals:
@@ -161,6 +168,11 @@ def differences(report: Report, expected: Expectation, all_routes: list[str]) ->
             have = actual_routes[arn]
             lines += [f"invoke role {arn}: reaches {r}, which is not declared" for r in sorted(have - want)]
             lines += [f"invoke role {arn}: cannot invoke declared route {r}" for r in sorted(want - have)]
+        if declared.expires != NOT_DECLARED and actual_ends.get(arn) != declared.expires:
+            lines.append(
+                f"invoke role {arn}: its grant ends {actual_ends.get(arn) or 'never'}, declared "
+                f"{declared.expires or 'never'}"
+            )
     for arn in sorted(set(actual_principals) - seen):
         lines.append(
             f"invoke role {arn}: not declared, yet it can invoke {', '.join(sorted(actual_routes[arn]))} "

@@ -17,6 +17,8 @@ FINDING_KINDS = {
     "broader_than_declared": "a role reaches routes beyond the allowlist Terraform declared",
     "shared_role": "an invoke role trusts principals of more than one account",
     "direct_caller": "a role or user of the provider account may invoke the API with its own credentials",
+    "expired": "an invoke role whose grant has ended (its trust's aws:CurrentTime end has passed) is still there",
+    "expiring": "an invoke role whose grant ends within the window (30 days)",
     "trust_not_decided": "a trust policy statement the report cannot decide (a Deny under conditions only a request "
     "carries, an Allow with NotPrincipal): listed, never dropped",
     "unused": "a role older than 90 days that can invoke the API and was not used within them (IAM's RoleLastUsed)",
@@ -36,9 +38,11 @@ class Caller:
     via: str
     principal: str
     conditions: dict[str, Any] = field(default_factory=dict, compare=False)
+    expires: str | None = field(default=None, compare=False)  # when the grant ends (its trust's aws:CurrentTime)
 
     def to_json(self) -> dict[str, Any]:
-        return {"principal": self.principal, "via": self.via, "conditions": self.conditions}
+        found = {"principal": self.principal, "via": self.via, "conditions": self.conditions}
+        return found if self.expires is None else {**found, "expires": self.expires}
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ REPORT_SCHEMA: dict[str, Any] = {
                                     "type": "object",
                                     "additionalProperties": {"type": "object"},
                                 },
+                                "expires": _STRING,
                             },
                         },
                     },
