@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
-from botocore.exceptions import BotoCoreError, NoCredentialsError, ProfileNotFound
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
 from xacct.access import expect as expectations
 from xacct.access import report
 from xacct.access.errors import AccessReportError, ApiNotFound, ExpectFileError, StageNotChosen
 from xacct.access.render import FORMATS, RENDERERS
+from xacct.access.usage import read_usage
+from xacct.access.usage import render as render_usage
 from xacct.status import ExitStatus
 
 PROG = "xacct access report"
+USAGE_PROG = "xacct access usage"
 
 EXAMPLES = """\
 examples:
@@ -82,16 +87,64 @@ def add_parser(sub: Any, *, region_type: Callable[[str], str] = str) -> argparse
         '{"invoke_roles": {NAME: {"trusted_principals": [...], "allowed_routes": [...]}}}); '
         "exit 3 on any difference",
     )
+    usage: argparse.ArgumentParser = access_sub.add_parser(
+        "usage",
+        help="who actually calls: per consumer account, invoke role and route, from the stage's access log",
+        description="Read the stage's access log (CloudWatch Logs, read-only) and count, per consumer account, "
+        "invoke role and route, the calls, 4xx and 5xx answers, first and last seen. The log must be in "
+        "modules/provider_api's format.",
+        epilog="examples:\n  xacct access usage --api-id abc123defg --since 7d\n"
+        "  xacct access usage --api-id abc123defg --since 90d --format json | jq '.rows[] | select(.calls == 0)'\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    usage.add_argument("--api-id", required=True, help="id of the HTTP API (terraform output api_id)")
+    usage.add_argument("--since", type=_since, default=timedelta(days=7), help="how far back: 7d (default), 24h")
+    usage.add_argument("--stage", help="stage (default: the API's only stage)")
+    usage.add_argument("--region", type=region_type, help="the API's region (default: the profile's)")
+    usage.add_argument("--profile", help="AWS profile with read access to the provider account")
+    usage.add_argument("--endpoint-url", type=endpoint_url, help="send AWS calls here instead (the local AWS)")
+    usage.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     return parser
 
 
-def _fail(message: str, status: ExitStatus = ExitStatus.ERROR) -> ExitStatus:
-    print(f"{PROG}: {message}", file=sys.stderr)
+def _since(value: str) -> timedelta:
+    match = re.fullmatch(r"([0-9]+)([dh])", value.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{value!r} must be a number of days or hours, e.g. 7d or 24h")
+    amount = int(match[1])
+    return timedelta(days=amount) if match[2] == "d" else timedelta(hours=amount)
+
+
+def run_usage(args: argparse.Namespace) -> ExitStatus:
+    """``xacct access usage``: read the access log and print the tally."""
+    try:
+        session = boto3.Session(profile_name=args.profile, region_name=args.region)
+        found = read_usage(session, args.api_id, since=args.since, stage=args.stage, endpoint_url=args.endpoint_url)
+    except ProfileNotFound:
+        return _fail(f"--profile {args.profile!r} is not in the AWS config files", ExitStatus.USAGE, USAGE_PROG)
+    except StageNotChosen as error:
+        return _fail(str(error), ExitStatus.USAGE, USAGE_PROG)
+    except NoCredentialsError:
+        return _fail("no AWS credentials: pass --profile, or set them in the environment", prog=USAGE_PROG)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "NotFoundException":
+            return _fail(f"no HTTP API {args.api_id!r} in this account and region", ExitStatus.USAGE, USAGE_PROG)
+        return _fail(str(error), prog=USAGE_PROG)
+    except (AccessReportError, BotoCoreError) as error:
+        return _fail(str(error), prog=USAGE_PROG)
+    print(render_usage(found, args.format))
+    return ExitStatus.OK
+
+
+def _fail(message: str, status: ExitStatus = ExitStatus.ERROR, prog: str = PROG) -> ExitStatus:
+    print(f"{prog}: {message}", file=sys.stderr)
     return status
 
 
 def run(args: argparse.Namespace) -> ExitStatus:
-    """Make the report, print it, compare it with --expect."""
+    """Make the report, print it, compare it with --expect (or, for ``usage``, tally the access log)."""
+    if args.access_command == "usage":
+        return run_usage(args)
     try:
         expected = expectations.load(args.expect) if args.expect else None
         session = boto3.Session(profile_name=args.profile, region_name=args.region)
