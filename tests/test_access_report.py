@@ -39,6 +39,7 @@ from xacct.access import (
     Reader,
     Report,
     RouteAccess,
+    build_report,
     expect,
     may_reach,
     render,
@@ -785,3 +786,26 @@ def test_the_report_shows_each_callers_expiry_and_finds_ended_and_ending_grants(
         for name in ends:
             iam.delete_role_policy(RoleName=name, PolicyName="Invoke")
             iam.delete_role(RoleName=name)
+
+
+def test_unused_per_route_comes_from_the_access_log_when_it_can_be_read(items_api: ApiStack) -> None:
+    """Issue 22: with the access log readable, `unused` says which allowed routes an invoke role's team has not
+    called in 90 days (per team and route), instead of IAM's RoleLastUsed (an AssumeRole is not a call)."""
+    reader = Reader(items_api.aws.session(items_api.provider), endpoint_url=items_api.aws.endpoint_url)
+    api = reader.read_api(items_api.api_id, None)
+    principals = reader.read_principals(may_reach(api))
+    later = datetime.now(timezone.utc) + timedelta(days=200)  # every role is older than the 90 days by then
+    role = items_api.invoke_role_arn
+
+    def unused(calls: dict[tuple[str, str], datetime]) -> list[str]:
+        made = build_report(api, principals, now=later, calls=calls)
+        return [f.detail for f in made.findings if f.kind == "unused" and f.principal == role]
+
+    assert unused({}) == [
+        "never called in the last 90 days (access log), though allowed ANY /{proxy+}, GET /items/{id}"
+    ]
+    assert unused({("ItemsReader", "GET /items/{id}"): later}) == [
+        "allowed but never called in the last 90 days (access log): ANY /{proxy+}"
+    ]
+    both = {("ItemsReader", "GET /items/{id}"): later, ("ItemsReader", "ANY /{proxy+}"): later}
+    assert unused(both) == []

@@ -9,12 +9,16 @@
 
 from __future__ import annotations
 
-import boto3
+from datetime import datetime
 
-from xacct.access.analysis import Declared, build_report, may_reach
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from xacct.access.analysis import UNUSED_AFTER, Declared, build_report, may_reach
 from xacct.access.errors import AccessReportError, ApiNotFound, ExpectFileError, MissingPermission, StageNotChosen
 from xacct.access.model import FINDING_KINDS, REPORT_SCHEMA, Caller, Finding, Report, RouteAccess
 from xacct.access.reader import Progress, Reader
+from xacct.access.usage import AccessLogError, read_usage
 
 __all__ = [
     "FINDING_KINDS",
@@ -50,4 +54,16 @@ def report(
     reader = Reader(session, region=region, endpoint_url=endpoint_url, progress=progress)
     api = reader.read_api(api_id, stage)
     principals = reader.read_principals(may_reach(api))
-    return build_report(api, principals, declared)
+    return build_report(api, principals, declared, calls=_last_calls(session, api_id, api.stage, region, endpoint_url))
+
+
+def _last_calls(
+    session: boto3.Session, api_id: str, stage: str, region: str | None, endpoint_url: str | None
+) -> dict[tuple[str, str], datetime] | None:
+    """(invoke role name, route key) -> the last call in the access log within UNUSED_AFTER; None when the log cannot
+    be read (no log, another format, no logs:FilterLogEvents): the report then falls back to RoleLastUsed."""
+    try:
+        usage = read_usage(session, api_id, since=UNUSED_AFTER, stage=stage, endpoint_url=endpoint_url, region=region)
+    except (AccessLogError, ClientError, BotoCoreError, StageNotChosen):
+        return None
+    return {(row.invoke_role, row.route_key): row.last_seen for row in usage.rows if row.last_seen is not None}

@@ -139,11 +139,12 @@ def read_usage(
     since: timedelta,
     stage: str | None = None,
     endpoint_url: str | None = None,
+    region: str | None = None,
     now: datetime | None = None,
 ) -> Usage:
     """Read the stage's access log for the last ``since`` and tally it (read-only calls)."""
     now = now or datetime.now(timezone.utc)
-    gateway = session.client("apigatewayv2", endpoint_url=endpoint_url)
+    gateway = session.client("apigatewayv2", endpoint_url=endpoint_url, region_name=region)
     stages = gateway.get_stages(ApiId=api_id).get("Items", [])
     names = sorted(s["StageName"] for s in stages)
     if stage is None:
@@ -155,7 +156,7 @@ def read_usage(
         if chosen is None:
             raise StageNotChosen(f"API {api_id} has no stage {stage!r} (its stages: {', '.join(names) or 'none'})")
     group = log_group_of(chosen)
-    logs = session.client("logs", endpoint_url=endpoint_url)
+    logs = session.client("logs", endpoint_url=endpoint_url, region_name=region)
     start = now - since
     events: list[Mapping[str, Any]] = []
     for page in logs.get_paginator("filter_log_events").paginate(
