@@ -33,7 +33,7 @@ def bash(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_demo_shows_the_six_outcomes_and_stays_up_for_xacct_call() -> None:
+def test_demo_shows_the_seven_outcomes_and_stays_up_for_xacct_call() -> None:
     demo = subprocess.Popen(
         [XACCT, "demo", "--keep"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
@@ -46,7 +46,8 @@ def test_demo_shows_the_six_outcomes_and_stays_up_for_xacct_call() -> None:
             if "Ctrl-C to destroy and stop" in line:
                 break
         text = "".join(output)
-        assert text.count("PASS  ") == 6, text
+        assert text.count("PASS  ") == 7, text
+        assert "PASS  6. A second team (account 444444444444) onboarded by adding one file" in text
         # The wrong apply order, refused as AWS refuses it ("IAM JSON policy elements: Principal").
         assert (
             'observed: MalformedPolicyDocument: Invalid principal in policy: "AWS":'
@@ -143,4 +144,4 @@ def test_demo_shows_the_six_outcomes_and_stays_up_for_xacct_call() -> None:
         rest, _ = demo.communicate(timeout=120)
     assert demo.returncode == 0, rest
     assert "Destroying envs/stag, then envs/deve" in rest
-    assert "6/6 outcomes as expected" in rest
+    assert "7/7 outcomes as expected" in rest

@@ -9,6 +9,9 @@
 5. around the gateway: a direct request to the API server with a forged x-caller-arn -> 403 (origin secret);
 6. a route allowlist: LambdaRoleDeve assumes ApiItemsReadStag, allowed GET /items/{id} only: GET /items/1 -> 200,
    PUT /hoge -> 403;
+7. a second team onboarded by adding one file: envs/deve applied in account 444444444444, its file written from
+   its own outputs (xacct consumers request) into envs/stag/consumers/team-c.yaml, envs/stag applied again: the
+   team calls GET /items/1 -> 200, PUT /hoge -> 403;
 then destroy everything (or, with --keep, leave it running for exploring by hand: the banner says how to call, how
 to run Terraform as the provider, how to add a second team with an allowlist, how to renew credentials and how to
 stop).
@@ -29,6 +32,7 @@ import botocore.exceptions
 import requests
 
 from xacct.client import ApiClient
+from xacct.consumers import request_text, role_arns_from_output
 from xacct.errors import AssumeRoleDenied, InvokeDenied, XacctError
 from xacct.local import stacks
 from xacct.local.echo_server import EchoServer
@@ -44,7 +48,11 @@ ITEMS_ROLE = "ApiItemsReadStag"  # an invoke role with a route allowlist
 ROUTES = ("ANY /{proxy+}", "GET /items/{id}")
 TEAM_B_ACCOUNT = "333333333333"  # the second team the banner shows how to add
 TEAM_B_ROLE = "ApiTeamBStag"
-STEPS = 6  # step_apply_order, step_allowed, step_untrusted, step_unsigned, step_around_the_gateway, step_allowlist
+TEAM_C_ACCOUNT = "444444444444"  # the team the demo onboards by adding one file (envs/stag/consumers/team-c.yaml)
+TEAM_C = "team-c"
+# step_apply_order, step_allowed, step_untrusted, step_unsigned, step_around_the_gateway, step_allowlist,
+# step_second_team
+STEPS = 7
 
 Printer = stacks.Printer
 
@@ -64,6 +72,7 @@ class Demo:
         self.out = out
         self.envs = stacks.Envs(workdir, aws.env, region=aws.region, out=out)
         self.outputs: dict[str, Any] = {}
+        self.stag_values: dict[str, Any] = {}
         self.steps: list[Step] = []
 
     def step_apply_order(self) -> Step:
@@ -105,6 +114,15 @@ class Demo:
             routes=ROUTES,
         )
         self.outputs = seed.outputs
+        self.stag_values = {
+            "region": self.aws.region,
+            "api_server_url": self.server.url,
+            "invoke_roles": {
+                INVOKE_ROLE: {"trusted_role_arns": [workload]},
+                ITEMS_ROLE: {"trusted_role_arns": [workload], "allowed_routes": ["GET /items/{id}"]},
+            },
+            "routes": list(ROUTES),
+        }
         # Sealed: the API server accepts only what carries the origin secret the gateway adds.
         seed.seal(self.server)
         self.out(f"  API server:   accepts only requests with the gateway's {seed.origin_header} secret")
@@ -212,6 +230,44 @@ class Demo:
             except InvokeDenied as error:
                 second = f"{error.status_code} ({error.reason})"
                 denied = error.status_code == 403
+        step.observed = f"GET /items/1 -> {allowed.status_code}; PUT /hoge -> {second}"
+        step.ok = allowed.status_code == 200 and denied
+        return step
+
+    def step_second_team(self) -> Step:
+        """Consumers as reviewed data: the provider's whole change is one file in envs/stag/consumers."""
+        step = Step(
+            f"6. A second team (account {TEAM_C_ACCOUNT}) onboarded by adding one file, "
+            f"envs/stag/consumers/{TEAM_C}.yaml",
+            "its workload: GET /items/1 -> 200; PUT /hoge -> 403 (not a route in its file)",
+        )
+        invoke_arn = f"arn:aws:iam::{PROVIDER_ACCOUNT}:role/{TEAM_C}"
+        team = self.envs.apply("envs/deve", TEAM_C_ACCOUNT, {"provider_invoke_role_arns": [invoke_arn]})
+        stag = next(w for w in self.envs.workspaces if w.folder.name == "stag")
+        text = request_text(
+            account_id=TEAM_C_ACCOUNT,
+            role_arns=role_arns_from_output({"role_arn": {"value": team["role_arn"]}}),
+            routes=["GET /items/{id}"],
+            contact="team-c@example.com",
+            reason="the demo's second team",
+        )
+        (stag.folder / "consumers" / f"{TEAM_C}.yaml").write_text(text)
+        self.out(f"  wrote {stag.folder}/consumers/{TEAM_C}.yaml (xacct consumers request); applying envs/stag")
+        self.outputs = stag.apply(self.stag_values)
+        workload = self.aws.workload_session(team["role_arn"], session_name="demo-team-c")
+        with ApiClient(
+            self.outputs["invoke_url"],
+            self.outputs["invoke_role_arns"][TEAM_C],
+            source_session=workload,
+            endpoint_url=self.aws.endpoint_url,
+            retries=0,
+        ) as api:
+            allowed = api.get("/items/1")
+            try:
+                refused = api.put("/hoge", json={"foo": "bar"})
+                second, denied = f"{refused.status_code} (should have been refused)", False
+            except InvokeDenied as error:
+                second, denied = f"{error.status_code} ({error.reason})", error.status_code == 403
         step.observed = f"GET /items/1 -> {allowed.status_code}; PUT /hoge -> {second}"
         step.ok = allowed.status_code == 200 and denied
         return step
@@ -330,6 +386,7 @@ def run_demo(*, keep: bool = False, region: str = "ap-northeast-1", port: int = 
                 demo.step_unsigned,
                 demo.step_around_the_gateway,
                 demo.step_allowlist,
+                demo.step_second_team,
             ):
                 try:
                     step = run()
