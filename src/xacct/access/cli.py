@@ -98,7 +98,7 @@ def add_parser(sub: Any, *, region_type: Callable[[str], str] = str) -> argparse
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     usage.add_argument("--api-id", required=True, help="id of the HTTP API (terraform output api_id)")
-    usage.add_argument("--since", type=_since, default=timedelta(days=7), help="how far back: 7d (default), 24h")
+    usage.add_argument("--since", type=days_or_hours, default=timedelta(days=7), help="how far back: 7d (default), 24h")
     usage.add_argument("--stage", help="stage (default: the API's only stage)")
     usage.add_argument("--region", type=region_type, help="the API's region (default: the profile's)")
     usage.add_argument("--profile", help="AWS profile with read access to the provider account")
@@ -107,10 +107,11 @@ def add_parser(sub: Any, *, region_type: Callable[[str], str] = str) -> argparse
     return parser
 
 
-def _since(value: str) -> timedelta:
+def days_or_hours(value: str) -> timedelta:
+    """7d, 24h: a --since or --expiring-within value."""
     match = re.fullmatch(r"([0-9]+)([dh])", value.strip())
     if match is None:
-        raise argparse.ArgumentTypeError(f"{value!r} must be a number of days or hours, e.g. 7d or 24h")
+        raise argparse.ArgumentTypeError(f"{value!r} must be a number of days or hours, e.g. 30d or 24h")
     amount = int(match[1])
     return timedelta(days=amount) if match[2] == "d" else timedelta(hours=amount)
 

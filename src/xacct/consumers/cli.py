@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from xacct.access.cli import days_or_hours
 from xacct.consumers import SCHEMA, ConsumerFileError, expiring, read_folder, request_text, role_arns_from_output
 from xacct.errors import ConfigError
 from xacct.status import ExitStatus
@@ -27,14 +26,6 @@ examples:
   xacct consumers request --team team-b --terraform-output deve.json --routes 'GET /items/{id}' \\
       --contact team-b@example.com --reason 'nightly report' --expires 2027-03-31 > team-b.yaml
 """
-
-
-def _duration(value: str) -> timedelta:
-    match = re.fullmatch(r"([0-9]+)([dh])", value.strip())
-    if match is None:
-        raise argparse.ArgumentTypeError(f"{value!r} must be a number of days or hours, e.g. 30d or 12h")
-    amount = int(match[1])
-    return timedelta(days=amount) if match[2] == "d" else timedelta(hours=amount)
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -55,7 +46,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="the teams granted, their routes and when their grants end")
     listing.add_argument("folder", type=Path, help="the consumers folder (envs/stag/consumers)")
     listing.add_argument(
-        "--expiring-within", type=_duration, metavar="30d", help="only grants that end within this (exit 3 if any)"
+        "--expiring-within", type=days_or_hours, metavar="30d", help="only grants that end within this (exit 3 if any)"
     )
     listing.add_argument("--format", choices=("table", "json"), default="table")
     request = commands.add_parser(

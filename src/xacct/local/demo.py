@@ -222,16 +222,7 @@ class Demo:
             "GET /items/1 -> 200; PUT /hoge -> 403 (not its route)",
         )
         with self._client(WORKLOAD_ROLE, ITEMS_ROLE) as api:
-            allowed = api.get("/items/1")
-            try:
-                refused = api.put("/hoge", json={"foo": "bar"})
-                second = f"{refused.status_code} (should have been refused)"
-                denied = False
-            except InvokeDenied as error:
-                second = f"{error.status_code} ({error.reason})"
-                denied = error.status_code == 403
-        step.observed = f"GET /items/1 -> {allowed.status_code}; PUT /hoge -> {second}"
-        step.ok = allowed.status_code == 200 and denied
+            step.observed, step.ok = _items_only(api)
         return step
 
     def step_second_team(self) -> Step:
@@ -262,14 +253,7 @@ class Demo:
             endpoint_url=self.aws.endpoint_url,
             retries=0,
         ) as api:
-            allowed = api.get("/items/1")
-            try:
-                refused = api.put("/hoge", json={"foo": "bar"})
-                second, denied = f"{refused.status_code} (should have been refused)", False
-            except InvokeDenied as error:
-                second, denied = f"{error.status_code} ({error.reason})", error.status_code == 403
-        step.observed = f"GET /items/1 -> {allowed.status_code}; PUT /hoge -> {second}"
-        step.ok = allowed.status_code == 200 and denied
+            step.observed, step.ok = _items_only(api)
         return step
 
     def destroy(self) -> None:
@@ -358,6 +342,17 @@ class Demo:
         path = self.envs.workdir / name
         path.write_text("\n".join(self._env_lines(account)) + "\n")
         return path
+
+
+def _items_only(api: ApiClient) -> tuple[str, bool]:
+    """A caller allowed GET /items/{id} only: GET /items/1 must answer 200, PUT /hoge 403 (what was seen, and ok)."""
+    allowed = api.get("/items/1")
+    try:
+        refused = api.put("/hoge", json={"foo": "bar"})
+        second, denied = f"{refused.status_code} (should have been refused)", False
+    except InvokeDenied as error:
+        second, denied = f"{error.status_code} ({error.reason})", error.status_code == 403
+    return f"GET /items/1 -> {allowed.status_code}; PUT /hoge -> {second}", allowed.status_code == 200 and denied
 
 
 def run_demo(*, keep: bool = False, region: str = "ap-northeast-1", port: int = 0, out: Printer = print) -> int:
