@@ -7,6 +7,7 @@ window one thread refreshes while the others keep signing with the still-valid c
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import functools
 import logging
@@ -19,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import boto3
-from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials, ReadOnlyCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
 
@@ -32,6 +33,7 @@ from xacct.errors import (
     first_line,
     role_arn_of_session,
 )
+from xacct.signing import CredentialSource
 
 ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
@@ -107,6 +109,33 @@ class RoleCredentials(DeferredRefreshableCredentials):
             self._mandatory_refresh_timeout,
         )
         return data
+
+
+class AsyncCredentials:
+    """``credentials`` for coroutines: the event loop never waits on botocore's (synchronous) refresh.
+
+    While the credentials need no refresh, ``frozen()`` returns them at once. When they do (the first use, the
+    refresh window), the first task to notice runs ``get_frozen_credentials()`` in a worker thread
+    (``asyncio.to_thread``) and every other task awaits that same run: one sts:AssumeRole in flight however many
+    tasks find the credentials expiring (botocore's own lock keeps threads using the same credentials to one
+    refresh too). Static credentials (no ``refresh_needed``) are returned as they are.
+    """
+
+    def __init__(self, credentials: CredentialSource) -> None:
+        self.credentials = credentials
+        self._refresh_needed: Callable[[], bool] | None = getattr(credentials, "refresh_needed", None)
+        self._inflight: asyncio.Future[ReadOnlyCredentials] | None = None
+
+    async def frozen(self) -> ReadOnlyCredentials:
+        if self._refresh_needed is None or not self._refresh_needed():
+            return self.credentials.get_frozen_credentials()
+        loop = asyncio.get_running_loop()
+        inflight = self._inflight
+        if inflight is None or inflight.done() or inflight.get_loop() is not loop:
+            refresh = asyncio.to_thread(self.credentials.get_frozen_credentials)
+            inflight = self._inflight = asyncio.ensure_future(refresh)
+        # Shielded: a task cancelled while waiting does not cancel the refresh the others wait for.
+        return await asyncio.shield(inflight)
 
 
 class AssumedRole:

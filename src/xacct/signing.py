@@ -11,7 +11,7 @@ import functools
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
@@ -162,6 +162,19 @@ def check_transport(url: str, endpoint_url: str | None = None) -> None:
     raise InsecureTransport(f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}")
 
 
+def signable_url(url: str, endpoint_url: str | None = None) -> tuple[str, str, str, str]:
+    """(URL to send, default Host, path, canonical query) of ``url``, after check_transport.
+
+    The URL to send carries the query in the canonical form that is signed (a ``+`` read as a space, as API Gateway
+    reads it), so that what is sent is what was signed; the default Host is what an HTTP client sends without one.
+    """
+    check_transport(url, endpoint_url)
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    query = canonical_query(parse_query(parts.query, plus_is_space=True))
+    return urlunsplit((parts.scheme, parts.netloc, path, query, "")), _host_of(parts.scheme, parts.netloc), path, query
+
+
 class IamAuth(requests.auth.AuthBase):
     """SigV4 for API Gateway IAM authorization, usable with any `requests` call or session.
 
@@ -192,17 +205,18 @@ class IamAuth(requests.auth.AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if request.url is None or request.method is None:
             raise ConfigError("IamAuth needs a prepared request with a method and a URL")
-        check_transport(request.url, self.endpoint_url)
-        parts = urlsplit(request.url)
-        query = canonical_query(parse_query(parts.query, plus_is_space=True))
-        request.url = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
+        request.url, default_host, path, query = signable_url(request.url, self.endpoint_url)
         body = _body_bytes(request)
         if request.body is not None:
             request.body = body
             request.headers["Content-Length"] = str(len(body))
-        host = request.headers.get("Host") or _host_of(parts.scheme, parts.netloc)
-        self.sign(request.method, host, parts.path or "/", query, request.headers, body)
+        self.sign(request.method, request.headers.get("Host") or default_host, path, query, request.headers, body)
         return request
+
+    @property
+    def credentials(self) -> CredentialSource:
+        """What signs: read on every request (``get_frozen_credentials()``)."""
+        return self._credentials
 
     def sign(
         self,
@@ -210,11 +224,17 @@ class IamAuth(requests.auth.AuthBase):
         host: str,
         path: str,
         query: str,
-        headers: requests.structures.CaseInsensitiveDict[str],
+        headers: MutableMapping[str, str],
         body: bytes,
+        frozen: ReadOnlyCredentials | None = None,
     ) -> None:
-        """Add X-Amz-Date, X-Amz-Security-Token and Authorization to ``headers`` (in place)."""
-        frozen = self._credentials.get_frozen_credentials()
+        """Add X-Amz-Date, X-Amz-Security-Token and Authorization to ``headers`` (in place).
+
+        ``frozen``: the credentials to sign with, when the caller has them already (an event loop that must not
+        block on a refresh); by default ``get_frozen_credentials()`` of the credentials given.
+        """
+        if frozen is None:
+            frozen = self._credentials.get_frozen_credentials()
         signed = {"host": host}
         for name, value in headers.items():
             lname = name.lower()
