@@ -32,7 +32,7 @@ def static_auth(stack: ApiStack) -> HttpxIamAuth:
 
 
 def test_a_plain_httpx_client_reaches_the_api(local_aws: LocalAws, stack: ApiStack) -> None:
-    with httpx.Client(auth=static_auth(stack), headers={"Host": stack.host}) as client:
+    with httpx.Client(auth=static_auth(stack), headers={"Host": stack.host}, timeout=30) as client:
         response = client.put(
             f"{local_aws.endpoint_url}/hoge",
             params={"q": "a b+c", "k": ["2", "1"], "empty": ""},
@@ -49,7 +49,7 @@ def test_a_plain_httpx_client_reaches_the_api(local_aws: LocalAws, stack: ApiSta
 
 def test_a_plain_httpx_async_client_reaches_the_api(local_aws: LocalAws, stack: ApiStack) -> None:
     async def main() -> list[httpx.Response]:
-        async with httpx.AsyncClient(auth=static_auth(stack), headers={"Host": stack.host}) as client:
+        async with httpx.AsyncClient(auth=static_auth(stack), headers={"Host": stack.host}, timeout=30) as client:
             return list(
                 await asyncio.gather(
                     *(client.post(f"{local_aws.endpoint_url}/items/{n}", content=f"n={n}".encode()) for n in range(20))
@@ -73,11 +73,11 @@ def test_a_streamed_body_is_signed_and_sent_as_signed(local_aws: LocalAws, stack
         for chunk in chunks():
             yield chunk
 
-    with httpx.Client(auth=static_auth(stack), headers={"Host": stack.host}) as client:
+    with httpx.Client(auth=static_auth(stack), headers={"Host": stack.host}, timeout=30) as client:
         response = client.put(f"{local_aws.endpoint_url}/stream", content=chunks())
 
     async def main() -> httpx.Response:
-        async with httpx.AsyncClient(auth=static_auth(stack), headers={"Host": stack.host}) as client:
+        async with httpx.AsyncClient(auth=static_auth(stack), headers={"Host": stack.host}, timeout=30) as client:
             return await client.put(f"{local_aws.endpoint_url}/stream", content=achunks())
 
     for answer in (response, asyncio.run(main())):
@@ -89,7 +89,7 @@ def test_a_streamed_body_is_signed_and_sent_as_signed(local_aws: LocalAws, stack
 
 
 def test_a_multipart_upload_is_signed(local_aws: LocalAws, stack: ApiStack) -> None:
-    with httpx.Client(auth=static_auth(stack), headers={"Host": stack.host}) as client:
+    with httpx.Client(auth=static_auth(stack), headers={"Host": stack.host}, timeout=30) as client:
         response = client.post(
             f"{local_aws.endpoint_url}/upload",
             data={"name": "report"},
@@ -161,7 +161,7 @@ def test_many_tasks_one_assume_role_off_the_event_loop(local_aws: LocalAws, stac
         loop_thread = threading.get_ident()
         keys = [c.access_key for c in await asyncio.gather(*(shared.frozen() for _ in range(200)))]
         auth = HttpxIamAuth(role.credentials, REGION)
-        async with httpx.AsyncClient(auth=auth, headers={"Host": stack.host}) as client:
+        async with httpx.AsyncClient(auth=auth, headers={"Host": stack.host}, timeout=30) as client:
             answers = await asyncio.gather(*(client.get(f"{local_aws.endpoint_url}/hoge") for _ in range(100)))
         return loop_thread, keys, [a.status_code for a in answers]
 
