@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -90,7 +91,29 @@ class RoleCredentials(DeferredRefreshableCredentials):
         self.refresh_count = 0
         self.role_arn = role_arn
         self._fetch = fetch
+        # The session fetched last: its access key and the monotonic time its refresh window opens.
+        self._fetched: tuple[str, float] = ("", 0.0)
+        self._fresh: tuple[ReadOnlyCredentials, float] | None = None
         super().__init__(refresh_using=self._fetch_and_scale, method="assume-role")
+
+    def fresh_frozen(self) -> ReadOnlyCredentials | None:
+        """The current credentials while their refresh window is still ahead (no refresh due), else None.
+
+        A monotonic clock read: botocore's own check (``refresh_needed``, a time-zone aware ``now``) costs more than
+        the rest of a signature, and ran twice per request.
+        """
+        fresh = self._fresh
+        return fresh[0] if fresh is not None and time.monotonic() < fresh[1] else None
+
+    def get_frozen_credentials(self) -> ReadOnlyCredentials:
+        fresh = self.fresh_frozen()
+        if fresh is not None:
+            return fresh
+        frozen: ReadOnlyCredentials = super().get_frozen_credentials()
+        key, window = self._fetched
+        # Kept for the fast path only if they are the session fetched last (another thread may be refreshing).
+        self._fresh = (frozen, window) if frozen.access_key == key and time.monotonic() < window else None
+        return frozen
 
     def _fetch_and_scale(self) -> dict[str, Any]:
         data = self._fetch()
@@ -98,6 +121,8 @@ class RoleCredentials(DeferredRefreshableCredentials):
         lifetime = (expiry - datetime.now(timezone.utc)).total_seconds()
         self._advisory_refresh_timeout = min(15 * 60, max(lifetime, 1) / 4)
         self._mandatory_refresh_timeout = min(10 * 60, max(lifetime, 1) / 6)
+        self._fresh = None
+        self._fetched = (data["access_key"], time.monotonic() + lifetime - self._advisory_refresh_timeout - 1)
         self.refresh_count += 1
         log.debug(
             "%s %s: new session expires %s (in %.0f s); next refresh %.1f s before (mandatory %.1f s)",
@@ -124,9 +149,13 @@ class AsyncCredentials:
     def __init__(self, credentials: CredentialSource) -> None:
         self.credentials = credentials
         self._refresh_needed: Callable[[], bool] | None = getattr(credentials, "refresh_needed", None)
+        self._fresh_frozen: Callable[[], ReadOnlyCredentials | None] | None = getattr(credentials, "fresh_frozen", None)
         self._inflight: asyncio.Future[ReadOnlyCredentials] | None = None
 
     async def frozen(self) -> ReadOnlyCredentials:
+        fresh = self._fresh_frozen() if self._fresh_frozen is not None else None
+        if fresh is not None:
+            return fresh
         if self._refresh_needed is None or not self._refresh_needed():
             return self.credentials.get_frozen_credentials()
         loop = asyncio.get_running_loop()
