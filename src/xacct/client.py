@@ -7,6 +7,7 @@ with ApiClient("https://server.stag.foo.example.com", "arn:aws:iam::111111111111
 
 from __future__ import annotations
 
+import io
 import json as jsonlib
 import logging
 import os
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import boto3
@@ -31,6 +32,7 @@ from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers, select_proxy
 
 from xacct.credentials import AssumedRole
 from xacct.errors import (
@@ -179,12 +181,13 @@ def _phrase(status: int) -> str:
         return ""
 
 
-def _failed_before_sending(exc: requests.RequestException) -> bool:
+def _failed_before_sending(exc: requests.RequestException | urllib3.exceptions.HTTPError) -> bool:
     """True when the connection was never made, so not a byte of the request reached the server."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
+    connecting = urllib3.exceptions.ConnectTimeoutError | urllib3.exceptions.NewConnectionError
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, urllib3.exceptions.ConnectTimeoutError | urllib3.exceptions.NewConnectionError)
+    return isinstance(exc, connecting) or isinstance(reason, connecting)
 
 
 def _underlying(exc: BaseException) -> list[BaseException]:
@@ -201,8 +204,30 @@ def _underlying(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def describe_failure(exc: requests.RequestException, netloc: str, timeout: Any) -> tuple[str, str]:
-    """(reason, what happened in words) for a request that got no HTTP answer; see ConnectionFailed.REASONS."""
+def describe_failure(
+    exc: requests.RequestException | urllib3.exceptions.HTTPError, netloc: str, timeout: Any
+) -> tuple[str, str]:
+    """(reason, what happened in words) for a request that got no HTTP answer; see ConnectionFailed.REASONS.
+
+    ``exc`` is what requests raised, or what urllib3 raised (ApiClient sends through a urllib3 pool directly).
+    """
+    u3 = urllib3.exceptions
+    if isinstance(exc, u3.HTTPError):
+        timed_out = (
+            "connect_timeout"
+            if isinstance(exc, u3.ConnectTimeoutError) and not isinstance(exc, u3.NewConnectionError)
+            else "read_timeout"
+            if isinstance(exc, u3.ReadTimeoutError)
+            else None
+        )
+        return describe_chain(
+            exc,
+            netloc,
+            timeout,
+            timed_out=timed_out,
+            lost=isinstance(exc, u3.ProtocolError),
+            tls=isinstance(exc, u3.SSLError),
+        )
     timed_out = (
         "connect_timeout"
         if isinstance(exc, requests.exceptions.ConnectTimeout)
@@ -606,22 +631,68 @@ class ApiClient(ClientCore):
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
-    def _transport(self) -> tuple[HTTPAdapter, dict[str, Any]]:
-        """This thread's connection pool (requests' HTTPAdapter, which sends through urllib3) and its send settings
-        (proxies, CA bundle and client certificate from the environment, as a requests Session reads them, once).
+    def _transport(self) -> tuple[HTTPAdapter, urllib3.HTTPConnectionPool | None, dict[str, Any]]:
+        """This thread's transport: requests' HTTPAdapter, the urllib3 connection pool it made for the API's origin
+        (None when a proxy applies: then the adapter sends), and the send settings (proxies, CA bundle and client
+        certificate from the environment, as a requests Session reads them, once).
 
-        Requests go to the adapter, not through a Session: a Session's per-request work (cookies, hooks, redirect
-        and environment handling) that a signed call to one API needs none of cost a third of the client's time.
+        Requests go to the pool directly, not through a Session nor the adapter's per-request work (proxy selection,
+        pool lookup, TLS settings, cookies, hooks): for a signed call to one API that was half the client's own time.
+        TLS verification and CA bundle are what requests would use (the adapter builds the pool).
         """
-        found: tuple[HTTPAdapter, dict[str, Any]] | None = getattr(self._local, "transport", None)
-        if found is None:
-            adapter = HTTPAdapter(max_retries=0, pool_maxsize=4)
-            with requests.Session() as session:
-                settings = session.merge_environment_settings(self.origin + "/", {}, None, None, None)
-            found = self._local.transport = (adapter, {k: settings[k] for k in ("proxies", "verify", "cert")})
-            with self._lock:
-                self._adapters.append(adapter)
-        return found
+        found: tuple[HTTPAdapter, urllib3.HTTPConnectionPool | None, dict[str, Any]] | None = getattr(
+            self._local, "transport", None
+        )
+        if found is not None:
+            return found
+        adapter = HTTPAdapter(max_retries=0, pool_maxsize=4)
+        with requests.Session() as session:
+            merged = session.merge_environment_settings(self.origin + "/", {}, None, None, None)
+        settings: dict[str, Any] = {k: merged[k] for k in ("proxies", "verify", "cert")}
+        pool: urllib3.HTTPConnectionPool | None = None
+        if not select_proxy(self.origin + "/", settings["proxies"]):
+            template = requests.PreparedRequest()
+            template.prepare(method="GET", url=self.origin + "/")
+            pool = cast(
+                urllib3.HTTPConnectionPool,
+                adapter.get_connection_with_tls_context(
+                    template, settings["verify"], settings["proxies"], settings["cert"]
+                ),
+            )
+            # The CA bundle requests uses (certifi's, or REQUESTS_CA_BUNDLE), as adapter.send sets it.
+            adapter.cert_verify(pool, self.origin + "/", settings["verify"], settings["cert"])  # type: ignore[no-untyped-call]
+        self._local.transport = (adapter, pool, settings)
+        with self._lock:
+            self._adapters.append(adapter)
+        return adapter, pool, settings
+
+    @staticmethod
+    def _send(
+        pool: urllib3.HTTPConnectionPool, prepared: requests.PreparedRequest, target: str, timeout: Any
+    ) -> requests.Response:
+        """``prepared`` through ``pool`` (no retries, no redirects), answered as a requests.Response, body read."""
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        raw = pool.urlopen(
+            prepared.method or "GET",
+            target,
+            body=prepared.body,
+            headers=prepared.headers,
+            redirect=False,
+            assert_same_host=False,
+            preload_content=True,
+            decode_content=True,
+            retries=False,
+            timeout=urllib3.Timeout(connect=connect, read=read),
+        )
+        response = requests.Response()
+        response.status_code = raw.status
+        response.headers = CaseInsensitiveDict(raw.headers)
+        response.encoding = get_encoding_from_headers(response.headers)
+        response.raw = io.BytesIO(raw.data)  # read (and decoded) already: .content reads it from here
+        response.reason = raw.reason or ""
+        response.url = prepared.url or ""
+        response.request = prepared
+        return response
 
     def close(self) -> None:
         with self._lock:
@@ -701,7 +772,8 @@ class ApiClient(ClientCore):
         if self.payloads is not None:
             json, data, headers = self.payloads.outgoing(json, data, headers, encode=self.encode_body)
         call = self.call(method, path, json=json, data=data, params=params, headers=headers)
-        adapter, settings = self._transport()
+        adapter, pool, settings = self._transport()
+        target = call.wire_path + (f"?{call.query}" if call.query else "")
         attempt = 0
         while True:
             attempt += 1
@@ -714,9 +786,17 @@ class ApiClient(ClientCore):
             self.sign(call, prepared.headers)
             timeout = call.clock.cap(self.timeout)
             try:
-                response = adapter.send(prepared, timeout=timeout, **settings)
-                response.content  # noqa: B018  (read now: a broken answer fails here, inside the retry)
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                if pool is not None:
+                    response = self._send(pool, prepared, target, timeout)
+                else:
+                    response = adapter.send(prepared, timeout=timeout, **settings)
+                    response.content  # noqa: B018  (read now: a broken answer fails here, inside the retry)
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                urllib3.exceptions.HTTPError,
+            ) as exc:
                 reason, what = describe_failure(exc, urlsplit(self.origin).netloc, timeout)
                 delay = self.retry_after_failure(call, attempt, reason, _failed_before_sending(exc))
                 if delay is None:

@@ -15,12 +15,14 @@ import functools
 import hashlib
 import hmac
 import ipaddress
+import time
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import requests
+from botocore.auth import EMPTY_SHA256_HASH as EMPTY
 from botocore.auth import SIGV4_TIMESTAMP
 from botocore.credentials import ReadOnlyCredentials
 from botocore.utils import normalize_url_path
@@ -123,8 +125,26 @@ def canonical_request(
     names = sorted(signed)
     headers = "".join(f"{name}:{' '.join(signed[name].split())}\n" for name in names)
     signed_names = ";".join(names)
-    canonical_path = quote(normalize_url_path(path), safe="/~")
-    return "\n".join((method.upper(), canonical_path, query, headers, signed_names, payload_hash)), signed_names
+    return "\n".join((method.upper(), _canonical_path(path), query, headers, signed_names, payload_hash)), signed_names
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical_path(path: str) -> str:
+    """A path as botocore puts it in a canonical request (a client calls few paths: cached)."""
+    return quote(normalize_url_path(path), safe="/~")
+
+
+_stamp: tuple[int, str] = (0, "")
+
+
+def amz_date() -> str:
+    """Now as X-Amz-Date (``YYYYMMDDTHHMMSSZ``, UTC), formatted once per second."""
+    global _stamp
+    second = int(time.time())
+    cached = _stamp
+    if cached[0] != second:
+        cached = _stamp = (second, datetime.fromtimestamp(second, timezone.utc).strftime(SIGV4_TIMESTAMP))
+    return cached[1]
 
 
 def _body_bytes(request: requests.PreparedRequest) -> bytes:
@@ -247,8 +267,8 @@ class IamAuth(requests.auth.AuthBase):
         """
         if frozen is None:
             frozen = self._credentials.get_frozen_credentials()
-        amz_date = datetime.now(timezone.utc).strftime(SIGV4_TIMESTAMP)
-        signed = {"host": host, "x-amz-date": amz_date}
+        date = amz_date()
+        signed = {"host": host, "x-amz-date": date}
         if frozen.token:
             signed["x-amz-security-token"] = frozen.token
         for name, value in headers.items():
@@ -256,13 +276,13 @@ class IamAuth(requests.auth.AuthBase):
             if lname not in _UNSIGNED_HEADERS and lname not in ("host", "x-amz-date", "x-amz-security-token"):
                 signed[lname] = value
         # As botocore: a caller's X-Amz-Content-SHA256 is the payload line, else the body's hash.
-        payload_hash = signed.get("x-amz-content-sha256") or hashlib.sha256(body).hexdigest()
+        payload_hash = signed.get("x-amz-content-sha256") or (hashlib.sha256(body).hexdigest() if body else EMPTY)
         canonical, signed_names = canonical_request(method, path, query, signed, payload_hash)
-        scope = f"{amz_date[:8]}/{self.region}/{self.service}/aws4_request"
-        string_to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        key = signing_key(frozen.secret_key or "", amz_date[:8], self.region, self.service)
+        scope = f"{date[:8]}/{self.region}/{self.service}/aws4_request"
+        string_to_sign = f"AWS4-HMAC-SHA256\n{date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+        key = signing_key(frozen.secret_key or "", date[:8], self.region, self.service)
         signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-        headers["X-Amz-Date"] = amz_date
+        headers["X-Amz-Date"] = date
         headers["Authorization"] = (
             f"AWS4-HMAC-SHA256 Credential={frozen.access_key}/{scope}, SignedHeaders={signed_names}, "
             f"Signature={signature}"
