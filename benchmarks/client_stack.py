@@ -7,6 +7,9 @@ threads for the sync variants (each with its own connection) and tasks for the a
   sync      xacct ApiClient (refreshing assumed-role credentials + SigV4) against unsigned `requests` (a Session per
             thread), urllib3 (one PoolManager, keep-alive) and http.client (a kept-alive connection per thread)
   async     xacct AsyncApiClient against an unsigned httpx.AsyncClient with the same connection limits
+  same bytes  urllib3 / httpx replaying the headers xacct sends (signed once): the echo server parses and echoes
+            every header, so a signed request costs the server more than an unsigned one; the ratio to these is the
+            client's own cost alone
 
 Reported: seconds per request and throughput ratios measured interleaved in one run (the sync client to urllib3,
 the async client to httpx), and STS AssumeRole calls per 1,000 requests (counted by the local AWS). Goals: the sync
@@ -32,9 +35,10 @@ from typing import Any
 import httpx
 import requests
 import urllib3
+from requests.structures import CaseInsensitiveDict
 
 from common import REGION, deploy, save
-from xacct import AsyncApiClient
+from xacct import ApiClient, AsyncApiClient
 from xacct.local import LocalAws
 from xacct.local.stacks import ApiStack
 
@@ -98,6 +102,14 @@ def interleaved(variants: dict[str, Callable[[], None]], total: int, rounds: int
     return {name: total_seconds / (total * rounds) for name, total_seconds in seconds.items()}
 
 
+def same_bytes(client: ApiClient | AsyncApiClient, stack: ApiStack) -> dict[str, str]:
+    """The headers xacct sends for GET /hoge, signed once: replayed by a floor, the server gets the same bytes (the
+    echo server parses and echoes every header), so the ratio to it is the client's own cost alone."""
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict({"Host": stack.host})
+    client.auth.sign("GET", stack.host, "/hoge", "", headers, b"", client.role.credentials.get_frozen_credentials())
+    return dict(headers)
+
+
 def sync_variants(stack: ApiStack, echo_url: str, in_flight: int, total: int) -> dict[str, Callable[[], None]]:
     url = f"{echo_url}/hoge"
     host, port = echo_url.removeprefix("http://").split(":")
@@ -125,13 +137,24 @@ def sync_variants(stack: ApiStack, echo_url: str, in_flight: int, total: int) ->
     def with_urllib3() -> None:
         assert pool.request("GET", url, timeout=10).status == 200
 
+    replay = same_bytes(client, stack)
+
+    def with_urllib3_same_bytes() -> None:
+        assert pool.request("GET", url, headers=replay, timeout=10).status == 200
+
     def with_requests() -> None:
         session().get(url, timeout=10).raise_for_status()
 
     def with_xacct() -> None:
         client.get("/hoge")
 
-    calls = {"http.client": with_http_client, "urllib3": with_urllib3, "requests": with_requests, "xacct": with_xacct}
+    calls = {
+        "http.client": with_http_client,
+        "urllib3": with_urllib3,
+        "urllib3 same bytes": with_urllib3_same_bytes,
+        "requests": with_requests,
+        "xacct": with_xacct,
+    }
     for call in calls.values():  # warm up: connections, credentials
         run_threads(call, in_flight, in_flight * 2)
     return {name: (lambda call=call: run_threads(call, in_flight, total)) for name, call in calls.items()}
@@ -149,10 +172,15 @@ def async_variants(
     async def with_httpx() -> None:
         (await plain.get(url, timeout=10)).raise_for_status()
 
+    replay = same_bytes(client, stack)
+
+    async def with_httpx_same_bytes() -> None:
+        (await plain.get(url, headers=replay, timeout=10)).raise_for_status()
+
     async def with_xacct() -> None:
         await client.get("/hoge")
 
-    calls = {"httpx": with_httpx, "xacct": with_xacct}
+    calls = {"httpx": with_httpx, "httpx same bytes": with_httpx_same_bytes, "xacct": with_xacct}
     for call in calls.values():
         loop.run_until_complete(run_tasks(call, in_flight, in_flight * 2))
     variants = {
@@ -232,9 +260,11 @@ def main() -> int:
                     "sync_ms": {k: v * 1000 for k, v in sync.items()},
                     "async_ms": {k: v * 1000 for k, v in asynchronous.items()},
                     "sync_to_urllib3": sync["urllib3"] / sync["xacct"],
+                    "sync_to_urllib3_same_bytes": sync["urllib3 same bytes"] / sync["xacct"],
                     "sync_to_requests": sync["requests"] / sync["xacct"],
                     "sync_to_http_client": sync["http.client"] / sync["xacct"],
                     "async_to_httpx": asynchronous["httpx"] / asynchronous["xacct"],
+                    "async_to_httpx_same_bytes": asynchronous["httpx same bytes"] / asynchronous["xacct"],
                     "assume_role_per_1000": {
                         "sync": 1000 * sync_assumes / sent,
                         "async": 1000 * async_assumes / sent,
@@ -246,17 +276,21 @@ def main() -> int:
         server.wait()
 
     print("ms per request; ratios are throughput, xacct to the unsigned floor (higher is better)")
+    print("(same bytes: the floor replays xacct's signed headers, so the server does the same work)")
     print(
-        "| in flight | http.client | urllib3 | requests | xacct sync | sync / urllib3 | sync / requests "
-        "| httpx | xacct async | async / httpx | AssumeRole per 1k (sync / async) |"
+        "| in flight | http.client | urllib3 | urllib3 same bytes | requests | xacct sync | sync / urllib3 "
+        "| sync / urllib3 same bytes | sync / requests | httpx | httpx same bytes | xacct async | async / httpx "
+        "| async / httpx same bytes | AssumeRole per 1k (sync / async) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:" * 15 + "|")
     for in_flight, row in rows.items():
         s, a, k = row["sync_ms"], row["async_ms"], row["assume_role_per_1000"]
         print(
-            f"| {in_flight} | {s['http.client']:.3f} | {s['urllib3']:.3f} | {s['requests']:.3f} | {s['xacct']:.3f} "
-            f"| {row['sync_to_urllib3']:.2f}x | {row['sync_to_requests']:.2f}x | {a['httpx']:.3f} | {a['xacct']:.3f} "
-            f"| {row['async_to_httpx']:.2f}x | {k['sync']:.2f} / {k['async']:.2f} |"
+            f"| {in_flight} | {s['http.client']:.3f} | {s['urllib3']:.3f} | {s['urllib3 same bytes']:.3f} "
+            f"| {s['requests']:.3f} | {s['xacct']:.3f} | {row['sync_to_urllib3']:.2f}x "
+            f"| {row['sync_to_urllib3_same_bytes']:.2f}x | {row['sync_to_requests']:.2f}x | {a['httpx']:.3f} "
+            f"| {a['httpx same bytes']:.3f} | {a['xacct']:.3f} | {row['async_to_httpx']:.2f}x "
+            f"| {row['async_to_httpx_same_bytes']:.2f}x | {k['sync']:.2f} / {k['async']:.2f} |"
         )
     if soaked is not None:
         print(

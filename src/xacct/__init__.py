@@ -35,18 +35,17 @@ from xacct.errors import (
 from xacct.signing import IamAuth
 
 if TYPE_CHECKING:
-    from xacct.aio import AsyncApiClient, HttpxIamAuth
+    from xacct.aio import AsyncApiClient as AsyncApiClient
+    from xacct.aio import HttpxIamAuth as HttpxIamAuth
 
 __all__ = [
     "ApiClient",
     "AssumeRoleDenied",
     "AssumeRoleError",
     "AssumedRole",
-    "AsyncApiClient",
     "ConfigError",
     "ConnectionFailed",
     "HttpError",
-    "HttpxIamAuth",
     "IamAuth",
     "InsecureTransport",
     "InvokeDenied",
@@ -61,7 +60,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """AsyncApiClient and HttpxIamAuth load httpx: only when asked for (MissingExtra without the httpx extra)."""
+    """AsyncApiClient and HttpxIamAuth load httpx: only when asked for (MissingExtra without the httpx extra).
+
+    Not in ``__all__``, so that ``from xacct import *`` works without the extra."""
     if name in ("AsyncApiClient", "HttpxIamAuth"):
         from xacct import aio
 
