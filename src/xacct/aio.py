@@ -11,6 +11,7 @@ following, errors and payload hand-off (xacct.client.ClientCore); only the sendi
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Generator, Iterable, Mapping
 from types import TracebackType
@@ -18,7 +19,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
-from requests.structures import CaseInsensitiveDict
 
 from xacct.client import ClientCore, Follow, check_method, describe_chain
 from xacct.credentials import AsyncCredentials
@@ -93,6 +93,7 @@ class HttpxIamAuth(httpx.Auth):
         return request
 
 
+@functools.lru_cache(maxsize=64)
 def _timeout(value: float | tuple[float, float]) -> httpx.Timeout:
     connect, read = value if isinstance(value, tuple) else (value, value)
     return httpx.Timeout(connect=connect, read=read, write=read, pool=read)
@@ -191,11 +192,11 @@ class AsyncApiClient(ClientCore):
                 frozen = await self.credentials.frozen()
             except (ClientError, BotoCoreError) as exc:
                 raise self.role.explain(exc) from exc
-            signed = CaseInsensitiveDict(call.headers)
+            signed = dict(call.headers)  # call.headers has no X-Amz-* of its own: IamAuth.sign sets them
             self.sign(call, signed, frozen)
             timeout = call.clock.cap(self.timeout)
             request = self.http.build_request(
-                call.method, call.url, content=call.body, headers=dict(signed), timeout=_timeout(timeout)
+                call.method, call.url, content=call.body, headers=signed, timeout=_timeout(timeout)
             )
             try:
                 response = await self.http.send(request)
