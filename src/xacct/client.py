@@ -438,7 +438,7 @@ class ClientCore:
         self.setup_transport()
 
     def setup_transport(self) -> None:
-        """What sends the bytes (ApiClient: a requests session per thread; AsyncApiClient: an httpx.AsyncClient)."""
+        """What sends the bytes (ApiClient: a urllib3 pool per thread; AsyncApiClient: an httpx.AsyncClient)."""
         raise NotImplementedError
 
     @staticmethod
