@@ -75,6 +75,7 @@ test:
 
 bench: setup
 	$(BIN)/python benchmarks/client_overhead.py
+	$(BIN)/python benchmarks/client_stack.py
 	$(BIN)/python benchmarks/gateway_cost.py
 	$(BIN)/python benchmarks/payloads.py
 	$(BIN)/python benchmarks/access_report.py

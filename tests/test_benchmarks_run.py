@@ -19,6 +19,7 @@ from helpers import ROOT
         ("client_overhead.py", {"variants", "sign_us", "target_met"}),
         ("gateway_cost.py", {"gateway_to_direct_ratio", "authorization_decisions_per_second"}),
         ("payloads.py", {"rows", "floor"}),
+        ("client_stack.py", {"rows", "soak", "goals"}),
     ],
 )
 def test_benchmark_runs(script: str, keys: set[str]) -> None:

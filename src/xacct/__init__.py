@@ -6,6 +6,9 @@ Consumers need three lines::
     api = ApiClient(invoke_url, invoke_role_arn, region="ap-northeast-1")
     print(api.put("/hoge", json={"foo": "bar"}).json())
 
+For asyncio and httpx: ``AsyncApiClient`` (same constructor, methods and errors, coroutines) and ``HttpxIamAuth``
+(an ``httpx.Auth``), behind the ``httpx`` extra (``pip install -e '.[httpx]'``), imported on first use.
+
 This package needs boto3, botocore and requests (and shtab, for ``xacct completion`` only). The local AWS,
 the demo, the Terraform runner, the stacks the tests deploy and the echo server are in ``xacct.local``,
 behind the ``local`` extra (``pip install -e '.[local]'`` in a clone; xacct is not on PyPI).
@@ -13,6 +16,7 @@ behind the ``local`` extra (``pip install -e '.[local]'`` in a clone; xacct is n
 
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
+from typing import TYPE_CHECKING, Any
 
 from xacct.client import ApiClient, RetryPolicy, WaitRefused, WaitTimedOut
 from xacct.credentials import AssumedRole, RoleCredentials
@@ -29,6 +33,10 @@ from xacct.errors import (
     XacctError,
 )
 from xacct.signing import IamAuth
+
+if TYPE_CHECKING:
+    from xacct.aio import AsyncApiClient as AsyncApiClient
+    from xacct.aio import HttpxIamAuth as HttpxIamAuth
 
 __all__ = [
     "ApiClient",
@@ -49,6 +57,18 @@ __all__ = [
     "WaitTimedOut",
     "XacctError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """AsyncApiClient and HttpxIamAuth load httpx: only when asked for (MissingExtra without the httpx extra).
+
+    Not in ``__all__``, so that ``from xacct import *`` works without the extra."""
+    if name in ("AsyncApiClient", "HttpxIamAuth"):
+        from xacct import aio
+
+        return getattr(aio, name)
+    raise AttributeError(f"module 'xacct' has no attribute {name!r}")
+
 
 try:
     __version__ = _version("xacct")  # one source of truth: pyproject.toml

@@ -7,6 +7,7 @@ with ApiClient("https://server.stag.foo.example.com", "arn:aws:iam::111111111111
 
 from __future__ import annotations
 
+import io
 import json as jsonlib
 import logging
 import os
@@ -16,19 +17,22 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
+from datetime import timedelta
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import boto3
 import requests
 import urllib3
+from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers, select_proxy
 
 from xacct.credentials import AssumedRole
 from xacct.errors import (
@@ -177,20 +181,13 @@ def _phrase(status: int) -> str:
         return ""
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _failed_before_sending(exc: requests.RequestException) -> bool:
+def _failed_before_sending(exc: requests.RequestException | urllib3.exceptions.HTTPError) -> bool:
     """True when the connection was never made, so not a byte of the request reached the server."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
+    connecting = urllib3.exceptions.ConnectTimeoutError | urllib3.exceptions.NewConnectionError
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, urllib3.exceptions.ConnectTimeoutError | urllib3.exceptions.NewConnectionError)
+    return isinstance(exc, connecting) or isinstance(reason, connecting)
 
 
 def _underlying(exc: BaseException) -> list[BaseException]:
@@ -203,33 +200,80 @@ def _underlying(exc: BaseException) -> list[BaseException]:
             continue
         chain.append(item)
         todo.extend([*item.args, getattr(item, "reason", None), item.__cause__, item.__context__])
+        todo.extend(getattr(item, "exceptions", None) or ())  # an exception group's (anyio: every address tried)
     return chain
 
 
-def describe_failure(exc: requests.RequestException, netloc: str, timeout: Any) -> tuple[str, str]:
-    """(reason, what happened in words) for a request that got no HTTP answer; see ConnectionFailed.REASONS."""
+def describe_failure(
+    exc: requests.RequestException | urllib3.exceptions.HTTPError, netloc: str, timeout: Any
+) -> tuple[str, str]:
+    """(reason, what happened in words) for a request that got no HTTP answer; see ConnectionFailed.REASONS.
+
+    ``exc`` is what requests raised, or what urllib3 raised (ApiClient sends through a urllib3 pool directly).
+    """
+    u3 = urllib3.exceptions
+    if isinstance(exc, u3.HTTPError):
+        timed_out = (
+            "connect_timeout"
+            if isinstance(exc, u3.ConnectTimeoutError) and not isinstance(exc, u3.NewConnectionError)
+            else "read_timeout"
+            if isinstance(exc, u3.ReadTimeoutError)
+            else None
+        )
+        return describe_chain(
+            exc,
+            netloc,
+            timeout,
+            timed_out=timed_out,
+            lost=isinstance(exc, u3.ProtocolError),
+            tls=isinstance(exc, u3.SSLError),
+        )
+    timed_out = (
+        "connect_timeout"
+        if isinstance(exc, requests.exceptions.ConnectTimeout)
+        else "read_timeout"
+        if isinstance(exc, requests.Timeout)
+        else None
+    )
+    lost = isinstance(exc, requests.exceptions.ChunkedEncodingError)
+    return describe_chain(
+        exc, netloc, timeout, timed_out=timed_out, lost=lost, tls=isinstance(exc, requests.exceptions.SSLError)
+    )
+
+
+def describe_chain(
+    exc: BaseException,
+    netloc: str,
+    timeout: Any,
+    *,
+    timed_out: str | None,
+    lost: bool,
+    tls: bool = False,
+    ca_variable: str = "REQUESTS_CA_BUNDLE",
+) -> tuple[str, str]:
+    """describe_failure for any HTTP library: ``timed_out`` (connect_timeout, read_timeout or None), ``lost`` (the
+    library says the connection broke mid-answer) and ``tls`` come from the library's exception types, the rest
+    from the OS and ssl errors in ``exc``'s chain; ``ca_variable`` is where the library reads a CA bundle from."""
     chain = _underlying(exc)
-    if isinstance(exc, requests.exceptions.SSLError) or any(isinstance(e, ssl.SSLError) for e in chain):
+    if tls or any(isinstance(e, ssl.SSLError) for e in chain):
         found = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
         detail = getattr(found, "verify_message", None) or getattr(found, "reason", None) or "handshake failed"
         hint = (
-            " (a private CA? point REQUESTS_CA_BUNDLE at its certificate)"
+            f" (a private CA? point {ca_variable} at its certificate)"
             if isinstance(found, ssl.SSLCertVerificationError)
             else ""
         )
         return "tls", f"TLS with {netloc} failed: {detail}{hint}"
     connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    if timed_out == "connect_timeout":
         return "connect_timeout", f"no connection to {netloc} within {connect:g} s"
-    if isinstance(exc, requests.Timeout):
+    if timed_out is not None:
         return "read_timeout", f"no answer from {netloc} within {read:g} s"
     if any(isinstance(e, urllib3.exceptions.NameResolutionError | socket.gaierror) for e in chain):
         return "dns", f"cannot resolve the host name {urlsplit('//' + netloc).hostname!r} (DNS)"
     if any(isinstance(e, ConnectionRefusedError) for e in chain):
         return "refused", f"connection refused by {netloc}"
-    if any(isinstance(e, urllib3.exceptions.ProtocolError | ConnectionResetError) for e in chain) or isinstance(
-        exc, requests.exceptions.ChunkedEncodingError
-    ):
+    if lost or any(isinstance(e, urllib3.exceptions.ProtocolError | ConnectionResetError) for e in chain):
         return "connection_lost", f"connection to {netloc} lost before the answer was complete"
     oserror = next((e for e in chain if isinstance(e, OSError) and e.strerror), None)
     return "connection", f"cannot connect to {netloc}: {oserror.strerror if oserror else type(exc).__name__}"
@@ -242,7 +286,7 @@ class WaitTimedOut(XacctError):
     may still finish; poll ``location`` again later.
     """
 
-    def __init__(self, message: str, *, location: str, polls: int, response: requests.Response) -> None:
+    def __init__(self, message: str, *, location: str, polls: int, response: Any) -> None:
         super().__init__(message)
         self.location = location
         self.polls = polls
@@ -254,22 +298,73 @@ class WaitRefused(XacctError):
     only ever sent to the API's own host)."""
 
 
-class ApiClient:
-    """A thread-safe client for one API, signing every request as ``role_arn``.
+@dataclass
+class Call:
+    """One request as both clients send it: checked, encoded, and named for messages as the caller named it."""
 
-    ``base_url`` is the API's URL (https://<api-id>.execute-api.<region>.amazonaws.com or a custom domain,
-    with an optional base path). ``region`` defaults to the execute-api host's region, then the source
-    session's. ``endpoint_url`` (or $XACCT_ENDPOINT_URL) sends the bytes elsewhere - the local AWS - while
-    the signature stays for the real host. A plain ``http://`` ``base_url`` is refused (``InsecureTransport``)
-    unless its host is loopback or ``endpoint_url`` says where the bytes go. ``session_name`` defaults to
-    ``<source account id>-xacct-<function or host name>`` (the account from one sts:GetCallerIdentity), the
-    form invoke roles require of a consumer account's sessions. Proxy and CA settings come from the
-    environment when a thread first uses the client (requests re-reads them per request; on a hot path that is a
-    third of the cost).
-    Errors raise: ``InvokeDenied`` for API Gateway's IAM 403s, ``HttpError`` for other statuses >= 400,
-    ``ConnectionFailed`` (``TimedOut`` for timeouts) when no answer came, ``AssumeRoleDenied`` when the role
-    cannot be assumed. Their messages show the API's URL as given here, not ``endpoint_url``, and the number
-    of attempts. Retries are logged at DEBUG on ``xacct.client`` (attempt, status or failure, sleep).
+    method: str
+    wire_path: str  # the path on the wire (base path included), as signed
+    query: str  # canonical, as signed and sent
+    url: str  # where the bytes go (endpoint_url's origin, or the API's)
+    shown: str  # the API's URL as the caller named it, for messages
+    body: bytes | None
+    headers: CaseInsensitiveDict[str]
+    retry_allowed: bool
+    clock: _Deadline
+
+
+class Follow:
+    """The polling of a 202 Accepted (see :meth:`ApiClient.wait`): where to poll next and after how long."""
+
+    def __init__(self, client: ClientCore, deadline: float, first_delay: float, max_delay: float) -> None:
+        if deadline <= 0 or first_delay <= 0 or max_delay < first_delay:
+            raise ConfigError(
+                f"wait needs deadline > 0 and 0 < first_delay <= max_delay; got deadline={deadline}, "
+                f"first_delay={first_delay}, max_delay={max_delay}"
+            )
+        self.client = client
+        self.deadline = deadline
+        self.max_delay = max_delay
+        self.give_up = time.monotonic() + deadline
+        self.delay = first_delay
+        self.polls = 0
+
+    def next(self, response: Any) -> tuple[str, list[tuple[str, str]], float]:
+        """(path, query, pause) of the next poll after the 202 ``response``; WaitTimedOut when it would be late."""
+        location = response.headers.get("Location", "")
+        path, params = self.client.location_path(location)
+        asked = retry_after(response.headers)
+        pause = min(self.max_delay, max(self.delay, asked or 0.0))
+        left = self.give_up - time.monotonic()
+        if left <= 0 or pause > left:
+            polls = self.polls
+            raise WaitTimedOut(
+                f"GET {self.client.shown_base}{path}: still 202 Accepted after {self.deadline:g} s "
+                f"({polls} poll{'s' if polls != 1 else ''}); the work may still finish, poll it again later",
+                location=location,
+                polls=polls,
+                response=response,
+            )
+        log.debug("202 Accepted: polling %s in %.2f s", location, pause)
+        self.delay = min(self.max_delay, self.delay * 2)
+        self.polls += 1
+        return path, params, pause
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """A Retry-After header's seconds (None when absent or a date)."""
+    value = headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class ClientCore:
+    """What ApiClient and AsyncApiClient share, whatever sends the bytes: configuration (URL, region, endpoint,
+    role, retry policy, payload hand-off), request building, retry decisions, 202 following and error mapping.
+
+    See :class:`ApiClient` for the parameters.
     """
 
     def __init__(
@@ -296,7 +391,7 @@ class ApiClient:
         self.base_url = base_url
         self.host = parts.netloc.rsplit("@", 1)[-1]
         self._base_path = parts.path.rstrip("/")
-        self._shown_base = f"{parts.scheme}://{self.host}{self._base_path}"  # for messages: no user:password@
+        self.shown_base = f"{parts.scheme}://{self.host}{self._base_path}"  # for messages: no user:password@
         if region is not None:
             check_region(region, parts.hostname)
         session = source_session or boto3.Session()
@@ -312,10 +407,10 @@ class ApiClient:
             eparts = urlsplit(endpoint)
             if eparts.scheme not in ("http", "https") or not eparts.netloc:
                 raise ConfigError(f"endpoint_url {endpoint!r} must be http(s)://host:port (e.g. the local AWS)")
-            self._origin = f"{eparts.scheme}://{eparts.netloc}"
+            self.origin = f"{eparts.scheme}://{eparts.netloc}"
         else:
-            self._origin = f"{parts.scheme}://{parts.netloc}"
-        check_transport(self._origin, endpoint)
+            self.origin = f"{parts.scheme}://{parts.netloc}"
+        check_transport(self.origin, endpoint)
         self.endpoint_url = endpoint
         self.timeout = timeout
         self.retry = retries if isinstance(retries, RetryPolicy) else RetryPolicy(max_attempts=retries + 1)
@@ -340,45 +435,15 @@ class ApiClient:
             if payload_bucket
             else None
         )
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._lock = threading.Lock()
-        self.sleep: Callable[[float], None] = time.sleep
+        self.setup_transport()
 
-    # -- plumbing -----------------------------------------------------------------------------------------
-
-    def _session(self) -> tuple[requests.Session, dict[str, Any]]:
-        """This thread's session, and its send settings (proxies, CA bundle from the environment, read once)."""
-        found: tuple[requests.Session, dict[str, Any]] | None = getattr(self._local, "session", None)
-        if found is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(max_retries=0, pool_maxsize=4)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            settings: dict[str, Any] = dict(
-                session.merge_environment_settings(self._origin + "/", {}, None, None, None)
-            )
-            found = self._local.session = (session, settings)
-            with self._lock:
-                self._sessions.append(session)
-        return found
-
-    def close(self) -> None:
-        with self._lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
-
-    def __enter__(self) -> ApiClient:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
+    def setup_transport(self) -> None:
+        """What sends the bytes (ApiClient: a urllib3 pool per thread; AsyncApiClient: an httpx.AsyncClient)."""
+        raise NotImplementedError
 
     @staticmethod
-    def _body(json: Any, data: Any) -> tuple[bytes | None, str | None]:
+    def encode_body(json: Any, data: Any) -> tuple[bytes | None, str | None]:
+        """The bytes and Content-Type of ``json=`` or ``data=`` (bytes, str, a form dict or a file)."""
         if json is not None and data is not None:
             raise ConfigError("pass either json= or data=, not both")
         if json is not None:
@@ -397,11 +462,251 @@ class ApiClient:
             return (content if isinstance(content, bytes) else str(content).encode("utf-8")), None
         raise ConfigError(f"data of type {type(data).__name__} cannot be sent: bytes, str, dict or a file")
 
-    def _sign(self, method: str, path: str, query: str, headers: CaseInsensitiveDict[str], body: bytes) -> None:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        data: Any,
+        params: QueryParams | None,
+        headers: Mapping[str, str] | None,
+    ) -> Call:
+        """The request to send (ConfigError for a bad method, path or body: nothing is sent). Payloads over the
+        threshold must have gone through :meth:`PayloadHandoff.outgoing` already (its S3 upload blocks)."""
+        method = check_method(method)
+        wire_path = self._base_path + encode_path(path)
+        query = canonical_query(query_pairs(params))
+        body, content_type = self.encode_body(json, data)
+        base_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(dict(headers or {}))
+        if content_type and "content-type" not in base_headers:
+            base_headers["Content-Type"] = content_type
+        base_headers["Host"] = self.host
+        # What messages show: the API's URL as the caller named it, whatever endpoint the bytes go to.
+        named_query = "&".join(f"{encode(k)}={encode(v)}" for k, v in query_pairs(params))
+        return Call(
+            method=method,
+            wire_path=wire_path,
+            query=query,
+            url=self.origin + wire_path + (f"?{query}" if query else ""),
+            shown=self.shown_base + encode_path(path) + (f"?{named_query}" if named_query else ""),
+            body=body,
+            headers=base_headers,
+            retry_allowed=method in IDEMPOTENT_METHODS or "idempotency-key" in base_headers,
+            clock=_Deadline(self.retry.total_timeout),
+        )
+
+    def sign(self, call: Call, headers: MutableMapping[str, str], frozen: ReadOnlyCredentials | None = None) -> None:
+        """Sign ``call`` into ``headers``; an AssumeRole failure becomes the error that explains it."""
         try:
-            self.auth.sign(method, self.host, path, query, headers, body)
+            self.auth.sign(call.method, self.host, call.wire_path, call.query, headers, call.body or b"", frozen)
         except (ClientError, BotoCoreError) as exc:
             raise self.role.explain(exc) from exc
+
+    def retry_after_failure(self, call: Call, attempt: int, reason: str, failed_before_sending: bool) -> float | None:
+        """Seconds to sleep before trying ``call`` again after no answer came (``reason``), or None: give up."""
+        if reason == "tls" or not (call.retry_allowed or failed_before_sending):
+            return None
+        delay = self.retry.delay(attempt)
+        return delay if self._retrying(call, attempt, reason, delay) else None
+
+    def retry_after_status(self, call: Call, attempt: int, status: int, headers: Mapping[str, str]) -> float | None:
+        """Seconds to sleep before trying ``call`` again after an answer with ``status``, or None: take the answer."""
+        if status not in RETRY_STATUSES or not call.retry_allowed:
+            return None
+        delay = self.retry.delay(attempt, retry_after(headers))
+        return delay if self._retrying(call, attempt, str(status), delay) else None
+
+    def _retrying(self, call: Call, attempt: int, outcome: str, delay: float) -> bool:
+        """Whether to try again after ``outcome`` (a status or a failure reason), logged at DEBUG either way."""
+        method, url, clock = call.method, call.shown, call.clock
+        if attempt >= self.retry.max_attempts:
+            log.debug("%s %s: attempt %d of %d got %s; no attempts left", method, url, attempt, attempt, outcome)
+            return False
+        if not clock.fits(delay):
+            clock.cut_short = True
+            log.debug(
+                "%s %s: attempt %d got %s; not retrying, another attempt would pass the %g s total_timeout",
+                method,
+                url,
+                attempt,
+                outcome,
+                clock.total,
+            )
+            return False
+        log.debug(
+            "%s %s: attempt %d of %d got %s; retrying in %.2f s",
+            method,
+            url,
+            attempt,
+            self.retry.max_attempts,
+            outcome,
+            delay,
+        )
+        return True
+
+    def failure(self, call: Call, reason: str, what: str, attempts: int) -> ConnectionFailed:
+        """The error for no answer after ``attempts``: TimedOut for timeouts, else ConnectionFailed."""
+        via = f" (endpoint_url {self.endpoint_url})" if self.endpoint_url else ""
+        clock = call.clock
+        left = clock.remaining()
+        stopped = clock.cut_short or (left is not None and left <= 0)
+        note = f", stopped by the {clock.total:g} s total_timeout" if stopped else ""
+        message = f"{call.method} {call.shown}: {what}{via}; {attempts_text(attempts)}{note}"
+        error_type = TimedOut if reason in ("connect_timeout", "read_timeout") else ConnectionFailed
+        return error_type(message, reason=reason, url=call.shown, attempts=attempts)
+
+    def error(self, call: Call, response: Any, phrase: str, attempts: int) -> HttpError | None:
+        """None for a status < 400; else the error to raise (InvokeDenied for API Gateway's IAM 403s).
+
+        ``response`` is the library's (requests or httpx), with its body read; ``phrase`` its reason phrase.
+        """
+        if response.status_code < 400:
+            return None
+        denial = denial_reason(response)
+        if denial is not None:
+            return InvokeDenied(response=response, reason=denial[0], aws_message=denial[1], url=call.shown)
+        clock = call.clock
+        head = (
+            f"{call.method} {call.shown} -> {response.status_code} {phrase or _phrase(response.status_code)}"
+            + (f" after {attempts_text(attempts)}" if attempts > 1 else "")
+            + (
+                f" (not retried: another attempt would pass the {clock.total:g} s total_timeout)"
+                if clock.cut_short
+                else ""
+            )
+        )
+        # The body's start, on the first line as long as that stays short (the whole body is in .response).
+        snippet = first_line(redact(response.content[:1000].decode("utf-8", "replace")), max(40, 280 - len(head)))
+        return HttpError(
+            head
+            + (f": {snippet}" if snippet else "")
+            + (f"\n  {TOO_LARGE_ADVICE}" if response.status_code == 413 and self.payloads is None else ""),
+            response=response,
+            url=call.shown,
+            attempts=attempts,
+        )
+
+    def location_path(self, location: str) -> tuple[str, list[tuple[str, str]]]:
+        """The API path and query of a 202's Location; WaitRefused when there is none or it is elsewhere."""
+        if not location:
+            raise WaitRefused("the API answered 202 Accepted without a Location header: there is nothing to follow")
+        parts = urlsplit(location)
+        if parts.netloc and parts.netloc.rsplit("@", 1)[-1].lower() != self.host.lower():
+            raise WaitRefused(
+                f"the 202 Accepted's Location {location!r} is on another host than the API ({self.host}): "
+                "a signed request is only sent to the API's own host"
+            )
+        if not parts.path.startswith("/"):
+            raise WaitRefused(f"the 202 Accepted's Location {location!r} is not an absolute path or URL")
+        path = unquote(parts.path)
+        if self._base_path and (path == self._base_path or path.startswith(self._base_path + "/")):
+            path = path[len(self._base_path) :] or "/"
+        return path, parse_qsl(parts.query, keep_blank_values=True)
+
+
+class ApiClient(ClientCore):
+    """A thread-safe client for one API, signing every request as ``role_arn``.
+
+    ``base_url`` is the API's URL (https://<api-id>.execute-api.<region>.amazonaws.com or a custom domain,
+    with an optional base path). ``region`` defaults to the execute-api host's region, then the source
+    session's. ``endpoint_url`` (or $XACCT_ENDPOINT_URL) sends the bytes elsewhere - the local AWS - while
+    the signature stays for the real host. A plain ``http://`` ``base_url`` is refused (``InsecureTransport``)
+    unless its host is loopback or ``endpoint_url`` says where the bytes go. ``session_name`` defaults to
+    ``<source account id>-xacct-<function or host name>`` (the account from one sts:GetCallerIdentity), the
+    form invoke roles require of a consumer account's sessions. Proxy and CA settings come from the
+    environment when a thread first uses the client (requests re-reads them per request; on a hot path that is a
+    third of the cost); requests go to requests' HTTPAdapter (urllib3) directly, without a Session.
+    Errors raise: ``InvokeDenied`` for API Gateway's IAM 403s, ``HttpError`` for other statuses >= 400,
+    ``ConnectionFailed`` (``TimedOut`` for timeouts) when no answer came, ``AssumeRoleDenied`` when the role
+    cannot be assumed. Their messages show the API's URL as given here, not ``endpoint_url``, and the number
+    of attempts. Retries are logged at DEBUG on ``xacct.client`` (attempt, status or failure, sleep).
+    """
+
+    def setup_transport(self) -> None:
+        self._local = threading.local()
+        self._adapters: list[HTTPAdapter] = []
+        self._lock = threading.Lock()
+        self.sleep: Callable[[float], None] = time.sleep
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+
+    def _transport(self) -> tuple[HTTPAdapter, urllib3.HTTPConnectionPool | None, dict[str, Any]]:
+        """This thread's transport: requests' HTTPAdapter, the urllib3 connection pool it made for the API's origin
+        (None when a proxy applies: then the adapter sends), and the send settings (proxies, CA bundle and client
+        certificate from the environment, as a requests Session reads them, once).
+
+        Requests go to the pool directly, not through a Session nor the adapter's per-request work (proxy selection,
+        pool lookup, TLS settings, cookies, hooks): for a signed call to one API that was half the client's own time.
+        TLS verification and CA bundle are what requests would use (the adapter builds the pool).
+        """
+        found: tuple[HTTPAdapter, urllib3.HTTPConnectionPool | None, dict[str, Any]] | None = getattr(
+            self._local, "transport", None
+        )
+        if found is not None:
+            return found
+        adapter = HTTPAdapter(max_retries=0, pool_maxsize=4)
+        with requests.Session() as session:
+            merged = session.merge_environment_settings(self.origin + "/", {}, None, None, None)
+        settings: dict[str, Any] = {k: merged[k] for k in ("proxies", "verify", "cert")}
+        pool: urllib3.HTTPConnectionPool | None = None
+        if not select_proxy(self.origin + "/", settings["proxies"]):
+            template = requests.PreparedRequest()
+            template.prepare(method="GET", url=self.origin + "/")
+            pool = cast(
+                urllib3.HTTPConnectionPool,
+                adapter.get_connection_with_tls_context(
+                    template, settings["verify"], settings["proxies"], settings["cert"]
+                ),
+            )
+            # The CA bundle requests uses (certifi's, or REQUESTS_CA_BUNDLE), as adapter.send sets it.
+            adapter.cert_verify(pool, self.origin + "/", settings["verify"], settings["cert"])  # type: ignore[no-untyped-call]
+        self._local.transport = (adapter, pool, settings)
+        with self._lock:
+            self._adapters.append(adapter)
+        return adapter, pool, settings
+
+    @staticmethod
+    def _send(
+        pool: urllib3.HTTPConnectionPool, prepared: requests.PreparedRequest, target: str, timeout: Any
+    ) -> requests.Response:
+        """``prepared`` through ``pool`` (no retries, no redirects), answered as a requests.Response, body read."""
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        raw = pool.urlopen(
+            prepared.method or "GET",
+            target,
+            body=prepared.body,
+            headers=prepared.headers,
+            redirect=False,
+            assert_same_host=False,
+            preload_content=True,
+            decode_content=True,
+            retries=False,
+            timeout=urllib3.Timeout(connect=connect, read=read),
+        )
+        response = requests.Response()
+        response.status_code = raw.status
+        response.headers = CaseInsensitiveDict(raw.headers)
+        response.encoding = get_encoding_from_headers(response.headers)
+        response.raw = io.BytesIO(raw.data)  # read (and decoded) already: .content reads it from here
+        response.reason = raw.reason or ""
+        response.url = prepared.url or ""
+        response.request = prepared
+        return response
+
+    def close(self) -> None:
+        with self._lock:
+            adapters, self._adapters = self._adapters, []
+        for adapter in adapters:
+            adapter.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
     # -- requests -----------------------------------------------------------------------------------------
 
@@ -445,51 +750,13 @@ class ApiClient:
         ``deadline`` seconds, ``WaitRefused`` for a 202 that cannot be followed; errors of the polls raise as
         :meth:`request`'s do. A response that is not 202 is returned as is.
         """
-        if deadline <= 0 or first_delay <= 0 or max_delay < first_delay:
-            raise ConfigError(
-                f"wait needs deadline > 0 and 0 < first_delay <= max_delay; got deadline={deadline}, "
-                f"first_delay={first_delay}, max_delay={max_delay}"
-            )
-        give_up = time.monotonic() + deadline
-        delay, polls, location = first_delay, 0, ""
+        follow = Follow(self, deadline, first_delay, max_delay)
         while response.status_code == 202:
-            location = response.headers.get("Location", "")
-            path, params = self._location_path(location)
-            asked = _retry_after(response)
-            pause = min(max_delay, max(delay, asked or 0.0))
-            left = give_up - time.monotonic()
-            if left <= 0 or pause > left:
-                raise WaitTimedOut(
-                    f"GET {self._shown_base}{path}: still 202 Accepted after {deadline:g} s "
-                    f"({polls} poll{'s' if polls != 1 else ''}); the work may still finish, poll it again later",
-                    location=location,
-                    polls=polls,
-                    response=response,
-                )
-            log.debug("202 Accepted: polling %s in %.2f s", location, pause)
+            path, params, pause = follow.next(response)
             self.sleep(pause)
-            delay = min(max_delay, delay * 2)
-            polls += 1
             response.close()
             response = self._request("GET", path, params=params)
         return response
-
-    def _location_path(self, location: str) -> tuple[str, list[tuple[str, str]]]:
-        """The API path and query of a 202's Location; WaitRefused when there is none or it is elsewhere."""
-        if not location:
-            raise WaitRefused("the API answered 202 Accepted without a Location header: there is nothing to follow")
-        parts = urlsplit(location)
-        if parts.netloc and parts.netloc.rsplit("@", 1)[-1].lower() != self.host.lower():
-            raise WaitRefused(
-                f"the 202 Accepted's Location {location!r} is on another host than the API ({self.host}): "
-                "a signed request is only sent to the API's own host"
-            )
-        if not parts.path.startswith("/"):
-            raise WaitRefused(f"the 202 Accepted's Location {location!r} is not an absolute path or URL")
-        path = unquote(parts.path)
-        if self._base_path and (path == self._base_path or path.startswith(self._base_path + "/")):
-            path = path[len(self._base_path) :] or "/"
-        return path, parse_qsl(parts.query, keep_blank_values=True)
 
     def _request(
         self,
@@ -501,117 +768,51 @@ class ApiClient:
         params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        method = check_method(method)
-        wire_path = self._base_path + encode_path(path)
-        query = canonical_query(query_pairs(params))
+        check_method(method)  # before any payload goes to S3
         if self.payloads is not None:
-            json, data, headers = self.payloads.outgoing(json, data, headers, encode=self._body)
-        body, content_type = self._body(json, data)
-        base_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(dict(headers or {}))
-        if content_type and "content-type" not in base_headers:
-            base_headers["Content-Type"] = content_type
-        base_headers["Host"] = self.host
-        url = self._origin + wire_path + (f"?{query}" if query else "")
-        # What messages show: the API's URL as the caller named it, whatever endpoint the bytes go to.
-        named_query = "&".join(f"{encode(k)}={encode(v)}" for k, v in query_pairs(params))
-        shown = self._shown_base + encode_path(path) + (f"?{named_query}" if named_query else "")
-        retry_allowed = method in IDEMPOTENT_METHODS or "idempotency-key" in base_headers
-        session, settings = self._session()
-        policy, clock = self.retry, _Deadline(self.retry.total_timeout)
-
+            json, data, headers = self.payloads.outgoing(json, data, headers, encode=self.encode_body)
+        call = self.call(method, path, json=json, data=data, params=params, headers=headers)
+        adapter, pool, settings = self._transport()
+        target = call.wire_path + (f"?{call.query}" if call.query else "")
         attempt = 0
         while True:
             attempt += 1
-            clock.begin_attempt()
+            call.clock.begin_attempt()
             prepared = requests.PreparedRequest()
-            prepared.prepare(method=method, url=url, headers=dict(base_headers), data=body)
-            self._sign(method, wire_path, query, prepared.headers, body or b"")
-            timeout = clock.cap(self.timeout)
+            prepared.method, prepared.url, prepared.body = call.method, call.url, call.body
+            prepared.headers = CaseInsensitiveDict(call.headers)
+            if call.body is not None or call.method not in ("GET", "HEAD"):  # as requests' prepare() sets it
+                prepared.headers["Content-Length"] = str(len(call.body or b""))
+            self.sign(call, prepared.headers)
+            timeout = call.clock.cap(self.timeout)
             try:
-                response = session.send(prepared, timeout=timeout, allow_redirects=False, **settings)
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-                reason, what = describe_failure(exc, urlsplit(self._origin).netloc, timeout)
-                if reason != "tls" and (retry_allowed or _failed_before_sending(exc)):
-                    delay = policy.delay(attempt)
-                    if self._retrying(method, shown, attempt, reason, delay, clock):
-                        self.sleep(delay)
-                        continue
-                raise self._failure(method, shown, reason, what, attempt, clock) from exc
-            if response.status_code in RETRY_STATUSES and retry_allowed:
-                delay = policy.delay(attempt, _retry_after(response))
-                if self._retrying(method, shown, attempt, str(response.status_code), delay, clock):
-                    response.close()
-                    self.sleep(delay)
-                    continue
-            checked = self._check(method, response, shown, attempt, clock)
-            return checked if self.payloads is None else self.payloads.incoming(checked)
-
-    def _retrying(self, method: str, url: str, attempt: int, outcome: str, delay: float, clock: _Deadline) -> bool:
-        """Whether to try again after ``outcome`` (a status or a failure reason), logged at DEBUG either way."""
-        if attempt >= self.retry.max_attempts:
-            log.debug("%s %s: attempt %d of %d got %s; no attempts left", method, url, attempt, attempt, outcome)
-            return False
-        if not clock.fits(delay):
-            clock.cut_short = True
-            log.debug(
-                "%s %s: attempt %d got %s; not retrying, another attempt would pass the %g s total_timeout",
-                method,
-                url,
-                attempt,
-                outcome,
-                clock.total,
-            )
-            return False
-        log.debug(
-            "%s %s: attempt %d of %d got %s; retrying in %.2f s",
-            method,
-            url,
-            attempt,
-            self.retry.max_attempts,
-            outcome,
-            delay,
-        )
-        return True
-
-    def _failure(
-        self, method: str, url: str, reason: str, what: str, attempts: int, clock: _Deadline
-    ) -> ConnectionFailed:
-        via = f" (endpoint_url {self.endpoint_url})" if self.endpoint_url else ""
-        left = clock.remaining()
-        stopped = clock.cut_short or (left is not None and left <= 0)
-        note = f", stopped by the {clock.total:g} s total_timeout" if stopped else ""
-        message = f"{method} {url}: {what}{via}; {attempts_text(attempts)}{note}"
-        error_type = TimedOut if reason in ("connect_timeout", "read_timeout") else ConnectionFailed
-        return error_type(message, reason=reason, url=url, attempts=attempts)
-
-    def _check(
-        self, method: str, response: requests.Response, url: str, attempts: int, clock: _Deadline
-    ) -> requests.Response:
-        if response.status_code < 400:
-            return response
-        denial = denial_reason(response)
-        if denial is not None:
-            raise InvokeDenied(response=response, reason=denial[0], aws_message=denial[1], url=url)
-        phrase = response.reason or _phrase(response.status_code)
-        head = (
-            f"{method} {url} -> {response.status_code} {phrase}"
-            + (f" after {attempts_text(attempts)}" if attempts > 1 else "")
-            + (
-                f" (not retried: another attempt would pass the {clock.total:g} s total_timeout)"
-                if clock.cut_short
-                else ""
-            )
-        )
-        # The body's start, on the first line as long as that stays short (the whole body is in .response).
-        snippet = first_line(redact(response.content[:1000].decode("utf-8", "replace")), max(40, 280 - len(head)))
-        raise HttpError(
-            head
-            + (f": {snippet}" if snippet else "")
-            + (f"\n  {TOO_LARGE_ADVICE}" if response.status_code == 413 and self.payloads is None else ""),
-            response=response,
-            url=url,
-            attempts=attempts,
-        )
+                if pool is not None:
+                    response = self._send(pool, prepared, target, timeout)
+                else:
+                    response = adapter.send(prepared, timeout=timeout, **settings)
+                    response.content  # noqa: B018  (read now: a broken answer fails here, inside the retry)
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                urllib3.exceptions.HTTPError,
+            ) as exc:
+                reason, what = describe_failure(exc, urlsplit(self.origin).netloc, timeout)
+                delay = self.retry_after_failure(call, attempt, reason, _failed_before_sending(exc))
+                if delay is None:
+                    raise self.failure(call, reason, what, attempt) from exc
+                self.sleep(delay)
+                continue
+            response.elapsed = timedelta(seconds=time.monotonic() - call.clock.attempt_start)
+            delay = self.retry_after_status(call, attempt, response.status_code, response.headers)
+            if delay is not None:
+                response.close()
+                self.sleep(delay)
+                continue
+            error = self.error(call, response, response.reason, attempt)
+            if error is not None:
+                raise error
+            return response if self.payloads is None else self.payloads.incoming(response)
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)

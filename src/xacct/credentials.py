@@ -7,6 +7,7 @@ window one thread refreshes while the others keep signing with the still-valid c
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import functools
 import logging
@@ -14,12 +15,13 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 import boto3
-from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials, ReadOnlyCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
 
@@ -32,6 +34,7 @@ from xacct.errors import (
     first_line,
     role_arn_of_session,
 )
+from xacct.signing import CredentialSource
 
 ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
@@ -88,7 +91,29 @@ class RoleCredentials(DeferredRefreshableCredentials):
         self.refresh_count = 0
         self.role_arn = role_arn
         self._fetch = fetch
+        # The session fetched last: its access key and the monotonic time its refresh window opens.
+        self._fetched: tuple[str, float] = ("", 0.0)
+        self._fresh: tuple[ReadOnlyCredentials, float] | None = None
         super().__init__(refresh_using=self._fetch_and_scale, method="assume-role")
+
+    def fresh_frozen(self) -> ReadOnlyCredentials | None:
+        """The current credentials while their refresh window is still ahead (no refresh due), else None.
+
+        A monotonic clock read: botocore's own check (``refresh_needed``, a time-zone aware ``now``) costs more than
+        the rest of a signature, and ran twice per request.
+        """
+        fresh = self._fresh
+        return fresh[0] if fresh is not None and time.monotonic() < fresh[1] else None
+
+    def get_frozen_credentials(self) -> ReadOnlyCredentials:
+        fresh = self.fresh_frozen()
+        if fresh is not None:
+            return fresh
+        frozen: ReadOnlyCredentials = super().get_frozen_credentials()
+        key, window = self._fetched
+        # Kept for the fast path only if they are the session fetched last (another thread may be refreshing).
+        self._fresh = (frozen, window) if frozen.access_key == key and time.monotonic() < window else None
+        return frozen
 
     def _fetch_and_scale(self) -> dict[str, Any]:
         data = self._fetch()
@@ -96,6 +121,8 @@ class RoleCredentials(DeferredRefreshableCredentials):
         lifetime = (expiry - datetime.now(timezone.utc)).total_seconds()
         self._advisory_refresh_timeout = min(15 * 60, max(lifetime, 1) / 4)
         self._mandatory_refresh_timeout = min(10 * 60, max(lifetime, 1) / 6)
+        self._fresh = None
+        self._fetched = (data["access_key"], time.monotonic() + lifetime - self._advisory_refresh_timeout - 1)
         self.refresh_count += 1
         log.debug(
             "%s %s: new session expires %s (in %.0f s); next refresh %.1f s before (mandatory %.1f s)",
@@ -107,6 +134,37 @@ class RoleCredentials(DeferredRefreshableCredentials):
             self._mandatory_refresh_timeout,
         )
         return data
+
+
+class AsyncCredentials:
+    """``credentials`` for coroutines: the event loop never waits on botocore's (synchronous) refresh.
+
+    While the credentials need no refresh, ``frozen()`` returns them at once. When they do (the first use, the
+    refresh window), the first task to notice runs ``get_frozen_credentials()`` in a worker thread
+    (``asyncio.to_thread``) and every other task awaits that same run: one sts:AssumeRole in flight however many
+    tasks find the credentials expiring (botocore's own lock keeps threads using the same credentials to one
+    refresh too). Static credentials (no ``refresh_needed``) are returned as they are.
+    """
+
+    def __init__(self, credentials: CredentialSource) -> None:
+        self.credentials = credentials
+        self._refresh_needed: Callable[[], bool] | None = getattr(credentials, "refresh_needed", None)
+        self._fresh_frozen: Callable[[], ReadOnlyCredentials | None] | None = getattr(credentials, "fresh_frozen", None)
+        self._inflight: asyncio.Future[ReadOnlyCredentials] | None = None
+
+    async def frozen(self) -> ReadOnlyCredentials:
+        fresh = self._fresh_frozen() if self._fresh_frozen is not None else None
+        if fresh is not None:
+            return fresh
+        if self._refresh_needed is None or not self._refresh_needed():
+            return self.credentials.get_frozen_credentials()
+        loop = asyncio.get_running_loop()
+        inflight = self._inflight
+        if inflight is None or inflight.done() or inflight.get_loop() is not loop:
+            refresh = asyncio.to_thread(self.credentials.get_frozen_credentials)
+            inflight = self._inflight = asyncio.ensure_future(refresh)
+        # Shielded: a task cancelled while waiting does not cancel the refresh the others wait for.
+        return await asyncio.shield(inflight)
 
 
 class AssumedRole:

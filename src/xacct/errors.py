@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 import requests
 
@@ -47,6 +48,10 @@ class InsecureTransport(ConfigError):
             "  Use the API's https:// URL (its invoke_url), a loopback host (127.0.0.1, ::1, localhost) for local "
             "testing, or set endpoint_url to send the bytes to an emulator explicitly."
         )
+
+
+class MissingExtra(XacctError, ImportError):
+    """A part of xacct needs a package its base install leaves out; the message says which extra brings it."""
 
 
 class NoSourceCredentials(XacctError):
@@ -123,17 +128,30 @@ def attempts_text(attempts: int) -> str:
     return f"{attempts} attempt" + ("" if attempts == 1 else "s")
 
 
+class Answer(Protocol):
+    """What the errors read of a response: a ``requests.Response`` (ApiClient) and an ``httpx.Response``
+    (AsyncApiClient) both are one."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+
 class HttpError(XacctError, requests.HTTPError):
     """The API answered with an HTTP error status; .response holds the full (last) response.
+
+    ``response`` is a ``requests.Response`` from ApiClient, an ``httpx.Response`` from AsyncApiClient.
 
     ``url`` is the API's URL as the caller named it (not an ``endpoint_url`` the bytes went to);
     ``attempts`` counts the requests sent, retries included.
     """
 
-    def __init__(self, message: str, *, response: requests.Response, url: str | None = None, attempts: int = 1) -> None:
+    def __init__(self, message: str, *, response: Any, url: str | None = None, attempts: int = 1) -> None:
         super().__init__(message, response=response)
         self.status_code = response.status_code
-        self.url = url or response.url
+        self.url = url or str(response.url)
         self.attempts = attempts
 
 
@@ -213,7 +231,7 @@ def redact_bytes(body: bytes) -> bytes:
     return _SESSION_TOKEN_BYTES.sub(rb"\g<1>" + REDACTED.encode(), body)
 
 
-def denial_reason(response: requests.Response) -> tuple[str, str] | None:
+def denial_reason(response: Answer) -> tuple[str, str] | None:
     """(reason, AWS message) when a 403 is API Gateway's IAM authorization refusal, else None."""
     if response.status_code != 403:
         return None
@@ -233,7 +251,7 @@ def denial_reason(response: requests.Response) -> tuple[str, str] | None:
 class InvokeDenied(HttpError):
     """API Gateway refused the request at IAM authorization (403)."""
 
-    def __init__(self, *, response: requests.Response, reason: str, aws_message: str, url: str | None = None) -> None:
+    def __init__(self, *, response: Any, reason: str, aws_message: str, url: str | None = None) -> None:
         self.reason = reason
         self.aws_message = aws_message = redact(aws_message)
         match = re.search(r"on resource: (\S+)", aws_message)

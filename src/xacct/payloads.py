@@ -424,16 +424,15 @@ class PayloadHandoff:
         log.debug("sent %d bytes as s3://%s/%s", uploaded.length, self.bucket, key)
         return PayloadReference(self.bucket, key, uploaded.length, uploaded.sha256, content_type)
 
-    def incoming(self, response: requests.Response) -> requests.Response:
-        """``response`` itself, or, when it is a reference, the referenced body fetched and verified.
+    def fetch(self, headers: Mapping[str, str], content: bytes) -> tuple[IO[bytes], dict[str, str]] | None:
+        """None for an answer that is not a reference; else the referenced body, fetched and verified, and the
+        answer's headers with the original Content-Type and the real Content-Length (any HTTP library's answer).
 
-        The body is spooled (memory up to 8 MiB, then a temporary file) and read by ``response.content`` or
-        streamed by ``response.iter_content()``; status and headers are the server's, with the original
-        Content-Type and the real Content-Length.
+        The body is spooled: memory up to 8 MiB, then a temporary file.
         """
-        if not is_reference(response.headers.get("Content-Type")):
-            return response
-        reference = PayloadReference.parse(response.content)
+        if not is_reference(headers.get("Content-Type")):
+            return None
+        reference = PayloadReference.parse(content)
         caller = self.caller()
         expected = prefix("response", caller)
         if reference.bucket != self.bucket or not reference.key.startswith(expected):
@@ -442,10 +441,22 @@ class PayloadHandoff:
                 f"s3://{self.bucket}/{expected}"
             )
         body = read_verified(self.s3(), reference)
-        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
-        headers["Content-Length"] = str(reference.length)
+        out = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "content-type")}
+        out["Content-Length"] = str(reference.length)
         if reference.content_type:
-            headers["Content-Type"] = reference.content_type
+            out["Content-Type"] = reference.content_type
+        log.debug("received %d bytes from s3://%s/%s", reference.length, reference.bucket, reference.key)
+        return body, out
+
+    def incoming(self, response: requests.Response) -> requests.Response:
+        """``response`` itself, or, when it is a reference, the referenced body fetched and verified (``fetch``),
+        read by ``response.content`` or streamed by ``response.iter_content()``; status and headers are the
+        server's, with the original Content-Type and the real Content-Length.
+        """
+        fetched = self.fetch(response.headers, response.content)
+        if fetched is None:
+            return response
+        body, headers = fetched
         raw = urllib3.HTTPResponse(
             body=body,
             headers=headers,
@@ -454,7 +465,6 @@ class PayloadHandoff:
             preload_content=False,
             decode_content=False,
         )
-        log.debug("received %d bytes from s3://%s/%s", reference.length, reference.bucket, reference.key)
         rebuilt = HTTPAdapter().build_response(response.request, raw)
         rebuilt.url = response.url
         rebuilt.history = response.history
