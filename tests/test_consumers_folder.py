@@ -31,6 +31,15 @@ reason: reads items for the nightly report
 """
 
 
+TEAM_C = {
+    "account_id": CONSUMER,
+    "role_arns": [f"arn:aws:iam::{CONSUMER}:role/BatchRoleDeve"],
+    "routes": ["*"],
+    "contact": "team-c@example.com",
+    "reason": "batch imports",
+}
+
+
 @pytest.fixture
 def stag(fresh_tree: Path, local_aws: LocalAws, provider_hosts: tfrun.ProviderHosts) -> Workspace:
     return Workspace(fresh_tree / "envs" / "stag", local_aws.env(PROVIDER), provider_hosts)
