@@ -37,7 +37,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from xacct.iam.evaluate import ContextValues, Decision, Statement, _applies, _lowered, document_statements
+from xacct.iam.evaluate import (
+    ContextValues,
+    Decision,
+    Statement,
+    applies_lowered,
+    document_statements,
+    lower_keys,
+)
 
 Document = str | Mapping[str, Any]
 _ARN = re.compile(r"^arn:(?P<partition>[^:]+):(?P<service>iam|sts)::(?P<account>\d{12}):(?P<rest>.+)$")
@@ -208,7 +215,7 @@ def _scan(
         for statement in found:
             if only is not None and not only(statement):
                 continue
-            if _applies(statement, request.action, request.resource, lowered, variables):
+            if applies_lowered(statement, request.action, request.resource, lowered, variables):
                 if statement.get("Effect") == "Deny":
                     return Decision.EXPLICIT_DENY, [statement]
                 if statement.get("Effect") == "Allow":
@@ -237,7 +244,7 @@ def decide(request: Request, policies: Policies) -> Result:
     evaluation logic" make it (see the module's docstring)."""
     who = request.who
     has_boundary = policies.boundary is not None
-    lowered = _lowered(request.context)
+    lowered = lower_keys(request.context)
     same_account = request.resource_account is not None and request.resource_account == who.account
     if policies.resource is not None:
         kinds: dict[int, str | None] = {}

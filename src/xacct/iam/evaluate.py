@@ -53,7 +53,8 @@ def _resource_matches(patterns: Any, resource: str, context: ContextValues | Non
     return any(like(str(p), resource, context) for p in as_list(patterns))
 
 
-def _applies(statement: Statement, action: str, resource: str, lowered: ContextValues, variables: bool) -> bool:
+def applies_lowered(statement: Statement, action: str, resource: str, lowered: ContextValues, variables: bool) -> bool:
+    """``applies`` for a context already keyed lower-case (``lower_keys``): for callers that ask many statements."""
     if "NotAction" in statement:
         if matches(statement["NotAction"], action, ignore_case=True):
             return False
@@ -87,7 +88,7 @@ def applies(
     variables: bool = True,
 ) -> bool:
     """Does this statement speak to (action, resource) under these request conditions?"""
-    return _applies(statement, action, resource, {k.lower(): v for k, v in context.items()}, variables)
+    return applies_lowered(statement, action, resource, lower_keys(context), variables)
 
 
 def evaluate(
@@ -99,10 +100,11 @@ def evaluate(
     only: Callable[[Statement], bool] | None = None,
 ) -> Decision:
     """AWS's rule within a set of policies: an applicable Deny wins, else any applicable Allow allows."""
-    return _evaluate(documents, action, resource, _lowered(context), only)
+    return _evaluate(documents, action, resource, lower_keys(context), only)
 
 
-def _lowered(context: ContextValues | None) -> ContextValues:
+def lower_keys(context: ContextValues | None) -> ContextValues:
+    """The request context keyed lower-case (condition keys are case-insensitive), made once per request."""
     return {k.lower(): v for k, v in context.items()} if context else {}
 
 
@@ -119,7 +121,7 @@ def _evaluate(
         for statement in found:
             if only is not None and not only(statement):
                 continue
-            if _applies(statement, action, resource, lowered, variables):
+            if applies_lowered(statement, action, resource, lowered, variables):
                 if statement.get("Effect") == "Deny":
                     return Decision.EXPLICIT_DENY
                 allowed = allowed or statement.get("Effect") == "Allow"
@@ -142,7 +144,7 @@ def identity_decision(
     context: ContextValues | None = None,
 ) -> Decision:
     """Identity policies, limited by the permissions boundary and the session policy when there are any."""
-    lowered = _lowered(context)
+    lowered = lower_keys(context)
     decisions = [_evaluate(identity, action, resource, lowered)]
     if boundary is not None:
         decisions.append(_evaluate([boundary], action, resource, lowered))
