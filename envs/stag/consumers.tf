@@ -11,6 +11,17 @@ locals {
   consumer_required = ["account_id", "role_arns", "routes", "contact", "reason"]
   consumer_name     = "^[A-Za-z0-9+=,.@_-]{1,64}$"
   consumer_role_arn = "^arn:aws(-cn|-us-gov)?:iam::([0-9]{12}):role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$"
+  consumer_date     = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+  # What each rule expects, as the problems below say it (xacct consumers validate says it in the same words).
+  consumer_expects = {
+    name        = "the file name is the invoke role's name: 1-64 characters of letters, digits and + = , . @ _ -"
+    account_id  = "account_id must be 12 digits, quoted (\"012345678901\": YAML reads an unquoted number and drops a leading zero)"
+    role_arns   = "role_arns must be a non-empty list of IAM role ARNs (arn:aws:iam::<account_id>:role/<name>)"
+    expires     = "expires must be a date (2027-03-31) or an RFC 3339 time (2027-03-31T18:00:00Z)"
+    passed      = "has passed: IAM already refuses this team; remove the file, or extend expires after a review"
+    text        = "must be a non-empty text (who to ask; why this team calls the API)"
+    external_id = "external_id must be 2-1224 characters of letters, digits and + = , . @ : / _ -"
+  }
 
   consumer_docs = {
     for f in local.consumer_files : f => try(
@@ -25,25 +36,42 @@ locals {
     for f, doc in local.consumer_docs : can(keys(doc)) ? concat(
       [for k in keys(doc) : "${f}: unknown field \"${k}\" (the fields are ${join(", ", local.consumer_fields)})" if !contains(local.consumer_fields, k)],
       [for k in local.consumer_required : "${f}: field \"${k}\" is missing" if !contains(keys(doc), k)],
-      can(regex(local.consumer_name, local.consumer_team[f])) ? [] : ["${f}: the file name is the invoke role's name: 1-64 characters of letters, digits and + = , . @ _ -"],
+      can(regex(local.consumer_name, local.consumer_team[f])) ? [] : ["${f}: ${local.consumer_expects.name}"],
       !contains(keys(doc), "account_id") || can(regex("^[0-9]{12}$", doc.account_id)) ? [] : [
-        "${f}: account_id must be 12 digits, quoted (\"012345678901\": YAML reads an unquoted number and drops a leading zero); got ${jsonencode(doc.account_id)}"
+        "${f}: ${local.consumer_expects.account_id}; got ${jsonencode(doc.account_id)}"
       ],
-      !contains(keys(doc), "role_arns") || try(length(doc.role_arns) > 0 && alltrue([for a in doc.role_arns : can(regex(local.consumer_role_arn, a))]), false) ? [] : [
-        "${f}: role_arns must be a non-empty list of IAM role ARNs (arn:aws:iam::<account_id>:role/<name>); got ${jsonencode(try(doc.role_arns, null))}"
+      !contains(keys(doc), "role_arns") || try(
+        length(doc.role_arns) > 0 && alltrue([for a in doc.role_arns : can(regex(local.consumer_role_arn, a))]), false
+      ) ? [] : ["${f}: ${local.consumer_expects.role_arns}; got ${jsonencode(try(doc.role_arns, null))}"],
+      [
+        for a in try(tolist(doc.role_arns), []) : "${f}: role_arns entry ${a} is not in account_id ${try(tostring(doc.account_id), "?")}"
+        if can(regex(local.consumer_role_arn, a)) && try(regex(local.consumer_role_arn, a)[1] != tostring(doc.account_id), false)
       ],
-      [for a in try(tolist(doc.role_arns), []) : "${f}: role_arns entry ${a} is not in account_id ${try(tostring(doc.account_id), "?")}" if can(regex(local.consumer_role_arn, a)) && try(regex(local.consumer_role_arn, a)[1] != tostring(doc.account_id), false)],
       !contains(keys(doc), "routes") || try(length(doc.routes) > 0 && alltrue([for r in doc.routes : can(tostring(r))]), false) ? [] : [
         "${f}: routes must be a non-empty list of route keys of this API (${jsonencode(var.routes)}) or [\"*\"]; got ${jsonencode(try(doc.routes, null))}"
       ],
-      [for r in try(tolist(doc.routes), []) : "${f}: route ${jsonencode(r)} is not a route of this API (routes: ${jsonencode(var.routes)})" if r != "*" && !contains(var.routes, r)],
-      !contains(keys(doc), "expires") || can(timeadd(try(tostring(doc.expires), "x"), "0s")) || can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", doc.expires)) ? [] : [
-        "${f}: expires must be a date (2027-03-31) or an RFC 3339 time (2027-03-31T18:00:00Z); got ${jsonencode(doc.expires)}"
+      [
+        for r in try(tolist(doc.routes), []) : "${f}: route ${jsonencode(r)} is not a route of this API (routes: ${jsonencode(var.routes)})"
+        if r != "*" && !contains(var.routes, r)
       ],
-      [for end in [local.consumer_ends[f]] : "${f}: expires ${end} has passed: IAM already refuses this team; remove the file, or extend expires after a review" if end != null && timecmp(coalesce(end, "9999-12-31T00:00:00Z"), plantimestamp()) <= 0],
-      [for k in ["contact", "reason"] : "${f}: ${k} must be a non-empty text (who to ask; why this team calls the API)" if contains(keys(doc), k) && try(length(trimspace(tostring(doc[k]))) == 0, true)],
-      !contains(keys(doc), "external_id") || can(regex("^[A-Za-z0-9+=,.@:/_-]{2,1224}$", doc.external_id)) ? [] : ["${f}: external_id must be 2-1224 characters of letters, digits and + = , . @ : / _ -"],
-      contains(keys(var.invoke_roles), local.consumer_team[f]) ? ["${f}: invoke_roles already defines ${local.consumer_team[f]}: a team is a file or an invoke_roles entry, not both"] : [],
+      # consumer_ends (below) reads expires once: null where it names no time.
+      !contains(keys(doc), "expires") || local.consumer_ends[f] != null ? [] : [
+        "${f}: ${local.consumer_expects.expires}; got ${jsonencode(doc.expires)}"
+      ],
+      [
+        for end in [local.consumer_ends[f]] : "${f}: expires ${end} ${local.consumer_expects.passed}"
+        if end != null && timecmp(coalesce(end, "9999-12-31T00:00:00Z"), plantimestamp()) <= 0
+      ],
+      [
+        for k in ["contact", "reason"] : "${f}: ${k} ${local.consumer_expects.text}"
+        if contains(keys(doc), k) && try(length(trimspace(tostring(doc[k]))) == 0, true)
+      ],
+      !contains(keys(doc), "external_id") || can(regex("^[A-Za-z0-9+=,.@:/_-]{2,1224}$", doc.external_id)) ? [] : [
+        "${f}: ${local.consumer_expects.external_id}"
+      ],
+      contains(keys(var.invoke_roles), local.consumer_team[f]) ? [
+        "${f}: invoke_roles already defines ${local.consumer_team[f]}: a team is a file or an invoke_roles entry, not both"
+      ] : [],
     ) : ["${f}: not a mapping of fields (${doc == "unreadable" ? "the file is not valid YAML or JSON" : "got ${jsonencode(doc)}"})"]
   ])
   consumer_duplicates = [
@@ -52,7 +80,9 @@ locals {
   ]
   consumer_ends = {
     for f, doc in local.consumer_docs : f => (
-      !can(doc.expires) || !can(tostring(doc.expires)) ? null : can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", doc.expires)) ? "${doc.expires}T00:00:00Z" : can(timeadd(tostring(doc.expires), "0s")) ? tostring(doc.expires) : null
+      !can(doc.expires) || !can(tostring(doc.expires)) ? null
+      : can(regex(local.consumer_date, doc.expires)) ? "${doc.expires}T00:00:00Z"
+      : can(timeadd(tostring(doc.expires), "0s")) ? tostring(doc.expires) : null
     )
   }
 

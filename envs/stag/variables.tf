@@ -39,7 +39,11 @@ variable "routes" {
 }
 
 variable "invoke_roles" {
-  description = "Invoke roles keyed by name, beside the files in consumers/ (one per team; see consumers.tf); see modules/provider_api. The seed's setup: { ApiAllowByIamRoleStag = { trusted_role_arns = [\"arn:aws:iam::<deve account>:role/LambdaRoleDeve\"] } }."
+  description = <<-EOT
+    Invoke roles keyed by name, beside the files in consumers/ (one per team; see consumers.tf); see
+    modules/provider_api. The seed's setup:
+    { ApiAllowByIamRoleStag = { trusted_role_arns = ["arn:aws:iam::<deve account>:role/LambdaRoleDeve"] } }.
+  EOT
   type = map(object({
     trusted_role_arns      = list(string)
     allowed_routes         = optional(list(string), ["*"])

@@ -243,7 +243,7 @@ locals {
   # unquoted date: 2027-03-31 is 2027-03-31T00:00:00Z).
   grant_ends = {
     for name, r in var.invoke_roles : name => (
-      r.expires == null ? null : can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", r.expires)) ? "${r.expires}T00:00:00Z" : r.expires
+      r.expires == null ? null : can(regex(local.date_only, r.expires)) ? "${r.expires}T00:00:00Z" : r.expires
     )
   }
   until = {

@@ -47,6 +47,7 @@ locals {
   # IAM names and principals.
   iam_name_chars      = "[A-Za-z0-9+=,.@_-]"
   role_name_regex     = "^${local.iam_name_chars}{1,64}$"
+  date_only           = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" # an expires that is a date: that day's start, UTC (iam.tf)
   role_arn_regex      = "^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/(${local.iam_name_chars}+/)*${local.iam_name_chars}{1,64}$"
   account_principal   = "^([0-9]+|arn:[^:]+:iam::[^:]*:root)$" # an account id or an account root
   non_role_principal  = "^arn:[^:]+:(iam|sts)::[^:]*:(user|assumed-role|federated-user|group)/"
@@ -321,14 +322,20 @@ variable "invoke_roles" {
   nullable = false
 
   validation {
+    # (A local cannot hold this: a validation may not depend on a local that depends on its own variable.)
     condition = alltrue([
-      for name, r in var.invoke_roles : r.expires == null || can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", r.expires)) && can(timeadd("${coalesce(r.expires, "x")}T00:00:00Z", "0s")) || can(timeadd(coalesce(r.expires, "x"), "0s"))
+      for r in values(var.invoke_roles) : r.expires == null
+      || can(regex(local.date_only, r.expires)) && can(timeadd("${coalesce(r.expires, "x")}T00:00:00Z", "0s"))
+      || can(timeadd(coalesce(r.expires, "x"), "0s"))
     ])
     error_message = join(" ", [
       "invoke_roles: expires must be a date (2027-03-31: the grant ends as that day starts, UTC) or an RFC 3339",
       "time (2027-03-31T18:00:00Z, 2027-03-31T18:00:00+09:00); bad: ${jsonencode({
-        for name, r in var.invoke_roles : name => r.expires
-        if !(r.expires == null || can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", r.expires)) && can(timeadd("${coalesce(r.expires, "x")}T00:00:00Z", "0s")) || can(timeadd(coalesce(r.expires, "x"), "0s")))
+        for name, r in var.invoke_roles : name => r.expires if !(
+          r.expires == null
+          || can(regex(local.date_only, r.expires)) && can(timeadd("${coalesce(r.expires, "x")}T00:00:00Z", "0s"))
+          || can(timeadd(coalesce(r.expires, "x"), "0s"))
+        )
       })}.",
     ])
   }
