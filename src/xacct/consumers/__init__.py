@@ -137,13 +137,16 @@ def _read(path: Path) -> tuple[Any, list[str]]:
             f"{path.name} is YAML, and reading YAML needs PyYAML: pip install 'xacct[consumers]' (JSON files need "
             "nothing)"
         ) from None
-    node = yaml.compose(text)
+    try:
+        node = yaml.compose(text)
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ValueError(str(error).splitlines()[0]) from None
     unquoted_numbers = []
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(value, yaml.ScalarNode) and value.style is None and re.fullmatch(r"[0-9]+", value.value):
                 unquoted_numbers.append(str(key.value))
-    document = yaml.safe_load(text)
     if isinstance(document, dict):
         for key in unquoted_numbers:  # as Terraform's yamldecode reads a plain run of digits: a number
             if isinstance(document.get(key), str):
@@ -242,14 +245,9 @@ def read_folder(folder: Path, *, routes: Sequence[str] | None = None, now: datet
     for path in paths:
         try:
             document, unquoted = _read(path)
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, UnicodeDecodeError) as error:  # JSON's and (as ValueError) YAML's syntax errors
             problems.append(f"{path.name}: not a mapping of fields (the file is not valid YAML or JSON: {error})")
             continue
-        except Exception as error:
-            if type(error).__module__.startswith("yaml"):
-                problems.append(f"{path.name}: not a mapping of fields (the file is not valid YAML or JSON)")
-                continue
-            raise
         found = problems_of(path, document, unquoted, routes, now)
         problems += found
         if not found:

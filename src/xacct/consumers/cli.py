@@ -5,11 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from xacct.access.cli import days_or_hours
-from xacct.consumers import SCHEMA, ConsumerFileError, expiring, read_folder, request_text, role_arns_from_output
+from xacct.consumers import (
+    SCHEMA,
+    ConsumerFileError,
+    expiring,
+    problems_of,
+    read_folder,
+    request_text,
+    role_arns_from_output,
+)
 from xacct.errors import ConfigError
 from xacct.status import ExitStatus
 
@@ -128,25 +137,20 @@ def _request(args: argparse.Namespace) -> int:
     accounts = sorted({arn.split(":")[4] for arn in role_arns})
     if len(accounts) != 1:
         raise ConfigError(f"the roles are in {len(accounts)} accounts ({', '.join(accounts)}): one file per account")
-    text = request_text(
-        account_id=accounts[0],
-        role_arns=role_arns,
-        routes=args.routes,
-        contact=args.contact,
-        reason=args.reason,
-        expires=args.expires,
-        external_id=args.external_id,
-    )
-    target = None if args.out is None else args.out / f"{args.team}.yaml"
-    # What the provider's plan will check, checked now (routes too, when they are known only there: not here).
-    from tempfile import TemporaryDirectory
-
-    with TemporaryDirectory() as tmp:
-        draft = Path(tmp) / f"{args.team}.yaml"
-        draft.write_text(text)
-        problems = read_folder(Path(tmp)).problems
+    fields: dict[str, Any] = {
+        "account_id": accounts[0],
+        "role_arns": role_arns,
+        "routes": args.routes,
+        "contact": args.contact,
+        "reason": args.reason,
+    }
+    fields |= {k: v for k, v in (("expires", args.expires), ("external_id", args.external_id)) if v is not None}
+    # What the provider's plan will check, checked now (the routes of the API are known only there: not here).
+    problems = problems_of(Path(f"{args.team}.yaml"), fields, [], None, datetime.now(timezone.utc))
     if problems:
         raise ConfigError("the file would be refused: " + "; ".join(problems))
+    text = request_text(**fields)
+    target = None if args.out is None else args.out / f"{args.team}.yaml"
     if target is None:
         sys.stdout.write(text)
     else:

@@ -246,15 +246,16 @@ def decide(request: Request, policies: Policies) -> Result:
     has_boundary = policies.boundary is not None
     lowered = lower_keys(request.context)
     same_account = request.resource_account is not None and request.resource_account == who.account
+    kinds: dict[int, str | None] = {}
+
+    def naming(statement: Statement) -> str | None:
+        """How the statement names the requester, worked out once per statement of this decision."""
+        key = id(statement)
+        if key not in kinds:
+            kinds[key] = statement_names(statement, who, has_boundary=has_boundary)
+        return kinds[key]
+
     if policies.resource is not None:
-        kinds: dict[int, str | None] = {}
-
-        def naming(statement: Statement) -> str | None:
-            key = id(statement)
-            if key not in kinds:
-                kinds[key] = statement_names(statement, who, has_boundary=has_boundary)
-            return kinds[key]
-
         resource, resource_allows = _scan([policies.resource], request, lowered, lambda s: naming(s) is not None)
         if resource is Decision.EXPLICIT_DENY:
             return _deny(RESOURCE, resource_allows)
@@ -301,7 +302,7 @@ def decide(request: Request, policies: Policies) -> Result:
     if identity_allows and not policies.resource_required:
         return Result(Decision.ALLOW, "allowed by an identity-based policy", _by("identity", identity_by))
     if resource is Decision.ALLOW:
-        named = [(statement_names(st, who, has_boundary=has_boundary), st) for st in resource_allows]
+        named = [(naming(st), st) for st in resource_allows]
         if identity_allows and any(kind == "account" for kind, _ in named):  # the account delegates to the identity
             return Result(
                 Decision.ALLOW,
