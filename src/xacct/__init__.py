@@ -14,8 +14,6 @@ the demo, the Terraform runner, the stacks the tests deploy and the echo server 
 behind the ``local`` extra (``pip install -e '.[local]'`` in a clone; xacct is not on PyPI).
 """
 
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
 from typing import TYPE_CHECKING, Any
 
 from xacct.client import ApiClient, RetryPolicy, WaitRefused, WaitTimedOut
@@ -33,6 +31,7 @@ from xacct.errors import (
     XacctError,
 )
 from xacct.signing import IamAuth
+from xacct.version import VERSION
 
 if TYPE_CHECKING:
     from xacct.aio import AsyncApiClient as AsyncApiClient
@@ -70,7 +69,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'xacct' has no attribute {name!r}")
 
 
-try:
-    __version__ = _version("xacct")  # one source of truth: pyproject.toml
-except PackageNotFoundError:  # run from a source tree that was never installed (PYTHONPATH=src)
-    __version__ = "0+unknown"
+__version__ = VERSION

@@ -49,6 +49,8 @@ from xacct.errors import (
 )
 from xacct.payloads import DEFAULT_THRESHOLD, PayloadHandoff
 from xacct.signing import IamAuth, QueryParams, canonical_query, check_transport, encode, query_pairs
+from xacct.transport import Channel, TransportError
+from xacct.version import USER_AGENT
 
 ENDPOINT_ENV = "XACCT_ENDPOINT_URL"
 EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
@@ -181,8 +183,10 @@ def _phrase(status: int) -> str:
         return ""
 
 
-def _failed_before_sending(exc: requests.RequestException | urllib3.exceptions.HTTPError) -> bool:
+def _failed_before_sending(exc: requests.RequestException | urllib3.exceptions.HTTPError | TransportError) -> bool:
     """True when the connection was never made, so not a byte of the request reached the server."""
+    if isinstance(exc, TransportError):
+        return exc.phase == "connect"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
     connecting = urllib3.exceptions.ConnectTimeoutError | urllib3.exceptions.NewConnectionError
@@ -205,12 +209,16 @@ def _underlying(exc: BaseException) -> list[BaseException]:
 
 
 def describe_failure(
-    exc: requests.RequestException | urllib3.exceptions.HTTPError, netloc: str, timeout: Any
+    exc: requests.RequestException | urllib3.exceptions.HTTPError | TransportError, netloc: str, timeout: Any
 ) -> tuple[str, str]:
     """(reason, what happened in words) for a request that got no HTTP answer; see ConnectionFailed.REASONS.
 
-    ``exc`` is what requests raised, or what urllib3 raised (ApiClient sends through a urllib3 pool directly).
+    ``exc`` is what xacct.transport raised (ApiClient's own connections), or what requests raised (through a proxy).
     """
+    if isinstance(exc, TransportError):
+        if exc.phase == "decode":
+            return "connection", f"the answer from {netloc} has a body that its Content-Encoding does not decode"
+        return describe_chain(exc, netloc, timeout, timed_out=exc.timed_out, lost=exc.lost)
     u3 = urllib3.exceptions
     if isinstance(exc, u3.HTTPError):
         timed_out = (
@@ -482,6 +490,7 @@ class ClientCore:
         if content_type and "content-type" not in base_headers:
             base_headers["Content-Type"] = content_type
         base_headers["Host"] = self.host
+        base_headers.setdefault("User-Agent", USER_AGENT)
         # What messages show: the API's URL as the caller named it, whatever endpoint the bytes go to.
         named_query = "&".join(f"{encode(k)}={encode(v)}" for k, v in query_pairs(params))
         return Call(
@@ -626,70 +635,57 @@ class ApiClient(ClientCore):
     def setup_transport(self) -> None:
         self._local = threading.local()
         self._adapters: list[HTTPAdapter] = []
+        self._channels: list[Channel] = []
         self._lock = threading.Lock()
         self.sleep: Callable[[float], None] = time.sleep
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
-    def _transport(self) -> tuple[HTTPAdapter, urllib3.HTTPConnectionPool | None, dict[str, Any]]:
-        """This thread's transport: requests' HTTPAdapter, the urllib3 connection pool it made for the API's origin
-        (None when a proxy applies: then the adapter sends), and the send settings (proxies, CA bundle and client
-        certificate from the environment, as a requests Session reads them, once).
+    def _transport(self) -> tuple[HTTPAdapter, Channel | None, dict[str, Any]]:
+        """This thread's transport: requests' HTTPAdapter, a kept-alive connection to the API's origin (None when a
+        proxy applies: then the adapter sends), and the send settings (proxies, CA bundle and client certificate
+        from the environment, as a requests Session reads them, once).
 
-        Requests go to the pool directly, not through a Session nor the adapter's per-request work (proxy selection,
-        pool lookup, TLS settings, cookies, hooks): for a signed call to one API that was half the client's own time.
-        TLS verification and CA bundle are what requests would use (the adapter builds the pool).
+        Requests go over the thread's own http.client connection (xacct.transport), not through a Session, the
+        adapter's per-request work (proxy selection, pool lookup, TLS settings, cookies, hooks) nor urllib3's pool:
+        for a signed call to one API those were most of the client's own time. TLS is verified against the CA
+        bundle requests would use.
         """
-        found: tuple[HTTPAdapter, urllib3.HTTPConnectionPool | None, dict[str, Any]] | None = getattr(
-            self._local, "transport", None
-        )
+        found: tuple[HTTPAdapter, Channel | None, dict[str, Any]] | None = getattr(self._local, "transport", None)
         if found is not None:
             return found
         adapter = HTTPAdapter(max_retries=0, pool_maxsize=4)
         with requests.Session() as session:
             merged = session.merge_environment_settings(self.origin + "/", {}, None, None, None)
         settings: dict[str, Any] = {k: merged[k] for k in ("proxies", "verify", "cert")}
-        pool: urllib3.HTTPConnectionPool | None = None
-        if not select_proxy(self.origin + "/", settings["proxies"]):
-            template = requests.PreparedRequest()
-            template.prepare(method="GET", url=self.origin + "/")
-            pool = cast(
-                urllib3.HTTPConnectionPool,
-                adapter.get_connection_with_tls_context(
-                    template, settings["verify"], settings["proxies"], settings["cert"]
-                ),
-            )
-            # The CA bundle requests uses (certifi's, or REQUESTS_CA_BUNDLE), as adapter.send sets it.
-            adapter.cert_verify(pool, self.origin + "/", settings["verify"], settings["cert"])  # type: ignore[no-untyped-call]
-        self._local.transport = (adapter, pool, settings)
+        channel = None
+        if not select_proxy(self.origin + "/", settings["proxies"]) and not settings["cert"]:
+            channel = Channel(self.origin, settings["verify"])
+        self._local.transport = (adapter, channel, settings)
         with self._lock:
             self._adapters.append(adapter)
-        return adapter, pool, settings
+            if channel is not None:
+                self._channels.append(channel)
+        return adapter, channel, settings
 
     @staticmethod
     def _send(
-        pool: urllib3.HTTPConnectionPool, prepared: requests.PreparedRequest, target: str, timeout: Any
+        channel: Channel, prepared: requests.PreparedRequest, target: str, timeout: float | tuple[float, float]
     ) -> requests.Response:
-        """``prepared`` through ``pool`` (no retries, no redirects), answered as a requests.Response, body read."""
-        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-        raw = pool.urlopen(
+        """``prepared`` over ``channel`` (no retries, no redirects), answered as a requests.Response, body read."""
+        answer = channel.send(
             prepared.method or "GET",
             target,
-            body=prepared.body,
-            headers=prepared.headers,
-            redirect=False,
-            assert_same_host=False,
-            preload_content=True,
-            decode_content=True,
-            retries=False,
-            timeout=urllib3.Timeout(connect=connect, read=read),
+            prepared.headers,
+            cast(bytes | None, prepared.body),
+            timeout if isinstance(timeout, tuple) else (timeout, timeout),
         )
         response = requests.Response()
-        response.status_code = raw.status
-        response.headers = CaseInsensitiveDict(raw.headers)
+        response.status_code = answer.status
+        response.headers = CaseInsensitiveDict(answer.headers)
         response.encoding = get_encoding_from_headers(response.headers)
-        response.raw = io.BytesIO(raw.data)  # read (and decoded) already: .content reads it from here
-        response.reason = raw.reason or ""
+        response.raw = io.BytesIO(answer.body)  # read (and decoded) already: .content reads it from here
+        response.reason = answer.reason
         response.url = prepared.url or ""
         response.request = prepared
         return response
@@ -697,8 +693,11 @@ class ApiClient(ClientCore):
     def close(self) -> None:
         with self._lock:
             adapters, self._adapters = self._adapters, []
+            channels, self._channels = self._channels, []
         for adapter in adapters:
             adapter.close()
+        for channel in channels:
+            channel.close()
 
     def __enter__(self) -> ApiClient:
         return self
@@ -772,7 +771,7 @@ class ApiClient(ClientCore):
         if self.payloads is not None:
             json, data, headers = self.payloads.outgoing(json, data, headers, encode=self.encode_body)
         call = self.call(method, path, json=json, data=data, params=params, headers=headers)
-        adapter, pool, settings = self._transport()
+        adapter, channel, settings = self._transport()
         target = call.wire_path + (f"?{call.query}" if call.query else "")
         attempt = 0
         while True:
@@ -786,8 +785,8 @@ class ApiClient(ClientCore):
             self.sign(call, prepared.headers)
             timeout = call.clock.cap(self.timeout)
             try:
-                if pool is not None:
-                    response = self._send(pool, prepared, target, timeout)
+                if channel is not None:
+                    response = self._send(channel, prepared, target, timeout)
                 else:
                     response = adapter.send(prepared, timeout=timeout, **settings)
                     response.content  # noqa: B018  (read now: a broken answer fails here, inside the retry)
@@ -796,6 +795,7 @@ class ApiClient(ClientCore):
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
                 urllib3.exceptions.HTTPError,
+                TransportError,
             ) as exc:
                 reason, what = describe_failure(exc, urlsplit(self.origin).netloc, timeout)
                 delay = self.retry_after_failure(call, attempt, reason, _failed_before_sending(exc))
