@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import http.client
 import os
+import re
 import select
 import socket
 import ssl
@@ -96,6 +97,11 @@ def _closed_by_server(sock: socket.socket) -> bool:
     return bool(poller.poll(0))
 
 
+# What http.client accepts in a header (its _is_legal_header_name and _is_illegal_header_value, said again here).
+_LEGAL_NAME = re.compile(r"[^:\s][^:\r\n]*")
+_ILLEGAL_VALUE = re.compile(r"\n(?![ \t])|\r(?![ \t\n])")
+
+
 def _refused_header(headers: Mapping[str, str]) -> str:
     """What to say when http.client refuses a header: its name (never its value, which may be a secret)."""
     for name, value in headers.items():
@@ -104,8 +110,8 @@ def _refused_header(headers: Mapping[str, str]) -> str:
             value.encode("latin-1")
         except UnicodeError:
             return f"header {name!r} cannot be sent: HTTP/1.1 header names are ASCII and values Latin-1"
-        if any(c in name + value for c in "\r\n\0") or not name or any(c in name for c in " :"):
-            return f"header {name!r} cannot be sent: no line breaks or NUL in a header, no space or ':' in its name"
+        if not _LEGAL_NAME.fullmatch(name) or _ILLEGAL_VALUE.search(value):
+            return f"header {name!r} cannot be sent: no ':' or line break in a header name, no line break in a value"
     return "a header of this request cannot be sent (http.client refused it)"
 
 

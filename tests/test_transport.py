@@ -1,0 +1,268 @@
+"""ApiClient's own wire (xacct.transport): what urllib3 did for it, it still does, over real sockets.
+
+A real HTTP(S) server on loopback (http.server, TLS with a private CA made here with `cryptography`) answers; the
+local AWS issues the credentials. Each test names the behaviour of urllib3/requests it holds ApiClient to.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from xacct import ApiClient, ConfigError, ConnectionFailed, RetryPolicy
+from xacct.local import LocalAws
+from xacct.local.echo_server import EchoServer
+from xacct.local.stacks import ApiStack, build_api
+from xacct.version import USER_AGENT
+
+
+@pytest.fixture(scope="module")
+def stack(local_aws: LocalAws, echo: EchoServer, new_account: Callable[[], str]) -> ApiStack:
+    return build_api(local_aws, new_account(), new_account(), echo.url)
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Records (client port, path, headers) of every request; a few paths answer specially."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[tuple[int, str, dict[str, str]]]
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.seen.append((self.client_address[1], self.path, {k.lower(): v for k, v in self.headers.items()}))
+        body = b'{"ok":true}'
+        extra: list[tuple[str, str]] = []
+        if self.path == "/gzip" and "gzip" in (self.headers.get("Accept-Encoding") or ""):
+            body, extra = gzip.compress(body), [("Content-Encoding", "gzip")]
+        if self.path == "/broken-gzip":
+            body, extra = b"not gzip at all", [("Content-Encoding", "gzip")]
+        if self.path == "/repeated":
+            extra = [("X-Multi", "a"), ("x-multi", "b")]
+        self.send_response(200)
+        for name, value in [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *extra]:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+        if self.path == "/then-close":
+            self.close_connection = True  # as a server whose keep-alive timeout passed: closes without saying so
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: Any) -> None:  # noqa: ARG002  (quiet)
+        return None
+
+
+def _serve(context: ssl.SSLContext | None = None) -> Iterator[tuple[str, type[_Recorder]]]:
+    handler = type("Handler", (_Recorder,), {"seen": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    if context is not None:
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    scheme = "https" if context else "http"
+    yield f"{scheme}://localhost:{server.server_address[1]}", handler
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def plain() -> Iterator[tuple[str, type[_Recorder]]]:
+    yield from _serve()
+
+
+def _client(stack: ApiStack, endpoint: str, **kwargs: Any) -> ApiClient:
+    kwargs.setdefault("retries", RetryPolicy(max_attempts=1))
+    return stack.client(endpoint_url=endpoint, **kwargs)
+
+
+# -- keep-alive ---------------------------------------------------------------------------------------------------
+
+
+def test_one_connection_per_thread_is_kept_alive(stack: ApiStack, plain: tuple[str, type[_Recorder]]) -> None:
+    url, handler = plain
+    with _client(stack, url) as api:
+        for _ in range(5):
+            api.get("/hoge")
+        ports = {port for port, _, _ in handler.seen}
+        assert len(handler.seen) == 5
+        assert len(ports) == 1
+        other: list[int] = []
+        thread = threading.Thread(target=lambda: other.append(api.get("/hoge").status_code))
+        thread.start()
+        thread.join()
+        assert other == [200]
+        assert len({port for port, _, _ in handler.seen}) == 2  # another thread, its own connection
+
+
+def test_a_connection_the_server_closed_is_not_reused(stack: ApiStack, plain: tuple[str, type[_Recorder]]) -> None:
+    """urllib3 checks an idle connection before reusing it (is_connection_dropped): a POST without an
+    Idempotency-Key, which is never retried, goes out on a new connection instead of failing as "lost"."""
+    url, handler = plain
+    with _client(stack, url) as api:
+        api.get("/then-close")
+        time.sleep(0.3)  # the server's FIN arrives
+        assert api.post("/hoge", json={"n": 1}).status_code == 200
+    (first, _, _), (second, path, _) = handler.seen
+    assert path == "/hoge"
+    assert first != second
+    assert len(handler.seen) == 2  # sent once
+
+
+# -- what is sent, what is read -------------------------------------------------------------------------------------
+
+
+def test_user_agent_and_accept_encoding(stack: ApiStack, plain: tuple[str, type[_Recorder]]) -> None:
+    url, handler = plain
+    with _client(stack, url) as api:
+        api.get("/hoge")
+        api.get("/hoge", headers={"User-Agent": "team-b-batch/2"})
+    assert handler.seen[0][2]["user-agent"] == USER_AGENT
+    assert handler.seen[0][2]["accept-encoding"] == "identity"  # as urllib3 sends without one
+    assert handler.seen[1][2]["user-agent"] == "team-b-batch/2"
+    assert "user-agent" not in handler.seen[0][2]["authorization"].split("SignedHeaders=")[1]
+
+
+def test_gzip_is_decoded_when_asked_for(stack: ApiStack, plain: tuple[str, type[_Recorder]]) -> None:
+    url, _ = plain
+    with _client(stack, url) as api:
+        answer = api.get("/gzip", headers={"Accept-Encoding": "gzip"})
+        assert answer.headers["Content-Encoding"] == "gzip"
+        assert answer.json() == {"ok": True}  # decoded, as requests' .content is
+        with pytest.raises(ConnectionFailed) as error:
+            api.get("/broken-gzip")
+    assert error.value.reason == "connection"
+    assert "body that its Content-Encoding does not decode" in str(error.value)
+
+
+def test_repeated_response_headers_are_joined(stack: ApiStack, plain: tuple[str, type[_Recorder]]) -> None:
+    url, _ = plain
+    with _client(stack, url) as api:
+        assert api.get("/repeated").headers["X-Multi"] == "a, b"  # as urllib3's HTTPHeaderDict joins them
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("X-Secret", "s3cr3t\r\nX-Injected: 1"), ("X-Secret", "日本-s3cr3t"), ("X:Secret-Name", "s3cr3t")],
+)
+def test_a_header_that_cannot_be_sent_is_named_and_its_value_is_not_shown(
+    stack: ApiStack, plain: tuple[str, type[_Recorder]], name: str, value: str
+) -> None:
+    url, handler = plain
+    with _client(stack, url) as api, pytest.raises(ConfigError) as error:
+        api.get("/hoge", headers={name: value})
+    assert repr(name) in str(error.value)
+    assert "s3cr3t" not in str(error.value)
+    assert error.value.__cause__ is None
+    assert handler.seen == []  # no injected header, no request
+
+
+# -- TLS ----------------------------------------------------------------------------------------------------------
+
+
+def _private_ca(folder: Path) -> tuple[Path, ssl.SSLContext]:
+    """A CA and a certificate for localhost (not 127.0.0.1) it signed: (CA file, the server's TLS context)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "xacct test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = [x509.DNSName("localhost")]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_file, cert_file, key_file = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return ca_file, context
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    ca_file, context = _private_ca(tmp_path_factory.mktemp("ca"))
+    for url, _ in _serve(context):
+        yield url, ca_file
+
+
+def test_tls_is_verified_against_the_bundle_requests_would_use(
+    stack: ApiStack, tls_server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests' CA bundle: certifi's by default, REQUESTS_CA_BUNDLE when set (a private CA)."""
+    url, ca_file = tls_server
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    with _client(stack, url) as api, pytest.raises(ConnectionFailed) as error:
+        api.get("/hoge")
+    assert error.value.reason == "tls"
+    assert "unable to get local issuer certificate" in str(error.value)
+    assert "point REQUESTS_CA_BUNDLE at its certificate" in str(error.value)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_file))
+    with _client(stack, url) as api:
+        assert api.get("/hoge").json() == {"ok": True}
+
+
+def test_tls_checks_the_host_name(
+    stack: ApiStack, tls_server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The certificate names localhost; the same server at 127.0.0.1 is not the host it names."""
+    url, ca_file = tls_server
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_file))
+    with _client(stack, url.replace("localhost", "127.0.0.1")) as api, pytest.raises(ConnectionFailed) as error:
+        api.get("/hoge")
+    assert error.value.reason == "tls"
+    assert "IP address mismatch" in str(error.value)
+
+
+# -- proxies --------------------------------------------------------------------------------------------------------
+
+
+def test_a_proxy_from_the_environment_is_used(
+    stack: ApiStack, plain: tuple[str, type[_Recorder]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP_PROXY / HTTPS_PROXY as requests reads them: the request goes to the proxy (requests' adapter sends)."""
+    proxy, handler = plain
+    for name in ("no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # the local AWS (AssumeRole) is reached directly
+    with _client(stack, "http://api.xacct-test.invalid:8080") as api:
+        assert api.get("/hoge").json() == {"ok": True}
+    _, target, headers = handler.seen[0]
+    assert target == "http://api.xacct-test.invalid:8080/hoge"  # absolute form: a proxy's request
+    assert headers["host"] == stack.host  # the signed Host, as always
