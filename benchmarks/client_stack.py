@@ -43,6 +43,7 @@ from xacct.local import LocalAws
 from xacct.local.stacks import ApiStack
 
 IN_FLIGHT = (1, 10, 100)
+KEEPALIVE_EXPIRY = httpx.Limits().keepalive_expiry or 5.0  # httpx's default, which both clients keep
 SERVE = (
     "from xacct.local.echo_server import EchoServer\n"
     "import time\n"
@@ -90,12 +91,17 @@ async def run_tasks(call: Callable[[], Awaitable[Any]], tasks: int, total: int) 
     await asyncio.gather(*(work() for _ in range(tasks)))
 
 
-def interleaved(variants: dict[str, Callable[[], None]], total: int, rounds: int) -> dict[str, float]:
-    """Seconds per request of each variant (``variants[name]()`` sends ``total`` requests), rounds interleaved."""
+def interleaved(
+    variants: dict[str, Callable[[], None]], total: int, rounds: int, before: Callable[[], None] | None = None
+) -> dict[str, float]:
+    """Seconds per request of each variant (``variants[name]()`` sends ``total`` requests), rounds interleaved;
+    ``before()`` runs, untimed, before each."""
     seconds = dict.fromkeys(variants, 0.0)
     names = list(variants)
     for round_ in range(rounds):
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            if before is not None:
+                before()
             started = time.perf_counter()
             variants[name]()
             seconds[name] += time.perf_counter() - started
@@ -108,6 +114,18 @@ def same_bytes(client: ApiClient | AsyncApiClient, stack: ApiStack) -> dict[str,
     headers: CaseInsensitiveDict[str] = CaseInsensitiveDict({"Host": stack.host})
     client.auth.sign("GET", stack.host, "/hoge", "", headers, b"", client.role.credentials.get_frozen_credentials())
     return dict(headers)
+
+
+def cold_pools() -> None:
+    """Every async variant starts from the same pool: one whose kept-alive connections have all expired.
+
+    httpcore's pool looks at every connection (and polls each idle one) whenever it assigns a request, so its cost
+    per request grows with the connections it holds, and how many it holds depends on the run before: a pool used
+    less than keepalive_expiry ago starts with what that run left, an older one opens a connection per task in the
+    first burst. Measured without this, a floor reused warm while xacct started cold took half the time per request
+    (4 s against 9 s for 2,000 requests at 100 in flight), whichever client it was.
+    """
+    time.sleep(KEEPALIVE_EXPIRY + 0.5)
 
 
 def sync_variants(stack: ApiStack, echo_url: str, in_flight: int, total: int) -> dict[str, Callable[[], None]]:
@@ -162,12 +180,14 @@ def sync_variants(stack: ApiStack, echo_url: str, in_flight: int, total: int) ->
 
 def async_variants(
     stack: ApiStack, echo_url: str, in_flight: int, total: int, loop: asyncio.AbstractEventLoop
-) -> tuple[dict[str, Callable[[], None]], AsyncApiClient, httpx.AsyncClient]:
+) -> tuple[dict[str, Callable[[], None]], AsyncApiClient, list[httpx.AsyncClient]]:
     url = f"{echo_url}/hoge"
     client = AsyncApiClient(
         stack.base_url, stack.invoke_role_arn, source_session=stack.workload(), endpoint_url=echo_url
     )
-    plain = httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=100))
+    # One pool per variant (two floors sharing one would keep it warm for each other).
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    plain, same = httpx.AsyncClient(limits=limits), httpx.AsyncClient(limits=limits)
 
     async def with_httpx() -> None:
         (await plain.get(url, timeout=10)).raise_for_status()
@@ -175,7 +195,7 @@ def async_variants(
     replay = same_bytes(client, stack)
 
     async def with_httpx_same_bytes() -> None:
-        (await plain.get(url, headers=replay, timeout=10)).raise_for_status()
+        (await same.get(url, headers=replay, timeout=10)).raise_for_status()
 
     async def with_xacct() -> None:
         await client.get("/hoge")
@@ -187,7 +207,7 @@ def async_variants(
         name: (lambda call=call: loop.run_until_complete(run_tasks(call, in_flight, total)))
         for name, call in calls.items()
     }
-    return variants, client, plain
+    return variants, client, [plain, same]
 
 
 def soak(stack: ApiStack, echo_url: str, calls: int, ttl: int = 3) -> dict[str, Any]:
@@ -248,11 +268,12 @@ def main() -> int:
                 loop = asyncio.new_event_loop()
                 try:
                     before = len(aws.assume_role_records)
-                    variants, client, plain = async_variants(stack, echo_url, in_flight, args.requests, loop)
-                    asynchronous = interleaved(variants, args.requests, args.rounds)
+                    variants, client, floors = async_variants(stack, echo_url, in_flight, args.requests, loop)
+                    asynchronous = interleaved(variants, args.requests, args.rounds, before=cold_pools)
                     async_assumes = len(aws.assume_role_records) - before
                     loop.run_until_complete(client.aclose())
-                    loop.run_until_complete(plain.aclose())
+                    for floor in floors:
+                        loop.run_until_complete(floor.aclose())
                 finally:
                     loop.close()
                 sent = args.requests * args.rounds + 2 * in_flight

@@ -183,7 +183,7 @@ def _phrase(status: int) -> str:
         return ""
 
 
-def _failed_before_sending(exc: requests.RequestException | urllib3.exceptions.HTTPError | TransportError) -> bool:
+def _failed_before_sending(exc: requests.RequestException | TransportError) -> bool:
     """True when the connection was never made, so not a byte of the request reached the server."""
     if isinstance(exc, TransportError):
         return exc.phase == "connect"
@@ -208,9 +208,7 @@ def _underlying(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def describe_failure(
-    exc: requests.RequestException | urllib3.exceptions.HTTPError | TransportError, netloc: str, timeout: Any
-) -> tuple[str, str]:
+def describe_failure(exc: requests.RequestException | TransportError, netloc: str, timeout: Any) -> tuple[str, str]:
     """(reason, what happened in words) for a request that got no HTTP answer; see ConnectionFailed.REASONS.
 
     ``exc`` is what xacct.transport raised (ApiClient's own connections), or what requests raised (through a proxy).
@@ -219,23 +217,6 @@ def describe_failure(
         if exc.phase == "decode":
             return "connection", f"the answer from {netloc} has a body that its Content-Encoding does not decode"
         return describe_chain(exc, netloc, timeout, timed_out=exc.timed_out, lost=exc.lost)
-    u3 = urllib3.exceptions
-    if isinstance(exc, u3.HTTPError):
-        timed_out = (
-            "connect_timeout"
-            if isinstance(exc, u3.ConnectTimeoutError) and not isinstance(exc, u3.NewConnectionError)
-            else "read_timeout"
-            if isinstance(exc, u3.ReadTimeoutError)
-            else None
-        )
-        return describe_chain(
-            exc,
-            netloc,
-            timeout,
-            timed_out=timed_out,
-            lost=isinstance(exc, u3.ProtocolError),
-            tls=isinstance(exc, u3.SSLError),
-        )
     timed_out = (
         "connect_timeout"
         if isinstance(exc, requests.exceptions.ConnectTimeout)
@@ -446,7 +427,7 @@ class ClientCore:
         self.setup_transport()
 
     def setup_transport(self) -> None:
-        """What sends the bytes (ApiClient: a urllib3 pool per thread; AsyncApiClient: an httpx.AsyncClient)."""
+        """What sends the bytes (ApiClient: a connection per thread; AsyncApiClient: an httpx.AsyncClient)."""
         raise NotImplementedError
 
     @staticmethod
@@ -625,7 +606,8 @@ class ApiClient(ClientCore):
     ``<source account id>-xacct-<function or host name>`` (the account from one sts:GetCallerIdentity), the
     form invoke roles require of a consumer account's sessions. Proxy and CA settings come from the
     environment when a thread first uses the client (requests re-reads them per request; on a hot path that is a
-    third of the cost); requests go to requests' HTTPAdapter (urllib3) directly, without a Session.
+    third of the cost); each thread keeps one connection to the API alive (xacct.transport, on http.client; TLS
+    verified against the CA bundle requests would use), or sends through requests' HTTPAdapter when a proxy applies.
     Errors raise: ``InvokeDenied`` for API Gateway's IAM 403s, ``HttpError`` for other statuses >= 400,
     ``ConnectionFailed`` (``TimedOut`` for timeouts) when no answer came, ``AssumeRoleDenied`` when the role
     cannot be assumed. Their messages show the API's URL as given here, not ``endpoint_url``, and the number
@@ -794,7 +776,6 @@ class ApiClient(ClientCore):
                 requests.ConnectionError,
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
-                urllib3.exceptions.HTTPError,
                 TransportError,
             ) as exc:
                 reason, what = describe_failure(exc, urlsplit(self.origin).netloc, timeout)
