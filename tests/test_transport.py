@@ -6,6 +6,7 @@ local AWS issues the credentials. Each test names the behaviour of urllib3/reque
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import gzip
 import ssl
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from xacct import ApiClient, ConfigError, ConnectionFailed, RetryPolicy
+from xacct.aio import AsyncApiClient
 from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
 from xacct.local.stacks import ApiStack, build_api
@@ -157,16 +159,40 @@ def test_repeated_response_headers_are_joined(stack: ApiStack, plain: tuple[str,
     ("name", "value"),
     [("X-Secret", "s3cr3t\r\nX-Injected: 1"), ("X-Secret", "日本-s3cr3t"), ("X:Secret-Name", "s3cr3t")],
 )
+@pytest.mark.parametrize("client", ["ApiClient", "AsyncApiClient"])
 def test_a_header_that_cannot_be_sent_is_named_and_its_value_is_not_shown(
-    stack: ApiStack, plain: tuple[str, type[_Recorder]], name: str, value: str
+    stack: ApiStack, plain: tuple[str, type[_Recorder]], name: str, value: str, client: str
 ) -> None:
     url, handler = plain
-    with _client(stack, url) as api, pytest.raises(ConfigError) as error:
-        api.get("/hoge", headers={name: value})
+    with pytest.raises(ConfigError) as error:
+        _call(stack, url, client, {name: value})
     assert repr(name) in str(error.value)
     assert "s3cr3t" not in str(error.value)
     assert error.value.__cause__ is None
     assert handler.seen == []  # no injected header, no request
+
+
+def test_latin_1_header_values_as_each_library_takes_them(stack: ApiStack, plain: tuple[str, type[_Recorder]]) -> None:
+    """http.client sends Latin-1 header values (as requests did); httpx only ASCII: refused before signing."""
+    url, handler = plain
+    assert _call(stack, url, "ApiClient", {"X-Name": "café"}) == 200
+    assert handler.seen[0][2]["x-name"] == "café"
+    with pytest.raises(ConfigError, match="'X-Name' cannot be sent: header names are ASCII and values ASCII"):
+        _call(stack, url, "AsyncApiClient", {"X-Name": "café"})
+
+
+def _call(stack: ApiStack, url: str, client: str, headers: dict[str, str]) -> int:
+    if client == "ApiClient":
+        with _client(stack, url) as api:
+            return api.get("/hoge", headers=headers).status_code
+
+    async def main() -> int:
+        async with AsyncApiClient(
+            stack.base_url, stack.invoke_role_arn, source_session=stack.workload(), endpoint_url=url
+        ) as api:
+            return (await api.get("/hoge", headers=headers)).status_code
+
+    return asyncio.run(main())
 
 
 # -- TLS ----------------------------------------------------------------------------------------------------------

@@ -111,6 +111,8 @@ class AsyncApiClient(ClientCore):
     ``ConnectionFailed``/``TimedOut``, ``AssumeRoleDenied``, ``WaitTimedOut``/``WaitRefused``, ``ConfigError``.
     """
 
+    header_charset = "ascii"  # httpx encodes header values as ASCII
+
     def setup_transport(self) -> None:
         self.credentials = AsyncCredentials(self.role.credentials)
         self.http = httpx.AsyncClient(

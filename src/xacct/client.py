@@ -49,7 +49,7 @@ from xacct.errors import (
 )
 from xacct.payloads import DEFAULT_THRESHOLD, PayloadHandoff
 from xacct.signing import IamAuth, QueryParams, canonical_query, check_transport, encode, query_pairs
-from xacct.transport import Channel, TransportError
+from xacct.transport import Channel, TransportError, check_headers
 from xacct.version import USER_AGENT
 
 ENDPOINT_ENV = "XACCT_ENDPOINT_URL"
@@ -426,6 +426,8 @@ class ClientCore:
         )
         self.setup_transport()
 
+    header_charset = "latin-1"  # what the HTTP library sending the bytes encodes header values in
+
     def setup_transport(self) -> None:
         """What sends the bytes (ApiClient: a connection per thread; AsyncApiClient: an httpx.AsyncClient)."""
         raise NotImplementedError
@@ -467,6 +469,7 @@ class ClientCore:
         wire_path = self._base_path + encode_path(path)
         query = canonical_query(query_pairs(params))
         body, content_type = self.encode_body(json, data)
+        check_headers(headers or {}, self.header_charset)  # refused before anything is signed or sent
         base_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(dict(headers or {}))
         if content_type and "content-type" not in base_headers:
             base_headers["Content-Type"] = content_type

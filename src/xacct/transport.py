@@ -100,19 +100,25 @@ def _closed_by_server(sock: socket.socket) -> bool:
 # What http.client accepts in a header (its _is_legal_header_name and _is_illegal_header_value, said again here).
 _LEGAL_NAME = re.compile(r"[^:\s][^:\r\n]*")
 _ILLEGAL_VALUE = re.compile(r"\n(?![ \t])|\r(?![ \t\n])")
+_CHARSETS = {"latin-1": "Latin-1", "ascii": "ASCII"}
 
 
-def _refused_header(headers: Mapping[str, str]) -> str:
-    """What to say when http.client refuses a header: its name (never its value, which may be a secret)."""
+def check_headers(headers: Mapping[str, str], charset: str = "latin-1") -> None:
+    """ConfigError naming the first header that cannot be sent - a name with ':' or a line break, a value with a line
+    break, a character outside ASCII in a name or outside ``charset`` in a value (http.client takes Latin-1, httpx
+    ASCII) - and never its value, which may be a secret."""
     for name, value in headers.items():
         try:
             name.encode("ascii")
-            value.encode("latin-1")
+            value.encode(charset)
         except UnicodeError:
-            return f"header {name!r} cannot be sent: HTTP/1.1 header names are ASCII and values Latin-1"
+            allowed = _CHARSETS.get(charset, charset)
+            message = f"header {name!r} cannot be sent: header names are ASCII and values {allowed} here"
+            raise ConfigError(message) from None
         if not _LEGAL_NAME.fullmatch(name) or _ILLEGAL_VALUE.search(value):
-            return f"header {name!r} cannot be sent: no ':' or line break in a header name, no line break in a value"
-    return "a header of this request cannot be sent (http.client refused it)"
+            raise ConfigError(
+                f"header {name!r} cannot be sent: no ':' or line break in a header name, no line break in a value"
+            )
 
 
 def _decoded(body: bytes, encoding: str | None) -> bytes:
@@ -177,7 +183,8 @@ class Channel:
             raise TransportError("exchange", exc) from exc
         except (ValueError, UnicodeError):
             self.close()  # refused half-way through the request: the connection's state is unknown
-            raise ConfigError(_refused_header(headers)) from None  # not from exc: its text holds the value
+            check_headers(headers)  # names the header (not from exc: its text holds the value)
+            raise ConfigError("a header of this request cannot be sent (http.client refused it)") from None
         if response.will_close:
             self.close()
         joined: dict[str, tuple[str, str]] = {}
