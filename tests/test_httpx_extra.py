@@ -54,5 +54,5 @@ def test_the_extra_is_declared() -> None:
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["optional-dependencies"]["httpx"] == ["httpx>=0.27", "sniffio>=1.3"]
+    assert project["optional-dependencies"]["httpx"] == ["httpx>=0.27", "sniffio>=1.3", "h2>=4,<5"]
     assert not any(dependency.startswith("httpx") for dependency in project["dependencies"])

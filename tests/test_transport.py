@@ -7,7 +7,6 @@ local AWS issues the credentials. Each test names the behaviour of urllib3/reque
 from __future__ import annotations
 
 import asyncio
-import datetime
 import gzip
 import ssl
 import threading
@@ -18,10 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from xacct import ApiClient, ConfigError, ConnectionFailed, RetryPolicy
 from xacct.aio import AsyncApiClient
@@ -29,6 +24,8 @@ from xacct.local import LocalAws
 from xacct.local.echo_server import EchoServer
 from xacct.local.stacks import ApiStack, build_api
 from xacct.version import USER_AGENT
+
+from helpers import private_ca
 
 
 @pytest.fixture(scope="module")
@@ -198,50 +195,9 @@ def _call(stack: ApiStack, url: str, client: str, headers: dict[str, str]) -> in
 # -- TLS ----------------------------------------------------------------------------------------------------------
 
 
-def _private_ca(folder: Path) -> tuple[Path, ssl.SSLContext]:
-    """A CA and a certificate for localhost (not 127.0.0.1) it signed: (CA file, the server's TLS context)."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "xacct test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    names = [x509.DNSName("localhost")]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    ca_file, cert_file, key_file = folder / "ca.pem", folder / "server.pem", folder / "server.key"
-    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_file, key_file)
-    return ca_file, context
-
-
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    ca_file, context = _private_ca(tmp_path_factory.mktemp("ca"))
+    ca_file, context = private_ca(tmp_path_factory.mktemp("ca"))
     for url, _ in _serve(context):
         yield url, ca_file
 

@@ -33,7 +33,8 @@ except ImportError as exc:  # the base install is requests-only
         "pip install 'xacct[httpx]' (in a clone: pip install -e '.[httpx]')"
     ) from exc
 
-# HTTP/2 where the server offers it (ALPN), when the h2 package is there (httpx[http2]); HTTP/1.1 keep-alive else.
+# HTTP/2 where the server offers it (ALPN), with the h2 package the extra brings (as httpx[http2]); HTTP/1.1
+# keep-alive else, and when h2 is missing (an install that left it out).
 HTTP2 = importlib.util.find_spec("h2") is not None
 
 
@@ -101,8 +102,8 @@ def _timeout(value: float | tuple[float, float]) -> httpx.Timeout:
 
 class AsyncApiClient(ClientCore):
     """``ApiClient`` for asyncio: the same constructor, methods, errors, retry policy with total deadline, 202
-    following and payload hand-off, on one ``httpx.AsyncClient`` (keep-alive; HTTP/2 where offered and h2 is
-    installed). Methods are coroutines and return ``httpx.Response`` (body read).
+    following and payload hand-off, on one ``httpx.AsyncClient`` (keep-alive; HTTP/2 where the server offers
+    it). Methods are coroutines and return ``httpx.Response`` (body read).
 
     Any number of tasks may share one client: the credentials are one refreshing source (``AsyncCredentials``),
     so however many tasks find them expiring, one sts:AssumeRole runs, in a worker thread; S3 calls of the
