@@ -179,8 +179,9 @@ def serve_fastapi(app: Any) -> tuple[str, Callable[[], None]]:
     return f"http://127.0.0.1:{sock.getsockname()[1]}", stop
 
 
-def private_ca(folder: Path) -> tuple[Path, ssl.SSLContext]:
-    """A CA and a certificate for localhost (not 127.0.0.1) it signed: (CA file, the server's TLS context)."""
+def private_ca(folder: Path, *, san: bool = True) -> tuple[Path, ssl.SSLContext]:
+    """A CA and a certificate for localhost (not 127.0.0.1) it signed: (CA file, the server's TLS context).
+    ``san=False``: the certificate names localhost in its common name only (no subjectAltName)."""
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "xacct test CA")])
@@ -206,7 +207,7 @@ def private_ca(folder: Path) -> tuple[Path, ssl.SSLContext]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.SubjectAlternativeName(names if san else [x509.DNSName("san.invalid")]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     ca_file, cert_file, key_file = folder / "ca.pem", folder / "server.pem", folder / "server.key"

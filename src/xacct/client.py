@@ -619,39 +619,37 @@ class ApiClient(ClientCore):
 
     def setup_transport(self) -> None:
         self._local = threading.local()
-        self._adapters: list[HTTPAdapter] = []
-        self._channels: list[Channel] = []
+        self._senders: list[Channel | HTTPAdapter] = []
         self._lock = threading.Lock()
         self.sleep: Callable[[float], None] = time.sleep
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
-    def _transport(self) -> tuple[HTTPAdapter, Channel | None, dict[str, Any]]:
-        """This thread's transport: requests' HTTPAdapter, a kept-alive connection to the API's origin (None when a
-        proxy applies: then the adapter sends), and the send settings (proxies, CA bundle and client certificate
-        from the environment, as a requests Session reads them, once).
+    def _transport(self) -> tuple[Channel | HTTPAdapter, dict[str, Any]]:
+        """This thread's transport - a kept-alive connection to the API's origin, or requests' HTTPAdapter when a
+        proxy applies - and the send settings (proxies, CA bundle and client certificate from the environment, as a
+        requests Session reads them, once).
 
         Requests go over the thread's own http.client connection (xacct.transport), not through a Session, the
         adapter's per-request work (proxy selection, pool lookup, TLS settings, cookies, hooks) nor urllib3's pool:
         for a signed call to one API those were most of the client's own time. TLS is verified against the CA
         bundle requests would use.
         """
-        found: tuple[HTTPAdapter, Channel | None, dict[str, Any]] | None = getattr(self._local, "transport", None)
+        found: tuple[Channel | HTTPAdapter, dict[str, Any]] | None = getattr(self._local, "transport", None)
         if found is not None:
             return found
-        adapter = HTTPAdapter(max_retries=0, pool_maxsize=4)
         with requests.Session() as session:
             merged = session.merge_environment_settings(self.origin + "/", {}, None, None, None)
         settings: dict[str, Any] = {k: merged[k] for k in ("proxies", "verify", "cert")}
-        channel = None
-        if not select_proxy(self.origin + "/", settings["proxies"]) and not settings["cert"]:
-            channel = Channel(self.origin, settings["verify"])
-        self._local.transport = (adapter, channel, settings)
+        sender: Channel | HTTPAdapter
+        if select_proxy(self.origin + "/", settings["proxies"]) or settings["cert"]:
+            sender = HTTPAdapter(max_retries=0, pool_maxsize=4)
+        else:
+            sender = Channel(self.origin, settings["verify"])
+        self._local.transport = (sender, settings)
         with self._lock:
-            self._adapters.append(adapter)
-            if channel is not None:
-                self._channels.append(channel)
-        return adapter, channel, settings
+            self._senders.append(sender)
+        return sender, settings
 
     @staticmethod
     def _send(
@@ -676,13 +674,13 @@ class ApiClient(ClientCore):
         return response
 
     def close(self) -> None:
+        """Close every thread's connection (a request in flight is answered first). A later request opens a new
+        one, which the next close() closes too."""
         with self._lock:
-            adapters, self._adapters = self._adapters, []
-            channels, self._channels = self._channels, []
-        for adapter in adapters:
-            adapter.close()
-        for channel in channels:
-            channel.close()
+            senders, self._senders = self._senders, []
+            self._local = threading.local()  # no thread keeps using a connection closed here, untracked
+        for sender in senders:
+            sender.close()
 
     def __enter__(self) -> ApiClient:
         return self
@@ -756,7 +754,7 @@ class ApiClient(ClientCore):
         if self.payloads is not None:
             json, data, headers = self.payloads.outgoing(json, data, headers, encode=self.encode_body)
         call = self.call(method, path, json=json, data=data, params=params, headers=headers)
-        adapter, channel, settings = self._transport()
+        sender, settings = self._transport()
         target = call.wire_path + (f"?{call.query}" if call.query else "")
         attempt = 0
         while True:
@@ -770,10 +768,10 @@ class ApiClient(ClientCore):
             self.sign(call, prepared.headers)
             timeout = call.clock.cap(self.timeout)
             try:
-                if channel is not None:
-                    response = self._send(channel, prepared, target, timeout)
+                if isinstance(sender, Channel):
+                    response = self._send(sender, prepared, target, timeout)
                 else:
-                    response = adapter.send(prepared, timeout=timeout, **settings)
+                    response = sender.send(prepared, timeout=timeout, **settings)
                     response.content  # noqa: B018  (read now: a broken answer fails here, inside the retry)
             except (
                 requests.ConnectionError,

@@ -17,19 +17,22 @@ through requests' HTTPAdapter instead.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.client
 import os
 import re
-import select
 import socket
 import ssl
+import threading
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
+from urllib3.util.ssl_ import create_urllib3_context
+from urllib3.util.wait import wait_for_read
 
 from xacct.errors import ConfigError
 
@@ -54,7 +57,7 @@ class TransportError(Exception):
     @property
     def lost(self) -> bool:
         """The connection broke (or the server answered no HTTP) after the request was written."""
-        broken = ConnectionResetError | BrokenPipeError | http.client.IncompleteRead | http.client.BadStatusLine
+        broken = ConnectionResetError | BrokenPipeError | http.client.HTTPException  # cut short, or no HTTP at all
         return self.phase == "exchange" and isinstance(self.cause, broken)
 
 
@@ -68,22 +71,32 @@ class Answer:
     body: bytes
 
 
-@functools.lru_cache(maxsize=8)
 def tls_context(verify: bool | str) -> ssl.SSLContext:
     """The TLS settings for ``verify`` as requests takes it: True (certifi's CA bundle, as requests uses), a CA
-    bundle file or directory, or False (no verification). Made once per value: loading a bundle takes milliseconds.
-    """
+    bundle file or directory, or False (no verification) - on urllib3's context (TLS 1.2 at least, its ciphers, no
+    session tickets, no host name from a certificate's common name), ALPN ``http/1.1``. Made once per bundle and
+    modification time (loading a bundle takes milliseconds; a bundle replaced in place is read again)."""
     if verify is False:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+        return _tls_context(None, 0)
+    path = DEFAULT_CA_BUNDLE_PATH if verify is True else verify
+    try:
+        return _tls_context(path, os.stat(path).st_mtime_ns)
+    except OSError as exc:  # a missing or unreadable bundle, or one without a certificate: a TLS failure that says so
+        error = ssl.SSLError(f"the CA bundle {path} cannot be used: {exc.strerror or exc}")
+        error.reason = f"the CA bundle {path} cannot be used ({exc.strerror or exc})"
+        raise error from exc
+
+
+@functools.lru_cache(maxsize=8)
+def _tls_context(path: str | None, mtime: int) -> ssl.SSLContext:  # noqa: ARG001  (mtime: part of the cache key)
+    if path is None:
+        context = create_urllib3_context(cert_reqs=ssl.CERT_NONE)
     else:
-        path = DEFAULT_CA_BUNDLE_PATH if verify is True else verify
+        context = create_urllib3_context()
         if os.path.isdir(path):
-            context = ssl.create_default_context(capath=path)
+            context.load_verify_locations(capath=path)
         else:
-            context = ssl.create_default_context(cafile=path)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.load_verify_locations(cafile=path)
     context.set_alpn_protocols(["http/1.1"])
     return context
 
@@ -92,9 +105,7 @@ def _closed_by_server(sock: socket.socket) -> bool:
     """An idle kept-alive connection with something to read has been closed by the server (or holds junk)."""
     if isinstance(sock, ssl.SSLSocket) and sock.pending():
         return True
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))
+    return wait_for_read(sock, timeout=0.0)  # urllib3's is_connection_dropped (poll, or select where there is none)
 
 
 # What http.client accepts in a header (its _is_legal_header_name and _is_illegal_header_value, said again here).
@@ -118,49 +129,84 @@ def check_headers(headers: Mapping[str, str], charset: str = "latin-1") -> None:
         if not _LEGAL_NAME.fullmatch(name) or _ILLEGAL_VALUE.search(value):
             raise ConfigError(
                 f"header {name!r} cannot be sent: no ':' or line break in a header name, no line break in a value"
-            )
+            ) from None
+
+
+def _gunzip(body: bytes) -> bytes:
+    """Every member of a gzip body (a body may hold several, one after another); as urllib3, what follows the last
+    member that is not gzip is ignored. A member cut short is an error (urllib3 returns what it got)."""
+    out: list[bytes] = []
+    while body:
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out.append(decompressor.decompress(body) + decompressor.flush())
+        except zlib.error:
+            if not out:
+                raise
+            break  # trailing bytes after a complete member
+        if not decompressor.eof:
+            raise zlib.error("the gzip body ends before its last member does")
+        body = decompressor.unused_data
+    return b"".join(out)
+
+
+def _inflate(body: bytes) -> bytes:
+    try:
+        return zlib.decompress(body)
+    except zlib.error:  # raw deflate, as some servers send it
+        return zlib.decompress(body, -zlib.MAX_WBITS)
+
+
+def _as_is(body: bytes) -> bytes:
+    return body
+
+
+_DECODERS = {"gzip": _gunzip, "x-gzip": _gunzip, "deflate": _inflate, "identity": _as_is}
 
 
 def _decoded(body: bytes, encoding: str | None) -> bytes:
-    if not body or not encoding:
+    """``body`` without its Content-Encoding: the codings listed undone last first. One this transport does not
+    decode (br, zstd, ...) leaves the bytes as they came (the header says what they are)."""
+    codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip()]
+    if not body or not codings or any(c not in _DECODERS for c in codings):
         return body
-    encoding = encoding.strip().lower()
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompress(body, 16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        try:
-            return zlib.decompress(body)
-        except zlib.error:  # raw deflate, as some servers send it
-            return zlib.decompress(body, -zlib.MAX_WBITS)
-    return body  # another encoding (br, zstd, ...): the bytes as they came, the header says what they are
+    for coding in reversed(codings):
+        body = _DECODERS[coding](body)
+    return body
 
 
 class Channel:
     """One connection to ``origin`` (``scheme://host[:port]``): opened on first use, kept alive, opened again when
-    the server closed it or a request on it failed. Not thread-safe: ApiClient keeps one per thread."""
+    the server closed it or a request on it failed. One thread sends on it at a time (ApiClient keeps one per
+    thread); ``close()`` may come from any thread: a request in flight finishes first."""
 
     def __init__(self, origin: str, verify: bool | str = True) -> None:
         parts = urlsplit(origin)
         self.https = parts.scheme == "https"
         self.host = parts.hostname or ""
         self.port = parts.port or (443 if self.https else 80)
-        self.context = tls_context(verify) if self.https else None
+        self.verify = verify
         self._connection: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()
+        self._busy = False
+        self._close_when_done = False
 
     def _connected(self, timeout: float) -> http.client.HTTPConnection:
         connection = self._connection
         if connection is not None and (connection.sock is None or _closed_by_server(connection.sock)):
-            self.close()
+            self._drop()
             connection = None
         if connection is None:
-            if self.https:
-                connection = http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self.context)
-            else:
-                connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
             try:
+                if self.https:
+                    context = tls_context(self.verify)  # a missing or broken CA bundle: a TLS failure, as requests says
+                    connection = http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=context)
+                else:
+                    connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
                 connection.connect()  # TCP_NODELAY set by http.client; the TLS handshake within ``timeout`` too
             except OSError as exc:
-                connection.close()
+                if connection is not None:
+                    connection.close()
                 raise TransportError("connect", exc) from exc
             self._connection = connection
         return connection
@@ -171,34 +217,65 @@ class Channel:
         """``method target`` with exactly ``headers`` and ``body`` (and Accept-Encoding: identity unless given),
         the answer's body read. TransportError when no answer came; ConfigError naming a header http.client refuses
         (a line break, or a character outside Latin-1 in a value)."""
-        connection = self._connected(timeout[0])
+        with self._lock:
+            self._busy = True
+        try:
+            return self._exchange(self._connected(timeout[0]), method, target, headers, body, timeout[1])
+        finally:
+            with self._lock:
+                self._busy = False
+                close, self._close_when_done = self._close_when_done, False
+            if close:
+                self._drop()
+
+    def _exchange(
+        self,
+        connection: http.client.HTTPConnection,
+        method: str,
+        target: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        read_timeout: float,
+    ) -> Answer:
+        refused = False
         try:
             assert connection.sock is not None
-            connection.sock.settimeout(timeout[1])
-            connection.request(method, target, body=body, headers=dict(headers))
+            connection.sock.settimeout(read_timeout)
+            # The server may answer before reading the whole body (413) and close: then read that answer.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                connection.request(method, target, body=body, headers=dict(headers))
             response = connection.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:
-            self.close()
+            self._drop()
             raise TransportError("exchange", exc) from exc
         except (ValueError, UnicodeError):
-            self.close()  # refused half-way through the request: the connection's state is unknown
-            check_headers(headers)  # names the header (not from exc: its text holds the value)
-            raise ConfigError("a header of this request cannot be sent (http.client refused it)") from None
+            self._drop()  # refused half-way through the request: the connection's state is unknown
+            refused = True
+        if refused:  # outside the except block: the refusal's text (which holds the value) is not its context
+            check_headers(headers)
+            raise ConfigError("a header of this request cannot be sent (http.client refused it)")
         if response.will_close:
-            self.close()
+            self._drop()
         joined: dict[str, tuple[str, str]] = {}
         for name, value in response.getheaders():
             seen = joined.get(name.lower())
             joined[name.lower()] = (seen[0], f"{seen[1]}, {value}") if seen else (name, value)
-        headers_in = dict(joined.values())
         try:
             data = _decoded(data, response.getheader("Content-Encoding"))
         except zlib.error as exc:
             raise TransportError("decode", exc) from exc
-        return Answer(response.status, response.reason, headers_in, data)
+        return Answer(response.status, response.reason, dict(joined.values()), data)
 
-    def close(self) -> None:
+    def _drop(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close()
+
+    def close(self) -> None:
+        """Close the connection now, or, when a request is in flight on it, as soon as that request is answered."""
+        with self._lock:
+            if self._busy:
+                self._close_when_done = True
+                return
+        self._drop()
