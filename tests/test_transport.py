@@ -52,8 +52,15 @@ class _Recorder(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.path == "/slow":
+        if self.path == "/slow":  # the head and half the body now, the rest later
+            self.send_response(200)
+            self.send_header("Content-Length", "11")
+            self.end_headers()
+            self.wfile.write(b'{"ok":')
+            self.wfile.flush()
             time.sleep(0.5)
+            self.wfile.write(b"true}")
+            return
         body = b'{"ok":true}'
         extra: list[tuple[str, str]] = []
         if self.path == "/gzip" and "gzip" in (self.headers.get("Accept-Encoding") or ""):
