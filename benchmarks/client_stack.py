@@ -123,7 +123,7 @@ def cold_pools() -> None:
     per request grows with the connections it holds, and how many it holds depends on the run before: a pool used
     less than keepalive_expiry ago starts with what that run left, an older one opens a connection per task in the
     first burst. Measured without this, a floor reused warm while xacct started cold took half the time per request
-    (4 s against 9 s for 2,000 requests at 100 in flight), whichever client it was.
+    (4 s against 9 s for 2,000 requests at 100 in flight), whichever client it was. Upstream: encode/httpcore#1035.
     """
     time.sleep(KEEPALIVE_EXPIRY + 0.5)
 
