@@ -274,8 +274,8 @@ class Channel:
 
     def close(self) -> None:
         """Close the connection now, or, when a request is in flight on it, as soon as that request is answered."""
-        with self._lock:
+        with self._lock:  # held while dropping: the owning thread cannot start a request on it meanwhile
             if self._busy:
                 self._close_when_done = True
-                return
-        self._drop()
+            else:
+                self._drop()
