@@ -7,6 +7,7 @@ local AWS issues the credentials. Each test names the behaviour of urllib3/reque
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import ssl
 import threading
@@ -28,7 +29,7 @@ from xacct.local.stacks import ApiStack, build_api
 from xacct.transport import Channel
 from xacct.version import USER_AGENT
 
-from helpers import private_ca
+from helpers import private_ca, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +42,11 @@ class _Recorder(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     seen: list[tuple[int, str, dict[str, str]]]
+    ended: list[int]  # client ports of the connections that ended
+
+    def finish(self) -> None:
+        super().finish()
+        self.ended.append(self.client_address[1])
 
     def _answer(self) -> None:
         self.seen.append((self.client_address[1], self.path, {k.lower(): v for k, v in self.headers.items()}))
@@ -87,7 +93,7 @@ class _Recorder(BaseHTTPRequestHandler):
 
 
 def _serve(context: ssl.SSLContext | None = None) -> Iterator[tuple[str, type[_Recorder]]]:
-    handler = type("Handler", (_Recorder,), {"seen": []})
+    handler = type("Handler", (_Recorder,), {"seen": [], "ended": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     if context is not None:
@@ -126,6 +132,22 @@ def test_one_connection_per_thread_is_kept_alive(stack: ApiStack, plain: tuple[s
         thread.join()
         assert other == [200]
         assert len({port for port, _, _ in handler.seen}) == 2  # another thread, its own connection
+
+
+def test_a_thread_s_connection_ends_with_the_thread(stack: ApiStack, plain: tuple[str, type[_Recorder]]) -> None:
+    """A client shared by short-lived threads does not keep a socket open per thread that has ended."""
+    url, handler = plain
+    with _client(stack, url) as api:
+        thread = threading.Thread(target=lambda: api.get("/hoge"))
+        thread.start()
+        thread.join()
+        del thread
+        gc.collect()
+        wait_for(lambda: len(handler.ended) == 1, timeout=5)
+        assert handler.ended == [handler.seen[0][0]]
+        api.get("/hoge")  # this thread's connection stays while the thread and the client are there
+        time.sleep(0.2)
+        assert len(handler.ended) == 1
 
 
 def test_a_connection_the_server_closed_is_not_reused(stack: ApiStack, plain: tuple[str, type[_Recorder]]) -> None:

@@ -17,6 +17,7 @@ import socket
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -619,7 +620,8 @@ class ApiClient(ClientCore):
 
     def setup_transport(self) -> None:
         self._local = threading.local()
-        self._senders: list[Channel | HTTPAdapter] = []
+        # Weakly: a thread's connection goes with the thread (its thread-local storage), not at close() only.
+        self._senders: weakref.WeakSet[Channel | HTTPAdapter] = weakref.WeakSet()
         self._lock = threading.Lock()
         self.sleep: Callable[[float], None] = time.sleep
 
@@ -648,7 +650,7 @@ class ApiClient(ClientCore):
             sender = Channel(self.origin, settings["verify"])
         self._local.transport = (sender, settings)
         with self._lock:
-            self._senders.append(sender)
+            self._senders.add(sender)
         return sender, settings
 
     @staticmethod
@@ -677,7 +679,7 @@ class ApiClient(ClientCore):
         """Close every thread's connection (a request in flight is answered first). A later request opens a new
         one, which the next close() closes too."""
         with self._lock:
-            senders, self._senders = self._senders, []
+            senders, self._senders = list(self._senders), weakref.WeakSet()
             self._local = threading.local()  # no thread keeps using a connection closed here, untracked
         for sender in senders:
             sender.close()

@@ -272,6 +272,10 @@ class Channel:
         if connection is not None:
             connection.close()
 
+    def __del__(self) -> None:  # the thread that owned it has ended: its socket goes with it, not at interpreter exit
+        if getattr(self, "_connection", None) is not None:
+            self._drop()
+
     def close(self) -> None:
         """Close the connection now, or, when a request is in flight on it, as soon as that request is answered."""
         with self._lock:  # held while dropping: the owning thread cannot start a request on it meanwhile
