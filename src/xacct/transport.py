@@ -4,12 +4,17 @@ Why not urllib3 (what requests sends through): for a signed call to one origin i
 were most of the client's own time per request (``benchmarks/client_stack.py``: unsigned urllib3 keep-alive took
 about twice as long as unsigned http.client). What this keeps of what urllib3 did for ApiClient:
 
-- TLS verified against the CA bundle requests would use (certifi's, or ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``),
-  host name checked, SNI, TLS 1.2 at least, ALPN ``http/1.1``;
+- TLS on urllib3's own context (TLS 1.2 at least, its ciphers, no host name from a certificate's common name),
+  verified against the CA bundle requests would use (certifi's, or ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``),
+  SNI, ALPN ``http/1.1``;
 - separate connect and read timeouts;
 - a kept-alive connection the server has closed is noticed before a request is written to it, not after (so a
-  request that was never sent is not reported as lost);
-- ``gzip`` and ``deflate`` bodies decoded (only sent when the caller asks for them with ``Accept-Encoding``).
+  request that was never sent is not reported as lost), with urllib3's own check;
+- an answer the server sends before reading the whole body (413) is read, not reported as a lost connection;
+- ``gzip`` and ``deflate`` bodies decoded (only sent when the caller asks for them with ``Accept-Encoding``);
+- ``close()`` from another thread lets a request in flight finish.
+
+tests/test_transport.py holds each of these to a real server (an independent review compared them with urllib3's).
 
 Proxies are not handled here: when one applies (``HTTPS_PROXY`` etc., as requests reads them), ApiClient sends
 through requests' HTTPAdapter instead.
