@@ -25,7 +25,7 @@ from xacct.local.echo_server import EchoServer
 from xacct.local.sigv4 import verify
 from xacct.local.stacks import ApiStack, build_api
 
-from helpers import private_ca
+from helpers import closed_port, private_ca, wait_for
 
 Received = dict[str, Any]
 
@@ -65,9 +65,7 @@ def _recorder(received: list[Received]) -> Any:
 def h2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, list[Received]]]:
     folder = tmp_path_factory.mktemp("h2")
     ca_file, _ = private_ca(folder)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = closed_port()  # hypercorn binds what it is given
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.certfile, config.keyfile = str(folder / "server.pem"), str(folder / "server.key")
@@ -76,31 +74,26 @@ def h2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, P
     received: list[Received] = []
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
-    ready = threading.Event()
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        loop.call_soon(ready.set)
         loop.run_until_complete(serve(_recorder(received), config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    ready.wait(10)
     url = f"https://localhost:{port}"
-    _wait_listening(port)
+    wait_for(lambda: _listening(port))
     yield url, ca_file, received
     loop.call_soon_threadsafe(stop.set)
     thread.join(10)
 
 
-def _wait_listening(port: int) -> None:
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return
-        except OSError:
-            threading.Event().wait(0.05)
-    raise AssertionError(f"hypercorn did not listen on {port}")
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+    except OSError:
+        return False
+    return True
 
 
 def test_the_httpx_extra_brings_http2() -> None:
